@@ -1,0 +1,466 @@
+//! The RabbitMQ bus (AMQP 0-9-1 through `lapin`).
+//!
+//! Events travel as persistent messages with a protobuf body. The CloudEvents attributes are
+//! AMQP properties (`message_id` = id, `type` = type, `app_id` = source, `timestamp` = time) and
+//! also headers (`ce-id`, `ce-type`, `ce-source`, `ce-time`, `ce-specversion`), so consumers in
+//! any language can read them. `dk-organisation-id` and the W3C `traceparent` are headers too.
+//! Publishing waits for publisher confirms; consumers acknowledge manually.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
+    BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions,
+    QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::bus::{BusError, Handler, Settlement, deliver};
+use crate::topology::{self, Names, Subscription};
+use crate::Event;
+
+/// Unacknowledged deliveries a consumer holds at once.
+const PREFETCH: u16 = 64;
+
+/// A connection to RabbitMQ with one confirming publisher channel.
+#[derive(Clone)]
+pub struct AmqpBus {
+    url: Arc<str>,
+    names: Names,
+    publisher: Arc<Mutex<Option<(Connection, Channel)>>>,
+}
+
+impl AmqpBus {
+    /// Connects once to check that the broker answers.
+    pub async fn connect(url: &str, names: Names) -> Result<Self, BusError> {
+        let bus = Self {
+            url: url.into(),
+            names,
+            publisher: Arc::default(),
+        };
+        let connection = bus.open_connection().await?;
+        let channel = bus.open_confirming_channel(&connection).await?;
+        *bus.publisher.lock().await = Some((connection, channel));
+        Ok(bus)
+    }
+
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
+    /// Declares every exchange, queue, binding and dead-letter queue.
+    pub async fn declare_topology(&self) -> Result<(), BusError> {
+        let connection = self.open_connection().await?;
+        let channel = connection.create_channel().await.map_err(|e| self.error(e))?;
+        let durable = ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        for producer in topology::PRODUCERS {
+            channel
+                .exchange_declare(
+                    self.names.exchange(producer).as_str().into(),
+                    ExchangeKind::Topic,
+                    durable,
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        for subscription in topology::SUBSCRIPTIONS {
+            self.declare_subscription(&channel, subscription).await?;
+        }
+        let _ = connection.close(200, "topology declared".into()).await;
+        Ok(())
+    }
+
+    async fn declare_subscription(&self, channel: &Channel, subscription: &Subscription) -> Result<(), BusError> {
+        let queue = self.names.queue(subscription);
+        let dead_letter_exchange = self.names.dead_letter_exchange(subscription);
+        let dead_letter_queue = self.names.dead_letter_queue(subscription);
+        let durable_queue = QueueDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+
+        channel
+            .exchange_declare(
+                dead_letter_exchange.as_str().into(),
+                ExchangeKind::Direct,
+                ExchangeDeclareOptions {
+                    durable: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| self.error(e))?;
+        channel
+            .queue_declare(dead_letter_queue.as_str().into(), durable_queue, quorum_arguments())
+            .await
+            .map_err(|e| self.error(e))?;
+        channel
+            .queue_bind(
+                dead_letter_queue.as_str().into(),
+                dead_letter_exchange.as_str().into(),
+                queue.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| self.error(e))?;
+
+        let mut arguments = quorum_arguments();
+        arguments.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString(dead_letter_exchange.as_str().into()),
+        );
+        arguments.insert(
+            "x-dead-letter-routing-key".into(),
+            AMQPValue::LongString(queue.as_str().into()),
+        );
+        channel
+            .queue_declare(queue.as_str().into(), durable_queue, arguments)
+            .await
+            .map_err(|e| self.error(e))?;
+        for routing_key in subscription.routing_keys {
+            channel
+                .queue_bind(
+                    queue.as_str().into(),
+                    self.names.exchange(subscription.producer).as_str().into(),
+                    (*routing_key).into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes every exchange and queue of this bus's names; for tests that share a broker.
+    pub async fn delete_topology(&self) -> Result<(), BusError> {
+        let connection = self.open_connection().await?;
+        let channel = connection.create_channel().await.map_err(|e| self.error(e))?;
+        for subscription in topology::SUBSCRIPTIONS {
+            for queue in [self.names.queue(subscription), self.names.dead_letter_queue(subscription)] {
+                channel
+                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                    .await
+                    .map_err(|e| self.error(e))?;
+            }
+            channel
+                .exchange_delete(
+                    self.names.dead_letter_exchange(subscription).as_str().into(),
+                    ExchangeDeleteOptions::default(),
+                )
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        for producer in topology::PRODUCERS {
+            channel
+                .exchange_delete(self.names.exchange(producer).as_str().into(), ExchangeDeleteOptions::default())
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        let _ = connection.close(200, "topology deleted".into()).await;
+        Ok(())
+    }
+
+    /// Number of messages waiting in a subscription's dead-letter queue.
+    pub async fn dead_letter_count(&self, subscription: &Subscription) -> Result<u32, BusError> {
+        let connection = self.open_connection().await?;
+        let channel = connection.create_channel().await.map_err(|e| self.error(e))?;
+        let queue = channel
+            .queue_declare(
+                self.names.dead_letter_queue(subscription).as_str().into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| self.error(e))?;
+        let _ = connection.close(200, "done".into()).await;
+        Ok(queue.message_count())
+    }
+
+    pub(crate) async fn publish(&self, producer: &str, events: &[Event]) -> Result<(), BusError> {
+        let mut publisher = self.publisher.lock().await;
+        let usable = matches!(&*publisher, Some((connection, channel)) if connection.status().connected() && channel.status().connected());
+        if !usable {
+            let connection = self.open_connection().await?;
+            let channel = self.open_confirming_channel(&connection).await?;
+            *publisher = Some((connection, channel));
+        }
+        let Some((_, channel)) = publisher.as_ref() else {
+            return Err(BusError::Closed);
+        };
+
+        let result = self.publish_on(channel, producer, events).await;
+        if result.is_err() {
+            // Open a fresh channel next time rather than reuse one in an unknown state.
+            *publisher = None;
+        }
+        result
+    }
+
+    async fn publish_on(&self, channel: &Channel, producer: &str, events: &[Event]) -> Result<(), BusError> {
+        let exchange = self.names.exchange(producer);
+        let mut confirms = Vec::with_capacity(events.len());
+        for event in events {
+            let confirm = channel
+                .basic_publish(
+                    exchange.as_str().into(),
+                    event.event_type.as_str().into(),
+                    BasicPublishOptions::default(),
+                    &event.payload,
+                    properties(event),
+                )
+                .await
+                .map_err(|e| self.error(e))?;
+            confirms.push((event.id, confirm));
+        }
+        for (event_id, confirm) in confirms {
+            let confirmation = confirm.await.map_err(|e| self.error(e))?;
+            if !confirmation.is_ack() {
+                return Err(BusError::NotConfirmed {
+                    event_id,
+                    reason: "the broker answered with a negative acknowledgement".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn subscribe(
+        &self,
+        subscription: &Subscription,
+        handler: Arc<dyn Handler>,
+        shutdown: CancellationToken,
+    ) -> Result<JoinHandle<()>, BusError> {
+        let queue = self.names.queue(subscription);
+        // The first connection is made here so that a broker that is down fails the start.
+        let first = self.open_consumer(&queue).await?;
+        let bus = self.clone();
+        Ok(tokio::spawn(async move {
+            let mut next = Some(first);
+            let mut delay = Duration::from_millis(200);
+            while !shutdown.is_cancelled() {
+                let consumer = match next.take() {
+                    Some(consumer) => consumer,
+                    None => match bus.open_consumer(&queue).await {
+                        Ok(consumer) => {
+                            delay = Duration::from_millis(200);
+                            consumer
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, queue, "failed to reconnect the consumer, retrying");
+                            tokio::select! {
+                                _ = tokio::time::sleep(delay) => {}
+                                _ = shutdown.cancelled() => break,
+                            }
+                            delay = (delay * 2).min(Duration::from_secs(10));
+                            continue;
+                        }
+                    },
+                };
+                bus.consume(consumer, handler.as_ref(), &queue, &shutdown).await;
+            }
+        }))
+    }
+
+    async fn open_consumer(&self, queue: &str) -> Result<(Connection, lapin::Consumer), BusError> {
+        let connection = self.open_connection().await?;
+        let channel = connection.create_channel().await.map_err(|e| self.error(e))?;
+        channel
+            .basic_qos(PREFETCH, BasicQosOptions::default())
+            .await
+            .map_err(|e| self.error(e))?;
+        let consumer = channel
+            .basic_consume(
+                queue.into(),
+                format!("{queue}.{}", Uuid::new_v4()).as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok((connection, consumer))
+    }
+
+    /// Handles deliveries until the stream ends (connection lost) or shutdown.
+    async fn consume(
+        &self,
+        (connection, mut consumer): (Connection, lapin::Consumer),
+        handler: &dyn Handler,
+        queue: &str,
+        shutdown: &CancellationToken,
+    ) {
+        loop {
+            let next = tokio::select! {
+                next = consumer.next() => next,
+                _ = shutdown.cancelled() => break,
+            };
+            let delivery = match next {
+                Some(Ok(delivery)) => delivery,
+                Some(Err(error)) => {
+                    tracing::warn!(%error, queue, "consumer connection failed, reconnecting");
+                    break;
+                }
+                None => break,
+            };
+            let settlement = match event_from_delivery(&delivery) {
+                Ok(event) => deliver(handler, &event, queue, shutdown).await,
+                Err(reason) => {
+                    tracing::error!(queue, error = %reason, "undecodable message, moving it to the dead-letter queue");
+                    Settlement::DeadLetter
+                }
+            };
+            let result = match settlement {
+                Settlement::Ack => delivery.ack(BasicAckOptions::default()).await,
+                Settlement::DeadLetter => delivery.reject(BasicRejectOptions { requeue: false }).await,
+                Settlement::Requeue => {
+                    delivery
+                        .nack(BasicNackOptions {
+                            requeue: true,
+                            ..Default::default()
+                        })
+                        .await
+                }
+            };
+            if let Err(error) = result {
+                // The broker redelivers an unsettled message, and the handler skips it then.
+                tracing::warn!(%error, queue, "failed to settle a delivery");
+                break;
+            }
+        }
+        let _ = connection.close(200, "consumer stopped".into()).await;
+    }
+
+    async fn open_connection(&self) -> Result<Connection, BusError> {
+        Connection::connect(&self.url, ConnectionProperties::default())
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    async fn open_confirming_channel(&self, connection: &Connection) -> Result<Channel, BusError> {
+        let channel = connection.create_channel().await.map_err(|e| self.error(e))?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(channel)
+    }
+
+    fn error(&self, source: lapin::Error) -> BusError {
+        BusError::Amqp {
+            url: redact_url(&self.url),
+            source,
+        }
+    }
+}
+
+/// Quorum queues replicate across the cluster's nodes and also work on a single node.
+fn quorum_arguments() -> FieldTable {
+    let mut arguments = FieldTable::default();
+    arguments.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    arguments
+}
+
+fn properties(event: &Event) -> BasicProperties {
+    let mut headers = FieldTable::default();
+    let mut text = |name: &str, value: &str| {
+        headers.insert(ShortString::from(name), AMQPValue::LongString(LongString::from(value)));
+    };
+    text("ce-specversion", "1.0");
+    text("ce-id", &event.id.to_string());
+    text("ce-type", &event.event_type);
+    text("ce-source", &event.source);
+    text("ce-time", &event.time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    text("dk-organisation-id", &event.organisation_id.to_string());
+    if let Some(traceparent) = &event.traceparent {
+        text("traceparent", traceparent);
+    }
+    BasicProperties::default()
+        .with_message_id(event.id.to_string().as_str().into())
+        .with_type(event.event_type.as_str().into())
+        .with_app_id(event.source.as_str().into())
+        .with_timestamp(event.time.timestamp().max(0) as u64)
+        .with_content_type("application/protobuf".into())
+        .with_delivery_mode(2)
+        .with_headers(headers)
+}
+
+fn event_from_delivery(delivery: &Delivery) -> Result<Event, String> {
+    let properties = &delivery.properties;
+    let headers = properties.headers().as_ref();
+    let header = |name: &str| -> Option<String> {
+        headers.and_then(|table| table.inner().get(name)).and_then(|value| match value {
+            AMQPValue::LongString(text) => Some(text.to_string()),
+            AMQPValue::ShortString(text) => Some(text.to_string()),
+            _ => None,
+        })
+    };
+    let id = properties
+        .message_id()
+        .as_ref()
+        .map(|id| id.to_string())
+        .or_else(|| header("ce-id"))
+        .ok_or("missing message id")?;
+    let id = Uuid::parse_str(&id).map_err(|_| format!("message id {id:?} is not a UUID"))?;
+    let event_type = header("ce-type")
+        .or_else(|| properties.kind().as_ref().map(|kind| kind.to_string()))
+        .ok_or("missing ce-type")?;
+    let organisation_id = header("dk-organisation-id").ok_or("missing dk-organisation-id header")?;
+    let organisation_id = Uuid::parse_str(&organisation_id)
+        .map_err(|_| format!("organisation id {organisation_id:?} is not a UUID"))?;
+    let time = header("ce-time")
+        .and_then(|time| DateTime::parse_from_rfc3339(&time).ok())
+        .map(|time| time.with_timezone(&Utc))
+        .unwrap_or_else(Utc::now);
+    Ok(Event {
+        id,
+        event_type,
+        source: header("ce-source").unwrap_or_default(),
+        time,
+        organisation_id,
+        payload: delivery.data.clone(),
+        traceparent: header("traceparent"),
+    })
+}
+
+/// Hides the password of an `amqp://user:password@host` URL.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &credentials[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_password_is_hidden() {
+        assert_eq!(redact_url("amqp://guest:guest@127.0.0.1:5672/%2f"), "amqp://guest:***@127.0.0.1:5672/%2f");
+        assert_eq!(redact_url("amqp://127.0.0.1:5672"), "amqp://127.0.0.1:5672");
+    }
+}

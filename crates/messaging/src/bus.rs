@@ -1,0 +1,157 @@
+//! The bus as seen by services, and the delivery rules that both implementations share.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::topology::{Names, Subscription};
+use crate::{Event, amqp, memory};
+
+/// Deliveries of one event before it moves to the dead-letter queue.
+pub(crate) const MAX_ATTEMPTS: u32 = 5;
+
+/// A message bus failure.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("RabbitMQ at {url}: {source}")]
+    Amqp {
+        url: String,
+        #[source]
+        source: lapin::Error,
+    },
+    #[error("the broker did not confirm event {event_id}: {reason}")]
+    NotConfirmed { event_id: uuid::Uuid, reason: String },
+    #[error("queue {0} already has a consumer in this process")]
+    QueueTaken(String),
+    #[error("queue {0} is not declared; declare the topology first")]
+    UnknownQueue(String),
+    #[error("the bus is shut down")]
+    Closed,
+}
+
+/// Why a handler did not process an event.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// A failure that may pass, such as a lost database connection: deliver again later.
+    #[error("transient failure: {0}")]
+    Retry(String),
+    /// The event can never be processed, such as an undecodable payload: dead-letter it now.
+    #[error("rejected: {0}")]
+    Reject(String),
+}
+
+/// Processes events of one subscription.
+///
+/// Return `Ok` only after the transaction that records the event as processed has committed;
+/// the bus acknowledges the delivery then and not before.
+pub trait Handler: Send + Sync + 'static {
+    fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>>;
+}
+
+/// What to do with a delivery after the handler ran.
+#[derive(Debug)]
+pub(crate) enum Settlement {
+    Ack,
+    DeadLetter,
+    /// The process is stopping mid-retry: give the event back to the queue.
+    Requeue,
+}
+
+/// Runs the handler with retries and exponential backoff (0.1 s, 0.2 s, … at most 5 s).
+pub(crate) async fn deliver(
+    handler: &dyn Handler,
+    event: &Event,
+    queue: &str,
+    shutdown: &CancellationToken,
+) -> Settlement {
+    let mut delay = Duration::from_millis(100);
+    for attempt in 1..=MAX_ATTEMPTS {
+        match handler.handle(event).await {
+            Ok(()) => return Settlement::Ack,
+            Err(HandlerError::Reject(reason)) => {
+                tracing::error!(event_id = %event.id, queue, error = %reason, "event rejected, moving it to the dead-letter queue");
+                return Settlement::DeadLetter;
+            }
+            Err(HandlerError::Retry(reason)) if attempt == MAX_ATTEMPTS => {
+                tracing::error!(event_id = %event.id, queue, attempt, error = %reason, "event failed on every attempt, moving it to the dead-letter queue");
+                return Settlement::DeadLetter;
+            }
+            Err(HandlerError::Retry(reason)) => {
+                tracing::warn!(event_id = %event.id, queue, attempt, error = %reason, "event handler failed, retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = shutdown.cancelled() => return Settlement::Requeue,
+                }
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    Settlement::Requeue
+}
+
+/// RabbitMQ in production, or the in-process bus of the embedded mode.
+#[derive(Clone)]
+pub enum Bus {
+    Amqp(amqp::AmqpBus),
+    Memory(memory::MemoryBus),
+}
+
+impl Bus {
+    pub fn names(&self) -> &Names {
+        match self {
+            Bus::Amqp(bus) => bus.names(),
+            Bus::Memory(bus) => bus.names(),
+        }
+    }
+
+    /// Declares every exchange, queue, binding and dead-letter queue; safe to repeat.
+    pub async fn declare_topology(&self) -> Result<(), BusError> {
+        match self {
+            Bus::Amqp(bus) => bus.declare_topology().await,
+            Bus::Memory(bus) => {
+                bus.declare_topology();
+                Ok(())
+            }
+        }
+    }
+
+    /// Publishes events on `producer`'s exchange and returns once the broker confirmed all of
+    /// them (RabbitMQ) or every bound consumer has acknowledged them (in-process bus).
+    pub async fn publish(&self, producer: &str, events: &[Event]) -> Result<(), BusError> {
+        match self {
+            Bus::Amqp(bus) => bus.publish(producer, events).await,
+            Bus::Memory(bus) => bus.publish(producer, events).await,
+        }
+    }
+
+    /// Starts consuming a subscription's queue until `shutdown` is cancelled.
+    pub async fn subscribe(
+        &self,
+        subscription: &Subscription,
+        handler: Arc<dyn Handler>,
+        shutdown: CancellationToken,
+    ) -> Result<Subscriber, BusError> {
+        let task = match self {
+            Bus::Amqp(bus) => bus.subscribe(subscription, handler, shutdown).await?,
+            Bus::Memory(bus) => bus.subscribe(subscription, handler, shutdown)?,
+        };
+        Ok(Subscriber { task })
+    }
+}
+
+/// A running consumer.
+pub struct Subscriber {
+    task: JoinHandle<()>,
+}
+
+impl Subscriber {
+    /// Waits until the consumer has stopped after its shutdown token was cancelled.
+    pub async fn join(self) {
+        if let Err(error) = self.task.await {
+            tracing::error!(%error, "consumer task failed");
+        }
+    }
+}

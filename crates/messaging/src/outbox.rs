@@ -1,0 +1,189 @@
+//! The transactional outbox: events written with the business change, then relayed.
+//!
+//! A service calls [`enqueue`] inside the transaction that makes the change, so the event exists
+//! if and only if the change committed. The [`Relay`] reads pending rows in order, publishes them
+//! with confirms and deletes them afterwards. A crash between publish and delete publishes the
+//! row again on the next run; consumers deduplicate by event id. On PostgreSQL the rows are
+//! locked with `FOR UPDATE SKIP LOCKED`, so several replicas can relay side by side.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::entity::prelude::*;
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::{Bus, Event};
+
+/// Rows relayed per round trip.
+const BATCH_SIZE: u64 = 500;
+/// How often the relay looks for rows when nobody notified it.
+const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "outbox_events")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub seq: i64,
+    #[sea_orm(unique)]
+    pub id: Uuid,
+    pub producer: String,
+    pub event_type: String,
+    pub source: String,
+    pub organisation_id: Uuid,
+    pub time: DateTimeUtc,
+    pub payload: Vec<u8>,
+    pub traceparent: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// Writes events to the outbox inside the caller's transaction.
+pub async fn enqueue<C: ConnectionTrait>(db: &C, producer: &str, events: &[Event]) -> Result<(), DbErr> {
+    // Insert in chunks: SQLite allows at most 32,766 bound values per statement.
+    for chunk in events.chunks(1000) {
+        let rows = chunk.iter().map(|event| ActiveModel {
+            id: Set(event.id),
+            producer: Set(producer.to_owned()),
+            event_type: Set(event.event_type.clone()),
+            source: Set(event.source.clone()),
+            organisation_id: Set(event.organisation_id),
+            time: Set(event.time),
+            payload: Set(event.payload.clone()),
+            traceparent: Set(event.traceparent.clone()),
+            ..Default::default()
+        });
+        Entity::insert_many(rows).exec_without_returning(db).await?;
+    }
+    Ok(())
+}
+
+/// Number of events waiting in the outbox.
+pub async fn pending_count<C: ConnectionTrait>(db: &C) -> Result<u64, DbErr> {
+    Entity::find().count(db).await
+}
+
+/// Publishes outbox rows to the bus.
+#[derive(Clone)]
+pub struct Relay {
+    db: DatabaseConnection,
+    bus: Bus,
+    producer: String,
+    wake: Arc<Notify>,
+}
+
+impl Relay {
+    pub fn new(db: DatabaseConnection, bus: Bus, producer: &str) -> Self {
+        Self {
+            db,
+            bus,
+            producer: producer.to_owned(),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Wakes the relay after a commit that enqueued events, so it need not wait for its poll.
+    pub fn notify(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Relays until `shutdown` is cancelled; rows not yet published stay for the next start.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            match self.relay_batch().await {
+                Ok(0) => {
+                    delay = Duration::from_millis(100);
+                    tokio::select! {
+                        _ = self.wake.notified() => {}
+                        _ = tokio::time::sleep(POLL_INTERVAL) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                }
+                Ok(_) => delay = Duration::from_millis(100),
+                Err(error) => {
+                    tracing::warn!(error = %error, producer = %self.producer, "failed to relay outbox events, retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = shutdown.cancelled() => break,
+                    }
+                    delay = (delay * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+
+    /// Publishes one batch and deletes it; returns how many events it relayed.
+    pub async fn relay_batch(&self) -> Result<usize, RelayError> {
+        // SQLite takes the write lock at BEGIN, so the delete below cannot find the snapshot
+        // stale; PostgreSQL ignores the mode and locks the selected rows instead.
+        let transaction = self
+            .db
+            .begin_with_options(TransactionOptions {
+                isolation_level: None,
+                access_mode: None,
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            })
+            .await?;
+        let mut query = Entity::find()
+            .filter(Column::Producer.eq(self.producer.as_str()))
+            .order_by_asc(Column::Seq)
+            .limit(BATCH_SIZE);
+        if self.db.get_database_backend() == DatabaseBackend::Postgres {
+            query = query.lock_with_behavior(
+                sea_orm::sea_query::LockType::Update,
+                sea_orm::sea_query::LockBehavior::SkipLocked,
+            );
+        }
+        let rows = query.all(&transaction).await?;
+        if rows.is_empty() {
+            transaction.commit().await?;
+            return Ok(0);
+        }
+
+        let events: Vec<Event> = rows
+            .iter()
+            .map(|row| Event {
+                id: row.id,
+                event_type: row.event_type.clone(),
+                source: row.source.clone(),
+                time: row.time,
+                organisation_id: row.organisation_id,
+                payload: row.payload.clone(),
+                traceparent: row.traceparent.clone(),
+            })
+            .collect();
+        self.bus.publish(&self.producer, &events).await?;
+
+        let last = rows.last().map(|row| row.seq).unwrap_or_default();
+        let first = rows.first().map(|row| row.seq).unwrap_or_default();
+        Entity::delete_many()
+            .filter(Column::Producer.eq(self.producer.as_str()))
+            .filter(Column::Seq.between(first, last))
+            .filter(Column::Id.is_in(rows.iter().map(|row| row.id)))
+            .exec(&transaction)
+            .await?;
+        transaction.commit().await?;
+        tracing::debug!(count = events.len(), producer = %self.producer, "relayed outbox events");
+        Ok(events.len())
+    }
+}
+
+/// A relay round that failed; the rows stay in the outbox.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("outbox database: {0}")]
+    Database(#[from] DbErr),
+    #[error(transparent)]
+    Bus(#[from] crate::BusError),
+}

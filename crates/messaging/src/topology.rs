@@ -1,0 +1,118 @@
+//! Every exchange, queue and binding of the system, declared in one place.
+//!
+//! Each producing service owns one durable topic exchange, `dk.<service>`. Each consuming service
+//! owns one durable queue per subscription, `dk.<consumer>.<subscription>`, bound to the
+//! producer's exchange by routing key, with a dead-letter exchange `dk.<consumer>.dlx` that
+//! routes rejected messages to `<queue>.dlq`. A name prefix keeps environments and parallel
+//! tests apart on one broker.
+
+/// Routing key and CloudEvents type of a newly imported bank mutation.
+pub const BANK_MUTATION_IMPORTED: &str = "bank.mutation.imported.v1";
+/// Routing key and CloudEvents type of a payment applied to an invoice.
+pub const INVOICE_PAID: &str = "invoice.paid.v1";
+
+/// A consumer's queue on one producer's exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subscription {
+    /// The consuming service, for example `bookkeeping`.
+    pub consumer: &'static str,
+    /// Short name of the queue within the consumer, for example `bank-mutations`.
+    pub name: &'static str,
+    /// The producing service whose exchange the queue is bound to.
+    pub producer: &'static str,
+    pub routing_keys: &'static [&'static str],
+}
+
+/// Bookkeeping receives every imported bank mutation, to match it to invoices.
+pub const BOOKKEEPING_BANK_MUTATIONS: Subscription = Subscription {
+    consumer: "bookkeeping",
+    name: "bank-mutations",
+    producer: "banksync",
+    routing_keys: &[BANK_MUTATION_IMPORTED],
+};
+
+/// The producing services, each with its exchange.
+pub const PRODUCERS: &[&str] = &["banksync", "bookkeeping", "billing", "support"];
+
+/// Every subscription in the system.
+pub const SUBSCRIPTIONS: &[Subscription] = &[BOOKKEEPING_BANK_MUTATIONS];
+
+/// Concrete names for one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Names {
+    prefix: String,
+}
+
+impl Names {
+    /// Names with a prefix such as `test-4f2a.`; an empty prefix gives the production names.
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    pub fn exchange(&self, producer: &str) -> String {
+        format!("{}dk.{producer}", self.prefix)
+    }
+
+    pub fn queue(&self, subscription: &Subscription) -> String {
+        format!("{}dk.{}.{}", self.prefix, subscription.consumer, subscription.name)
+    }
+
+    pub fn dead_letter_exchange(&self, subscription: &Subscription) -> String {
+        format!("{}dk.{}.dlx", self.prefix, subscription.consumer)
+    }
+
+    pub fn dead_letter_queue(&self, subscription: &Subscription) -> String {
+        format!("{}.dlq", self.queue(subscription))
+    }
+}
+
+/// Whether an AMQP topic pattern (`*` one word, `#` zero or more words) matches a routing key.
+pub fn topic_matches(pattern: &str, routing_key: &str) -> bool {
+    fn matches(pattern: &[&str], key: &[&str]) -> bool {
+        match (pattern.first(), key.first()) {
+            (None, None) => true,
+            (Some(&"#"), _) => {
+                matches(&pattern[1..], key) || (!key.is_empty() && matches(pattern, &key[1..]))
+            }
+            (Some(&"*"), Some(_)) => matches(&pattern[1..], &key[1..]),
+            (Some(word), Some(other)) if word == other => matches(&pattern[1..], &key[1..]),
+            _ => false,
+        }
+    }
+    let pattern: Vec<&str> = pattern.split('.').collect();
+    let key: Vec<&str> = routing_key.split('.').collect();
+    matches(&pattern, &key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_carry_prefix() {
+        let names = Names::new("t1.");
+        assert_eq!(names.exchange("banksync"), "t1.dk.banksync");
+        assert_eq!(names.queue(&BOOKKEEPING_BANK_MUTATIONS), "t1.dk.bookkeeping.bank-mutations");
+        assert_eq!(
+            names.dead_letter_queue(&BOOKKEEPING_BANK_MUTATIONS),
+            "t1.dk.bookkeeping.bank-mutations.dlq"
+        );
+    }
+
+    #[test]
+    fn topic_patterns_match_like_rabbitmq() {
+        let cases = [
+            ("bank.mutation.imported.v1", "bank.mutation.imported.v1", true),
+            ("bank.mutation.*.v1", "bank.mutation.imported.v1", true),
+            ("bank.#", "bank.mutation.imported.v1", true),
+            ("#", "anything.at.all", true),
+            ("bank.*", "bank.mutation.imported.v1", false),
+            ("invoice.paid.v1", "bank.mutation.imported.v1", false),
+        ];
+        for (pattern, key, expected) in cases {
+            assert_eq!(topic_matches(pattern, key), expected, "{pattern} vs {key}");
+        }
+    }
+}
