@@ -1,0 +1,164 @@
+//! Authentication: every call carries `authorization: Bearer <token>`, an HS256 JSON Web Token
+//! whose `org` claim names the one organisation the call may act on.
+//!
+//! NOTE: the tokens are signed with a shared secret from the configuration. Real customer
+//! sign-in (an identity provider issuing these tokens) is not part of this system yet; `dk dev`
+//! issues development tokens with the same key.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use dk_domain::OrganisationId;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tonic::service::Interceptor;
+use tonic::{Request, Status};
+use uuid::Uuid;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    /// Who calls: a user or a service account.
+    sub: String,
+    /// The organisation the token is for.
+    org: Uuid,
+    iat: i64,
+    exp: i64,
+}
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub subject: String,
+    pub organisation_id: OrganisationId,
+}
+
+/// Signs and verifies tokens with one HMAC key.
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &str) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+        }
+    }
+
+    /// Issues a token for `subject` acting on `organisation`, valid for `lifetime`.
+    pub fn issue(&self, subject: &str, organisation: OrganisationId, lifetime: Duration) -> String {
+        let now = Utc::now();
+        let claims = Claims {
+            sub: subject.to_owned(),
+            org: organisation.as_uuid(),
+            iat: now.timestamp(),
+            exp: (now + lifetime).timestamp(),
+        };
+        // Encoding HS256 claims of plain strings and numbers cannot fail.
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default()
+    }
+
+    /// Checks a token's signature and expiry and returns its caller.
+    pub fn verify(&self, token: &str) -> Result<Caller, Status> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|error| Status::unauthenticated(format!("invalid bearer token: {error}")))?;
+        Ok(Caller {
+            subject: data.claims.sub,
+            organisation_id: OrganisationId::from_uuid(data.claims.org),
+        })
+    }
+}
+
+/// Interceptor that verifies the bearer token and stores the [`Caller`] in the request.
+#[derive(Clone)]
+pub struct Authenticate {
+    keys: Arc<TokenKeys>,
+}
+
+impl Authenticate {
+    pub fn new(keys: Arc<TokenKeys>) -> Self {
+        Self { keys }
+    }
+}
+
+impl Interceptor for Authenticate {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let header = request
+            .metadata()
+            .get("authorization")
+            .ok_or_else(|| Status::unauthenticated("missing authorization header: expected \"Bearer <token>\""))?;
+        let value = header
+            .to_str()
+            .map_err(|_| Status::unauthenticated("authorization header is not text"))?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .ok_or_else(|| Status::unauthenticated("authorization header must start with \"Bearer \""))?;
+        let caller = self.keys.verify(token.trim())?;
+        request.extensions_mut().insert(caller);
+        Ok(request)
+    }
+}
+
+/// The caller that [`Authenticate`] stored in the request.
+pub fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
+    request
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("request was not authenticated"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_round_trips() {
+        let keys = TokenKeys::new("test secret");
+        let organisation = OrganisationId::new();
+        let token = keys.issue("alice", organisation, Duration::hours(1));
+        let caller = keys.verify(&token).unwrap();
+        assert_eq!(caller.subject, "alice");
+        assert_eq!(caller.organisation_id, organisation);
+    }
+
+    #[test]
+    fn token_with_other_key_is_rejected() {
+        let token = TokenKeys::new("one").issue("alice", OrganisationId::new(), Duration::hours(1));
+        let status = TokenKeys::new("two").verify(&token).unwrap_err();
+        assert_eq!(status.code(), tonic::Code::Unauthenticated);
+    }
+
+    #[test]
+    fn expired_token_is_rejected() {
+        let keys = TokenKeys::new("k");
+        let token = keys.issue("alice", OrganisationId::new(), Duration::hours(-2));
+        assert_eq!(keys.verify(&token).unwrap_err().code(), tonic::Code::Unauthenticated);
+    }
+
+    #[test]
+    fn interceptor_requires_bearer() {
+        let keys = Arc::new(TokenKeys::new("k"));
+        let mut interceptor = Authenticate::new(keys.clone());
+        assert!(interceptor.call(Request::new(())).is_err());
+
+        let mut request = Request::new(());
+        request.metadata_mut().insert("authorization", "Basic abc".parse().unwrap());
+        assert!(interceptor.call(request).is_err());
+
+        let organisation = OrganisationId::new();
+        let token = keys.issue("bob", organisation, Duration::hours(1));
+        let mut request = Request::new(());
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        let request = interceptor.call(request).unwrap();
+        assert_eq!(caller(&request).unwrap().organisation_id, organisation);
+    }
+}

@@ -1,0 +1,16 @@
+//! What every gRPC service of the system shares.
+//!
+//! - [`auth`]: bearer tokens with an organisation claim, and the interceptor that checks them.
+//! - [`status`]: the one conversion from errors to `tonic::Status`, with standard error details.
+//! - [`database`]: connecting to PostgreSQL or SQLite with the right settings.
+//! - [`idempotency`]: durable idempotency keys for mutating calls.
+//! - [`paging`]: page sizes and page tokens of list calls.
+//! - [`server`]: health checking, reflection, serving on a bound listener, graceful shutdown.
+
+pub mod auth;
+pub mod bus;
+pub mod database;
+pub mod idempotency;
+pub mod paging;
+pub mod server;
+pub mod status;

@@ -1,0 +1,169 @@
+//! Serving a service: health checking, reflection, a listener bound first, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+
+pub use tonic_health::server::HealthReporter;
+
+/// gRPC reflection for every contract of the system, so tools such as grpcurl work unaided.
+pub fn reflection(
+    file_descriptor_set: &[u8],
+) -> Result<
+    tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>,
+    tonic_reflection::server::Error,
+> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(file_descriptor_set)
+        .build_v1()
+}
+
+/// Binds the gRPC listener; binding before serving lets callers use port 0 and read the port.
+pub async fn bind(address: SocketAddr) -> std::io::Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(address).await?;
+    let local = listener.local_addr()?;
+    Ok((listener, local))
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled, then lets in-flight calls finish
+/// within `grace`.
+pub async fn serve(
+    router: tonic::transport::server::Router,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    grace: Duration,
+) -> Result<(), tonic::transport::Error> {
+    let stop = shutdown.clone();
+    let server = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+        stop.cancelled().await;
+    });
+    tokio::pin!(server);
+    tokio::select! {
+        result = &mut server => result,
+        _ = async {
+            shutdown.cancelled().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!(grace_seconds = grace.as_secs(), "calls still running after the grace period, stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn termination_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "failed to listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "failed to listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+/// A gRPC server started by [`spawn`].
+pub struct Serving {
+    pub address: SocketAddr,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+/// Why a server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("failed to bind {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid reflection descriptors: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// Starts a gRPC server with health checking and reflection plus the services that `add`
+/// registers, and serves until `shutdown` is cancelled.
+///
+/// Health reports `service_name` NOT_SERVING until the listener is bound, SERVING while it
+/// serves, and NOT_SERVING again as soon as shutdown begins, so that load balancers stop
+/// routing calls during the grace period.
+pub async fn spawn(
+    service_name: &'static str,
+    settings: &dk_config::GrpcSettings,
+    file_descriptor_set: &'static [u8],
+    shutdown: CancellationToken,
+    add: impl FnOnce(tonic::transport::server::Router) -> tonic::transport::server::Router,
+) -> Result<Serving, ServeError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health
+        .set_service_status(service_name, tonic_health::ServingStatus::NotServing)
+        .await;
+    let router = tonic::transport::Server::builder()
+        .add_service(health_service)
+        .add_service(reflection(file_descriptor_set)?);
+    let router = add(router);
+
+    let (listener, address) = bind(settings.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: settings.listen,
+            source,
+        })?;
+    health
+        .set_service_status(service_name, tonic_health::ServingStatus::Serving)
+        .await;
+    tracing::info!(%address, service = service_name, "listening");
+
+    let grace = Duration::from_secs(settings.shutdown_grace_seconds);
+    let task = tokio::spawn(async move {
+        let stopping = shutdown.clone();
+        let reporter = health.clone();
+        tokio::spawn(async move {
+            stopping.cancelled().await;
+            reporter
+                .set_service_status(service_name, tonic_health::ServingStatus::NotServing)
+                .await;
+        });
+        if let Err(error) = serve(router, listener, shutdown, grace).await {
+            tracing::error!(%error, service = service_name, "gRPC server failed");
+        }
+    });
+    Ok(Serving { address, task })
+}
+
+/// A started service: its gRPC address, its database and its background tasks.
+pub struct Running {
+    pub address: SocketAddr,
+    pub db: sea_orm::DatabaseConnection,
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Waits until the server, relays and consumers have stopped after shutdown was requested.
+    pub async fn wait(self) {
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::error!(%error, "service task failed");
+            }
+        }
+    }
+}
