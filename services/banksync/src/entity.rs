@@ -1,0 +1,112 @@
+//! Database tables of banksync. Money columns hold whole minor units (cents), see `dk_domain::Money`.
+
+pub mod bank_account {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "bank_accounts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organisation_id: Uuid,
+        pub iban: String,
+        pub name: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod statement_import {
+    use sea_orm::entity::prelude::*;
+
+    /// One uploaded file.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "statement_imports")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organisation_id: Uuid,
+        pub file_name: String,
+        pub format: String,
+        pub dialect: String,
+        pub content_sha256: String,
+        pub byte_size: i64,
+        pub imported_count: i32,
+        pub duplicate_count: i32,
+        /// Warnings, one per line.
+        pub warnings: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod bank_statement {
+    use sea_orm::entity::prelude::*;
+
+    /// One statement of a file: an account's balances over a period.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "bank_statements")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organisation_id: Uuid,
+        pub import_id: Uuid,
+        pub bank_account_id: Uuid,
+        pub statement_ref: Option<String>,
+        pub currency: String,
+        pub opening_minor: Option<i64>,
+        pub opening_date: Option<Date>,
+        pub closing_minor: Option<i64>,
+        pub closing_date: Option<Date>,
+        pub transaction_count: i32,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod bank_mutation {
+    use sea_orm::entity::prelude::*;
+
+    /// One booked transaction on an account. `fingerprint` is unique per account, which is what
+    /// keeps re-imported and overlapping files from storing a mutation twice.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "bank_mutations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organisation_id: Uuid,
+        pub bank_account_id: Uuid,
+        pub import_id: Uuid,
+        pub fingerprint: String,
+        pub booking_date: Date,
+        pub value_date: Date,
+        pub amount_minor: i64,
+        pub currency: String,
+        pub counterparty_iban: Option<String>,
+        pub counterparty_name: Option<String>,
+        pub remittance: String,
+        pub end_to_end_id: Option<String>,
+        pub structured_reference: Option<String>,
+        pub bank_reference: Option<String>,
+        pub transaction_code: Option<String>,
+        pub reversal: bool,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,321 @@
+//! The gRPC face of banksync: request validation, caller scoping and conversion to wire types.
+
+use std::str::FromStr;
+
+use chrono::Utc;
+use dk_domain::Iban;
+use dk_messaging::outbox::Relay;
+use dk_proto::banksync::v1 as pb;
+use dk_proto::banksync::v1::bank_sync_service_server::BankSyncService;
+use dk_proto::convert::timestamp_from;
+use dk_runtime::auth::caller;
+use dk_runtime::idempotency::{self, Key};
+use dk_runtime::paging::Page;
+use dk_runtime::status;
+use dk_statement::Format;
+use sea_orm::entity::prelude::*;
+use sea_orm::{DatabaseConnection, QueryOrder, QuerySelect, Set};
+use tonic::{Code, Request, Response, Status};
+
+use crate::entity::{bank_account, bank_mutation};
+use crate::import::{self, ImportError, ImportRequest};
+
+/// Shared state of the gRPC handlers.
+pub struct BankSync {
+    pub db: DatabaseConnection,
+    pub relay: Relay,
+    pub max_file_bytes: usize,
+}
+
+#[tonic::async_trait]
+impl BankSyncService for BankSync {
+    async fn register_bank_account(
+        &self,
+        request: Request<pb::RegisterBankAccountRequest>,
+    ) -> Result<Response<pb::RegisterBankAccountResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        let organisation = caller.organisation_id.as_uuid();
+        let key = Key::new(
+            organisation,
+            "RegisterBankAccount",
+            &request.idempotency_key,
+            &request,
+        )?;
+        let iban = Iban::parse(&request.iban)
+            .map_err(|error| status::invalid_argument("iban", error.to_string()))?;
+        let name = request.name.trim();
+        if name.len() > 200 {
+            return Err(status::invalid_argument(
+                "name",
+                "expected at most 200 characters",
+            ));
+        }
+
+        let transaction = dk_runtime::database::begin_write(&self.db)
+            .await
+            .map_err(|e| status::from_db("registering a bank account", e))?;
+        if let Some(response) = idempotency::replay(&transaction, &key).await? {
+            return Ok(Response::new(response));
+        }
+        let existing = bank_account::Entity::find()
+            .filter(bank_account::Column::OrganisationId.eq(organisation))
+            .filter(bank_account::Column::Iban.eq(iban.as_str()))
+            .one(&transaction)
+            .await
+            .map_err(|e| status::from_db("registering a bank account", e))?;
+        let account = match existing {
+            Some(account) => account,
+            None => bank_account::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organisation_id: Set(organisation),
+                iban: Set(iban.to_string()),
+                name: Set(if name.is_empty() {
+                    iban.to_print_form()
+                } else {
+                    name.to_owned()
+                }),
+                created_at: Set(Utc::now()),
+            }
+            .insert(&transaction)
+            .await
+            .map_err(|e| status::from_db("registering a bank account", e))?,
+        };
+        let response = pb::RegisterBankAccountResponse {
+            bank_account: Some(account_to_proto(&account)),
+        };
+        idempotency::store(&transaction, &key, &response)
+            .await
+            .map_err(|e| status::from_db("registering a bank account", e))?;
+        transaction
+            .commit()
+            .await
+            .map_err(|e| status::from_db("registering a bank account", e))?;
+        Ok(Response::new(response))
+    }
+
+    async fn list_bank_accounts(
+        &self,
+        request: Request<pb::ListBankAccountsRequest>,
+    ) -> Result<Response<pb::ListBankAccountsResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        let page = Page::from_request(request.page_size, &request.page_token)?;
+        let mut rows = bank_account::Entity::find()
+            .filter(bank_account::Column::OrganisationId.eq(caller.organisation_id.as_uuid()))
+            .order_by_asc(bank_account::Column::CreatedAt)
+            .order_by_asc(bank_account::Column::Id)
+            .offset(page.offset)
+            .limit(page.fetch_limit())
+            .all(&self.db)
+            .await
+            .map_err(|e| status::from_db("listing bank accounts", e))?;
+        let next_page_token = page.finish(&mut rows);
+        Ok(Response::new(pb::ListBankAccountsResponse {
+            bank_accounts: rows.iter().map(account_to_proto).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn import_statement(
+        &self,
+        request: Request<pb::ImportStatementRequest>,
+    ) -> Result<Response<pb::ImportStatementResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        let key = Key::new(
+            caller.organisation_id.as_uuid(),
+            "ImportStatement",
+            &request.idempotency_key,
+            &request,
+        )?;
+        if let Some(response) = idempotency::replay(&self.db, &key).await? {
+            return Ok(Response::new(response));
+        }
+        if request.content.is_empty() {
+            return Err(import_status(ImportError::Empty));
+        }
+        if request.content.len() > self.max_file_bytes {
+            return Err(import_status(ImportError::TooLarge {
+                size: request.content.len(),
+                max: self.max_file_bytes,
+            }));
+        }
+        let format = format_from_proto(request.format)?;
+        let parsed = import::parse(request.content.clone(), format)
+            .await
+            .map_err(import_status)?;
+        let import_request = ImportRequest {
+            organisation_id: caller.organisation_id,
+            content: &request.content,
+            file_name: &request.file_name,
+            idempotency: &key,
+        };
+
+        // A concurrent import of an overlapping file can insert the same fingerprint first; the
+        // unique index then fails this transaction, and a second attempt skips those rows.
+        let mut attempt = 0;
+        let response = loop {
+            attempt += 1;
+            match import::store(&self.db, &import_request, parsed.clone()).await {
+                Ok(response) => break response,
+                Err(ImportError::Database(error)) if attempt < 3 && is_conflict(&error) => {
+                    tracing::debug!(%error, attempt, "import conflicted with a concurrent one, retrying");
+                }
+                Err(error) => return Err(import_status(error)),
+            }
+        };
+        self.relay.notify();
+        tracing::debug!(
+            organisation_id = %caller.organisation_id,
+            import_id = %response.import_id,
+            imported = response.imported_count,
+            duplicates = response.duplicate_count,
+            "statement imported"
+        );
+        Ok(Response::new(response))
+    }
+
+    async fn list_bank_mutations(
+        &self,
+        request: Request<pb::ListBankMutationsRequest>,
+    ) -> Result<Response<pb::ListBankMutationsResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        let page = Page::from_request(request.page_size, &request.page_token)?;
+        let mut query = bank_mutation::Entity::find()
+            .filter(bank_mutation::Column::OrganisationId.eq(caller.organisation_id.as_uuid()));
+        if !request.bank_account_id.is_empty() {
+            let account = Uuid::from_str(&request.bank_account_id).map_err(|_| {
+                status::invalid_argument(
+                    "bank_account_id",
+                    format!("{:?} is not a UUID", request.bank_account_id),
+                )
+            })?;
+            query = query.filter(bank_mutation::Column::BankAccountId.eq(account));
+        }
+        let mut rows = query
+            .order_by_desc(bank_mutation::Column::BookingDate)
+            .order_by_desc(bank_mutation::Column::Id)
+            .offset(page.offset)
+            .limit(page.fetch_limit())
+            .all(&self.db)
+            .await
+            .map_err(|e| status::from_db("listing bank mutations", e))?;
+        let next_page_token = page.finish(&mut rows);
+        let ibans: std::collections::HashMap<Uuid, String> = bank_account::Entity::find()
+            .filter(bank_account::Column::OrganisationId.eq(caller.organisation_id.as_uuid()))
+            .all(&self.db)
+            .await
+            .map_err(|e| status::from_db("listing bank mutations", e))?
+            .into_iter()
+            .map(|account| (account.id, account.iban))
+            .collect();
+        Ok(Response::new(pb::ListBankMutationsResponse {
+            bank_mutations: rows
+                .iter()
+                .map(|row| {
+                    mutation_to_proto(
+                        row,
+                        ibans.get(&row.bank_account_id).cloned().unwrap_or_default(),
+                    )
+                })
+                .collect(),
+            next_page_token,
+        }))
+    }
+}
+
+fn is_conflict(error: &DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    ) || status::is_retryable(error)
+}
+
+fn format_from_proto(format: i32) -> Result<Option<Format>, Status> {
+    match pb::StatementFormat::try_from(format) {
+        Ok(pb::StatementFormat::Unspecified) => Ok(None),
+        Ok(pb::StatementFormat::Mt940) => Ok(Some(Format::Mt940)),
+        Ok(pb::StatementFormat::Mt942) => Ok(Some(Format::Mt942)),
+        Ok(pb::StatementFormat::Camt052) => Ok(Some(Format::Camt052)),
+        Ok(pb::StatementFormat::Camt053) => Ok(Some(Format::Camt053)),
+        Ok(pb::StatementFormat::Camt054) => Ok(Some(Format::Camt054)),
+        Err(_) => Err(status::invalid_argument(
+            "format",
+            format!("unknown statement format {format}"),
+        )),
+    }
+}
+
+fn import_status(error: ImportError) -> Status {
+    match error {
+        ImportError::Empty | ImportError::TooLarge { .. } => {
+            status::invalid_argument("content", error.to_string())
+        }
+        ImportError::Parse(ref parse) => {
+            let mut metadata = vec![("expected", parse.expected.clone())];
+            if let Some(line) = parse.line {
+                metadata.push(("line", line.to_string()));
+            }
+            if let Some(offset) = parse.byte_offset {
+                metadata.push(("byte_offset", offset.to_string()));
+            }
+            status::with_reason(
+                Code::InvalidArgument,
+                "STATEMENT_UNREADABLE",
+                error.to_string(),
+                &metadata,
+            )
+        }
+        ImportError::NoStatements
+        | ImportError::NotAnIban { .. }
+        | ImportError::Amount { .. }
+        | ImportError::Currency { .. } => status::invalid_argument("content", error.to_string()),
+        ImportError::NotRegistered { ref iban, .. } => {
+            let iban = iban.clone();
+            status::with_reason(
+                Code::FailedPrecondition,
+                "IBAN_NOT_REGISTERED",
+                error.to_string(),
+                &[("iban", iban)],
+            )
+        }
+        ImportError::Idempotency(status) => status,
+        ImportError::Database(error) => status::from_db("importing a statement", error),
+    }
+}
+
+fn account_to_proto(account: &bank_account::Model) -> pb::BankAccount {
+    let bank_name = Iban::parse(&account.iban)
+        .ok()
+        .and_then(|iban| iban.bank_name())
+        .unwrap_or_default();
+    pb::BankAccount {
+        id: account.id.to_string(),
+        iban: account.iban.clone(),
+        name: account.name.clone(),
+        bank_name: bank_name.to_owned(),
+        create_time: Some(timestamp_from(account.created_at)),
+    }
+}
+
+fn mutation_to_proto(row: &bank_mutation::Model, iban: String) -> pb::BankMutation {
+    let currency = dk_domain::Currency::parse(&row.currency).unwrap_or(dk_domain::Currency::EUR);
+    pb::BankMutation {
+        id: row.id.to_string(),
+        bank_account_id: row.bank_account_id.to_string(),
+        iban,
+        booking_date: Some(row.booking_date.into()),
+        value_date: Some(row.value_date.into()),
+        amount: Some(dk_domain::Money::from_minor_units(row.amount_minor, currency).into()),
+        counterparty_iban: row.counterparty_iban.clone().unwrap_or_default(),
+        counterparty_name: row.counterparty_name.clone().unwrap_or_default(),
+        remittance: row.remittance.clone(),
+        end_to_end_id: row.end_to_end_id.clone().unwrap_or_default(),
+        structured_reference: row.structured_reference.clone().unwrap_or_default(),
+        bank_reference: row.bank_reference.clone().unwrap_or_default(),
+        reversal: row.reversal,
+        import_id: row.import_id.to_string(),
+    }
+}

@@ -1,0 +1,472 @@
+//! Importing a statement file: parse, check, store with outbox events, all in one transaction.
+//!
+//! A mutation's fingerprint is a SHA-256 over its booking data (dates, amount, currency,
+//! counterparty, texts, references, reversal mark) plus its occurrence number among identical
+//! rows of the same account in the file. A unique index on (account, fingerprint) stores each
+//! mutation once: importing a file again, or a file that overlaps an earlier one, finds the
+//! fingerprints and skips those rows. Two really identical payments on one day (two equal coffee
+//! purchases) differ by occurrence number, so both are kept, as long as each file holds all
+//! transactions of each booking day it covers, which bank exports do.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use dk_domain::{Currency, Iban, Money, MoneyError, OrganisationId};
+use dk_messaging::{Event, outbox, topology};
+use dk_proto::banksync::v1 as pb;
+use dk_proto::events::v1::BankMutationImported;
+use dk_runtime::idempotency;
+use dk_statement::{Format, ParseError, ParsedFile};
+use prost::Message;
+use sea_orm::entity::prelude::*;
+use sea_orm::{DatabaseConnection, QueryOrder, QuerySelect, Set};
+use sha2::{Digest, Sha256};
+
+use crate::entity::{bank_account, bank_mutation, bank_statement, statement_import};
+
+/// CloudEvents source of banksync events.
+pub const EVENT_SOURCE: &str = "/dk/banksync";
+
+/// Rows per insert statement; below SQLite's limit of 32,766 bound values.
+const INSERT_CHUNK: usize = 1000;
+
+/// Why a file was not imported. Nothing of it is stored in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("statement file is empty")]
+    Empty,
+    #[error("statement file is {size} bytes; the maximum is {max} bytes")]
+    TooLarge { size: usize, max: usize },
+    #[error("statement file cannot be read: {0}")]
+    Parse(#[from] ParseError),
+    #[error("statement file contains no statement")]
+    NoStatements,
+    #[error(
+        "statement {statement} is for account {account:?}, which holds no valid IBAN; only statements of IBAN accounts can be imported"
+    )]
+    NotAnIban { statement: usize, account: String },
+    #[error(
+        "statement {statement} is for IBAN {iban}, which this organisation has not registered; register the bank account first"
+    )]
+    NotRegistered { statement: usize, iban: String },
+    #[error("statement {statement}, transaction {transaction}: {source}")]
+    Amount {
+        statement: usize,
+        transaction: usize,
+        #[source]
+        source: MoneyError,
+    },
+    #[error("statement {statement}: invalid currency {currency:?}")]
+    Currency { statement: usize, currency: String },
+    #[error("database: {0}")]
+    Database(#[from] DbErr),
+    #[error("idempotency: {0}")]
+    Idempotency(tonic::Status),
+}
+
+/// One file to import for one organisation.
+pub struct ImportRequest<'a> {
+    pub organisation_id: OrganisationId,
+    pub content: &'a [u8],
+    pub file_name: &'a str,
+    pub idempotency: &'a idempotency::Key,
+}
+
+/// Parses the file outside the async runtime's worker threads, because a large file takes a
+/// noticeable time.
+pub async fn parse(content: Vec<u8>, format: Option<Format>) -> Result<ParsedFile, ImportError> {
+    let parsed = tokio::task::spawn_blocking(move || match format {
+        Some(format) => dk_statement::parse_as(&content, format),
+        None => dk_statement::parse(&content),
+    })
+    .await
+    .map_err(|error| {
+        ImportError::Database(DbErr::Custom(format!("parser task failed: {error}")))
+    })?;
+    Ok(parsed?)
+}
+
+/// Checks, stores and publishes a parsed file. Returns the response of the call, which is also
+/// stored under the request's idempotency key.
+pub async fn store(
+    db: &DatabaseConnection,
+    request: &ImportRequest<'_>,
+    parsed: ParsedFile,
+) -> Result<pb::ImportStatementResponse, ImportError> {
+    if parsed.statements.is_empty() {
+        return Err(ImportError::NoStatements);
+    }
+    let organisation = request.organisation_id.as_uuid();
+    let accounts = resolve_accounts(db, organisation, &parsed).await?;
+    let prepared = prepare_mutations(&parsed, &accounts, organisation)?;
+
+    let transaction = dk_runtime::database::begin_write(db).await?;
+    if let Some(response) = idempotency::replay(&transaction, request.idempotency)
+        .await
+        .map_err(ImportError::Idempotency)?
+    {
+        return Ok(response);
+    }
+
+    let import_id = Uuid::now_v7();
+    let now = Utc::now();
+    let existing = existing_fingerprints(&transaction, &prepared).await?;
+
+    let mut warnings: Vec<String> = parsed
+        .warnings
+        .iter()
+        .map(|warning| warning.message.clone())
+        .collect();
+    let mut statements = Vec::with_capacity(parsed.statements.len());
+    let mut new_rows = Vec::new();
+    let mut events = Vec::new();
+    let mut statement_rows = Vec::new();
+
+    for (index, statement) in parsed.statements.iter().enumerate() {
+        let account = &accounts[index];
+        let currency = Currency::parse(&statement.currency).map_err(|_| ImportError::Currency {
+            statement: index + 1,
+            currency: statement.currency.clone(),
+        })?;
+        if let Some(warning) =
+            continuity_warning(&transaction, account, statement, currency).await?
+        {
+            warnings.push(warning);
+        }
+
+        let mut imported = 0;
+        let mut duplicates = 0;
+        for row in prepared.iter().filter(|row| row.statement == index) {
+            if existing.contains(&(row.model.bank_account_id, row.model.fingerprint.clone())) {
+                duplicates += 1;
+                continue;
+            }
+            imported += 1;
+            let mut model = row.model.clone();
+            model.import_id = import_id;
+            model.created_at = now;
+            events.push(mutation_event(&model, &account.iban));
+            new_rows.push(model);
+        }
+
+        let opening = minor_balance(statement.opening_balance.as_ref(), currency, index)?;
+        let closing = minor_balance(statement.closing_balance.as_ref(), currency, index)?;
+        statement_rows.push(bank_statement::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organisation_id: Set(organisation),
+            import_id: Set(import_id),
+            bank_account_id: Set(account.id),
+            statement_ref: Set(statement.statement_id.clone()),
+            currency: Set(currency.to_string()),
+            opening_minor: Set(opening.map(|(units, _)| units)),
+            opening_date: Set(opening.map(|(_, date)| date)),
+            closing_minor: Set(closing.map(|(units, _)| units)),
+            closing_date: Set(closing.map(|(_, date)| date)),
+            transaction_count: Set(statement.transactions.len() as i32),
+            created_at: Set(now),
+        });
+        statements.push(pb::ImportedStatement {
+            bank_account_id: account.id.to_string(),
+            iban: account.iban.clone(),
+            opening_balance: statement
+                .opening_balance
+                .as_ref()
+                .map(|b| Money::new(b.amount, currency).into()),
+            opening_date: statement.opening_balance.as_ref().map(|b| b.date.into()),
+            closing_balance: statement
+                .closing_balance
+                .as_ref()
+                .map(|b| Money::new(b.amount, currency).into()),
+            closing_date: statement.closing_balance.as_ref().map(|b| b.date.into()),
+            transaction_count: statement.transactions.len() as i32,
+            imported_count: imported,
+            duplicate_count: duplicates,
+        });
+    }
+
+    let imported_count = new_rows.len() as i32;
+    let duplicate_count = prepared.len() as i32 - imported_count;
+    statement_import::ActiveModel {
+        id: Set(import_id),
+        organisation_id: Set(organisation),
+        file_name: Set(request.file_name.to_owned()),
+        format: Set(parsed.format.as_str().to_owned()),
+        dialect: Set(parsed.dialect.as_str().to_owned()),
+        content_sha256: Set(hex(&Sha256::digest(request.content))),
+        byte_size: Set(request.content.len() as i64),
+        imported_count: Set(imported_count),
+        duplicate_count: Set(duplicate_count),
+        warnings: Set(warnings.join("\n")),
+        created_at: Set(now),
+    }
+    .insert(&transaction)
+    .await?;
+    bank_statement::Entity::insert_many(statement_rows)
+        .exec_without_returning(&transaction)
+        .await?;
+    for chunk in new_rows.chunks(INSERT_CHUNK) {
+        let rows = chunk
+            .iter()
+            .cloned()
+            .map(sea_orm::IntoActiveModel::into_active_model);
+        bank_mutation::Entity::insert_many(rows)
+            .exec_without_returning(&transaction)
+            .await?;
+    }
+    outbox::enqueue(&transaction, "banksync", &events).await?;
+
+    let response = pb::ImportStatementResponse {
+        import_id: import_id.to_string(),
+        format: parsed.format.as_str().to_owned(),
+        dialect: parsed.dialect.as_str().to_owned(),
+        statements,
+        imported_count,
+        duplicate_count,
+        warnings,
+    };
+    idempotency::store(&transaction, request.idempotency, &response).await?;
+    transaction.commit().await?;
+    Ok(response)
+}
+
+/// A mutation ready to insert, with the statement it came from.
+struct PreparedMutation {
+    statement: usize,
+    model: bank_mutation::Model,
+}
+
+/// Finds the registered account of every statement, or rejects the whole file.
+async fn resolve_accounts(
+    db: &DatabaseConnection,
+    organisation: Uuid,
+    parsed: &ParsedFile,
+) -> Result<Vec<bank_account::Model>, ImportError> {
+    let mut ibans = Vec::with_capacity(parsed.statements.len());
+    for (index, statement) in parsed.statements.iter().enumerate() {
+        let iban = statement
+            .iban
+            .as_deref()
+            .and_then(|iban| Iban::parse(iban).ok())
+            .ok_or_else(|| ImportError::NotAnIban {
+                statement: index + 1,
+                account: statement.account.clone(),
+            })?;
+        ibans.push(iban);
+    }
+    let registered: HashMap<String, bank_account::Model> = bank_account::Entity::find()
+        .filter(bank_account::Column::OrganisationId.eq(organisation))
+        .filter(bank_account::Column::Iban.is_in(ibans.iter().map(Iban::as_str)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|account| (account.iban.clone(), account))
+        .collect();
+    ibans
+        .iter()
+        .enumerate()
+        .map(|(index, iban)| {
+            registered
+                .get(iban.as_str())
+                .cloned()
+                .ok_or_else(|| ImportError::NotRegistered {
+                    statement: index + 1,
+                    iban: iban.to_string(),
+                })
+        })
+        .collect()
+}
+
+fn prepare_mutations(
+    parsed: &ParsedFile,
+    accounts: &[bank_account::Model],
+    organisation: Uuid,
+) -> Result<Vec<PreparedMutation>, ImportError> {
+    let mut occurrences: HashMap<(Uuid, String), u32> = HashMap::new();
+    let mut prepared = Vec::new();
+    for (statement_index, statement) in parsed.statements.iter().enumerate() {
+        let account = &accounts[statement_index];
+        for (transaction_index, transaction) in statement.transactions.iter().enumerate() {
+            let currency =
+                Currency::parse(&transaction.currency).map_err(|_| ImportError::Currency {
+                    statement: statement_index + 1,
+                    currency: transaction.currency.clone(),
+                })?;
+            let amount_minor = Money::new(transaction.amount, currency)
+                .to_minor_units()
+                .map_err(|source| ImportError::Amount {
+                    statement: statement_index + 1,
+                    transaction: transaction_index + 1,
+                    source,
+                })?;
+            let content = fingerprint_content(transaction, amount_minor);
+            let occurrence = occurrences
+                .entry((account.id, content.clone()))
+                .or_insert(0);
+            let fingerprint = hex(&Sha256::digest(
+                format!("{content}\u{1f}{occurrence}").as_bytes(),
+            ));
+            *occurrence += 1;
+
+            prepared.push(PreparedMutation {
+                statement: statement_index,
+                model: bank_mutation::Model {
+                    id: Uuid::now_v7(),
+                    organisation_id: organisation,
+                    bank_account_id: account.id,
+                    import_id: Uuid::nil(),
+                    fingerprint,
+                    booking_date: transaction.booking_date,
+                    value_date: transaction.value_date,
+                    amount_minor,
+                    currency: currency.to_string(),
+                    counterparty_iban: transaction.counterparty_iban.clone(),
+                    counterparty_name: transaction.counterparty_name.clone(),
+                    remittance: transaction.remittance.clone(),
+                    end_to_end_id: transaction.end_to_end_id.clone(),
+                    structured_reference: transaction.structured_reference.clone(),
+                    bank_reference: transaction.bank_reference.clone(),
+                    transaction_code: transaction.transaction_code.clone(),
+                    reversal: transaction.reversal,
+                    created_at: Utc::now(),
+                },
+            });
+        }
+    }
+    Ok(prepared)
+}
+
+fn fingerprint_content(transaction: &dk_statement::Transaction, amount_minor: i64) -> String {
+    let optional = |value: &Option<String>| value.clone().unwrap_or_default();
+    [
+        transaction.booking_date.to_string(),
+        transaction.value_date.to_string(),
+        amount_minor.to_string(),
+        transaction.currency.clone(),
+        optional(&transaction.counterparty_iban),
+        optional(&transaction.counterparty_name),
+        transaction.remittance.clone(),
+        optional(&transaction.end_to_end_id),
+        optional(&transaction.structured_reference),
+        optional(&transaction.bank_reference),
+        transaction.reversal.to_string(),
+    ]
+    .join("\u{1f}")
+}
+
+async fn existing_fingerprints<C: ConnectionTrait>(
+    db: &C,
+    prepared: &[PreparedMutation],
+) -> Result<HashSet<(Uuid, String)>, DbErr> {
+    let mut by_account: HashMap<Uuid, Vec<&str>> = HashMap::new();
+    for row in prepared {
+        by_account
+            .entry(row.model.bank_account_id)
+            .or_default()
+            .push(&row.model.fingerprint);
+    }
+    let mut found = HashSet::new();
+    for (account, fingerprints) in by_account {
+        for chunk in fingerprints.chunks(INSERT_CHUNK) {
+            let rows: Vec<String> = bank_mutation::Entity::find()
+                .select_only()
+                .column(bank_mutation::Column::Fingerprint)
+                .filter(bank_mutation::Column::BankAccountId.eq(account))
+                .filter(bank_mutation::Column::Fingerprint.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            found.extend(rows.into_iter().map(|fingerprint| (account, fingerprint)));
+        }
+    }
+    Ok(found)
+}
+
+/// A warning when the statement's opening balance differs from the closing balance of the
+/// account's latest earlier statement.
+async fn continuity_warning<C: ConnectionTrait>(
+    db: &C,
+    account: &bank_account::Model,
+    statement: &dk_statement::Statement,
+    currency: Currency,
+) -> Result<Option<String>, ImportError> {
+    let Some(opening) = &statement.opening_balance else {
+        return Ok(None);
+    };
+    let previous = bank_statement::Entity::find()
+        .filter(bank_statement::Column::BankAccountId.eq(account.id))
+        .filter(bank_statement::Column::ClosingDate.lte(opening.date))
+        .order_by_desc(bank_statement::Column::ClosingDate)
+        .order_by_desc(bank_statement::Column::CreatedAt)
+        .one(db)
+        .await?;
+    let Some(previous) = previous else {
+        return Ok(None);
+    };
+    let (Some(previous_units), Some(previous_date)) =
+        (previous.closing_minor, previous.closing_date)
+    else {
+        return Ok(None);
+    };
+    let previous_closing = Money::from_minor_units(previous_units, currency);
+    if previous_closing.amount() == opening.amount {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "balance continuity broken on {}: opening balance {} on {} differs from the closing balance {} of the previous statement on {}",
+        account.iban,
+        Money::new(opening.amount, currency),
+        opening.date,
+        previous_closing,
+        previous_date,
+    )))
+}
+
+fn minor_balance(
+    balance: Option<&dk_statement::Balance>,
+    currency: Currency,
+    statement: usize,
+) -> Result<Option<(i64, Date)>, ImportError> {
+    balance
+        .map(|balance| {
+            Money::new(balance.amount, currency)
+                .to_minor_units()
+                .map(|units| (units, balance.date))
+                .map_err(|source| ImportError::Amount {
+                    statement: statement + 1,
+                    transaction: 0,
+                    source,
+                })
+        })
+        .transpose()
+}
+
+fn mutation_event(model: &bank_mutation::Model, account_iban: &str) -> Event {
+    let currency = Currency::parse(&model.currency).unwrap_or(Currency::EUR);
+    let payload = BankMutationImported {
+        mutation_id: model.id.to_string(),
+        organisation_id: model.organisation_id.to_string(),
+        bank_account_id: model.bank_account_id.to_string(),
+        account_iban: account_iban.to_owned(),
+        booking_date: Some(model.booking_date.into()),
+        value_date: Some(model.value_date.into()),
+        amount: Some(Money::from_minor_units(model.amount_minor, currency).into()),
+        counterparty_iban: model.counterparty_iban.clone().unwrap_or_default(),
+        counterparty_name: model.counterparty_name.clone().unwrap_or_default(),
+        remittance: model.remittance.clone(),
+        end_to_end_id: model.end_to_end_id.clone().unwrap_or_default(),
+        structured_reference: model.structured_reference.clone().unwrap_or_default(),
+        bank_reference: model.bank_reference.clone().unwrap_or_default(),
+        reversal: model.reversal,
+        import_id: model.import_id.to_string(),
+    };
+    Event::new(
+        topology::BANK_MUTATION_IMPORTED,
+        EVENT_SOURCE,
+        model.organisation_id,
+        payload.encode_to_vec(),
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

@@ -1,0 +1,68 @@
+//! Banksync: bank accounts of each organisation and the import of their statement files.
+//!
+//! An import parses an MT940 or CAMT file with `dk-statement`, checks that every statement is
+//! for a registered IBAN, and stores the file, its statements and its new mutations together
+//! with one `bank.mutation.imported.v1` outbox event per new mutation, in one transaction. The
+//! outbox relay then publishes the events.
+
+mod entity;
+mod grpc;
+mod import;
+pub mod migration;
+pub mod settings;
+
+use std::sync::Arc;
+
+use dk_messaging::Bus;
+use dk_messaging::outbox::Relay;
+use dk_proto::banksync::v1::bank_sync_service_server::BankSyncServiceServer;
+use dk_runtime::auth::{Authenticate, TokenKeys};
+use dk_runtime::server;
+use sea_orm_migration::MigratorTrait;
+use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
+
+pub use settings::Settings;
+
+/// gRPC service name, as health checks and probes name it.
+pub const SERVICE_NAME: &str = "dk.banksync.v1.BankSyncService";
+
+/// Connects the database, migrates it, starts the outbox relay and serves gRPC until
+/// `shutdown` is cancelled.
+pub async fn start(
+    settings: &Settings,
+    bus: Bus,
+    shutdown: CancellationToken,
+) -> anyhow::Result<server::Running> {
+    let db = dk_runtime::database::connect(&settings.database).await?;
+    migration::Migrator::up(&db, None).await?;
+    tracing::info!("banksync database migrated");
+
+    let relay = Relay::new(db.clone(), bus, "banksync");
+    let relay_task = tokio::spawn(relay.clone().run(shutdown.clone()));
+
+    let keys = Arc::new(TokenKeys::new(settings.auth.token_secret.expose()));
+    let state = grpc::BankSync {
+        db: db.clone(),
+        relay,
+        max_file_bytes: settings.import.max_file_bytes,
+    };
+    // The transport limit sits a little above the file limit, so that an oversized file gets
+    // the service's own error naming both sizes.
+    let service = BankSyncServiceServer::new(state)
+        .max_decoding_message_size(settings.import.max_file_bytes + 1024 * 1024);
+    let serving = server::spawn(
+        SERVICE_NAME,
+        &settings.grpc,
+        dk_proto::FILE_DESCRIPTOR_SET,
+        shutdown,
+        |router| router.add_service(InterceptedService::new(service, Authenticate::new(keys))),
+    )
+    .await?;
+
+    Ok(server::Running {
+        address: serving.address,
+        db,
+        tasks: vec![serving.task, relay_task],
+    })
+}

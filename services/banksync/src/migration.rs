@@ -1,0 +1,220 @@
+//! Schema of the banksync database.
+
+use sea_orm_migration::prelude::*;
+
+use crate::entity::{bank_account, bank_mutation, bank_statement, statement_import};
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(dk_messaging::migration::CreateMessagingTables),
+            Box::new(dk_runtime::idempotency::CreateIdempotencyKeys),
+            Box::new(CreateBankTables),
+        ]
+    }
+}
+
+struct CreateBankTables;
+
+impl MigrationName for CreateBankTables {
+    fn name(&self) -> &str {
+        "m0003_bank_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateBankTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use bank_account::Column as Account;
+        manager
+            .create_table(
+                Table::create()
+                    .table(bank_account::Entity)
+                    .col(ColumnDef::new(Account::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Account::OrganisationId).uuid().not_null())
+                    .col(ColumnDef::new(Account::Iban).string().not_null())
+                    .col(ColumnDef::new(Account::Name).string().not_null())
+                    .col(
+                        ColumnDef::new(Account::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("bank_accounts_organisation_iban")
+                    .table(bank_account::Entity)
+                    .col(Account::OrganisationId)
+                    .col(Account::Iban)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+
+        use statement_import::Column as Import;
+        manager
+            .create_table(
+                Table::create()
+                    .table(statement_import::Entity)
+                    .col(ColumnDef::new(Import::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Import::OrganisationId).uuid().not_null())
+                    .col(ColumnDef::new(Import::FileName).string().not_null())
+                    .col(ColumnDef::new(Import::Format).string().not_null())
+                    .col(ColumnDef::new(Import::Dialect).string().not_null())
+                    .col(ColumnDef::new(Import::ContentSha256).string().not_null())
+                    .col(ColumnDef::new(Import::ByteSize).big_integer().not_null())
+                    .col(ColumnDef::new(Import::ImportedCount).integer().not_null())
+                    .col(ColumnDef::new(Import::DuplicateCount).integer().not_null())
+                    .col(ColumnDef::new(Import::Warnings).text().not_null())
+                    .col(
+                        ColumnDef::new(Import::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
+        use bank_statement::Column as Statement;
+        manager
+            .create_table(
+                Table::create()
+                    .table(bank_statement::Entity)
+                    .col(
+                        ColumnDef::new(Statement::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(Statement::OrganisationId).uuid().not_null())
+                    .col(ColumnDef::new(Statement::ImportId).uuid().not_null())
+                    .col(ColumnDef::new(Statement::BankAccountId).uuid().not_null())
+                    .col(ColumnDef::new(Statement::StatementRef).string().null())
+                    .col(ColumnDef::new(Statement::Currency).string_len(3).not_null())
+                    .col(ColumnDef::new(Statement::OpeningMinor).big_integer().null())
+                    .col(ColumnDef::new(Statement::OpeningDate).date().null())
+                    .col(ColumnDef::new(Statement::ClosingMinor).big_integer().null())
+                    .col(ColumnDef::new(Statement::ClosingDate).date().null())
+                    .col(
+                        ColumnDef::new(Statement::TransactionCount)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Statement::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(bank_statement::Entity, Statement::ImportId)
+                            .to(statement_import::Entity, Import::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(bank_statement::Entity, Statement::BankAccountId)
+                            .to(bank_account::Entity, Account::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("bank_statements_account_closing")
+                    .table(bank_statement::Entity)
+                    .col(Statement::BankAccountId)
+                    .col(Statement::ClosingDate)
+                    .to_owned(),
+            )
+            .await?;
+
+        use bank_mutation::Column as Mutation;
+        manager
+            .create_table(
+                Table::create()
+                    .table(bank_mutation::Entity)
+                    .col(ColumnDef::new(Mutation::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Mutation::OrganisationId).uuid().not_null())
+                    .col(ColumnDef::new(Mutation::BankAccountId).uuid().not_null())
+                    .col(ColumnDef::new(Mutation::ImportId).uuid().not_null())
+                    .col(ColumnDef::new(Mutation::Fingerprint).string().not_null())
+                    .col(ColumnDef::new(Mutation::BookingDate).date().not_null())
+                    .col(ColumnDef::new(Mutation::ValueDate).date().not_null())
+                    .col(
+                        ColumnDef::new(Mutation::AmountMinor)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Mutation::Currency).string_len(3).not_null())
+                    .col(ColumnDef::new(Mutation::CounterpartyIban).string().null())
+                    .col(ColumnDef::new(Mutation::CounterpartyName).string().null())
+                    .col(ColumnDef::new(Mutation::Remittance).text().not_null())
+                    .col(ColumnDef::new(Mutation::EndToEndId).string().null())
+                    .col(
+                        ColumnDef::new(Mutation::StructuredReference)
+                            .string()
+                            .null(),
+                    )
+                    .col(ColumnDef::new(Mutation::BankReference).string().null())
+                    .col(ColumnDef::new(Mutation::TransactionCode).string().null())
+                    .col(ColumnDef::new(Mutation::Reversal).boolean().not_null())
+                    .col(
+                        ColumnDef::new(Mutation::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(bank_mutation::Entity, Mutation::BankAccountId)
+                            .to(bank_account::Entity, Account::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(bank_mutation::Entity, Mutation::ImportId)
+                            .to(statement_import::Entity, Import::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("bank_mutations_account_fingerprint")
+                    .table(bank_mutation::Entity)
+                    .col(Mutation::BankAccountId)
+                    .col(Mutation::Fingerprint)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("bank_mutations_organisation_booking")
+                    .table(bank_mutation::Entity)
+                    .col(Mutation::OrganisationId)
+                    .col(Mutation::BookingDate)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            Table::drop().table(bank_mutation::Entity).to_owned(),
+            Table::drop().table(bank_statement::Entity).to_owned(),
+            Table::drop().table(statement_import::Entity).to_owned(),
+            Table::drop().table(bank_account::Entity).to_owned(),
+        ] {
+            manager.drop_table(table).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,34 @@
+//! Typed settings of the banksync service.
+
+use std::path::Path;
+
+use dk_config::{
+    AuthSettings, ConfigError, DatabaseSettings, GrpcSettings, MessagingSettings, TelemetrySettings,
+};
+use serde::Deserialize;
+
+/// Compiled-in defaults; see the file for each value's meaning.
+pub const DEFAULTS: &str = include_str!("defaults.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub grpc: GrpcSettings,
+    pub database: DatabaseSettings,
+    pub messaging: MessagingSettings,
+    pub auth: AuthSettings,
+    pub telemetry: TelemetrySettings,
+    pub import: ImportSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImportSettings {
+    /// Largest statement file accepted, in bytes.
+    pub max_file_bytes: usize,
+}
+
+impl Settings {
+    /// Loads defaults, then the optional file, then `DK_BANKSYNC__…` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        dk_config::load("banksync", DEFAULTS, file)
+    }
+}
