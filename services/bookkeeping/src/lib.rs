@@ -1,0 +1,71 @@
+//! Bookkeeping: sales and purchase invoices, and the matching of bank mutations to them.
+//!
+//! The service consumes `bank.mutation.imported.v1`, decides for each mutation which invoices
+//! it pays (see `dk-matching` for the rules), books the payments on the invoices' open amounts,
+//! stores every decision with its reasons and publishes `invoice.paid.v1`.
+
+mod entity;
+mod grpc;
+mod matching;
+pub mod migration;
+pub mod settings;
+
+use std::sync::Arc;
+
+use dk_messaging::outbox::Relay;
+use dk_messaging::{Bus, topology};
+use dk_proto::bookkeeping::v1::bookkeeping_service_server::BookkeepingServiceServer;
+use dk_runtime::auth::{Authenticate, TokenKeys};
+use dk_runtime::server;
+use sea_orm_migration::MigratorTrait;
+use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
+
+pub use settings::Settings;
+
+/// gRPC service name, as health checks and probes name it.
+pub const SERVICE_NAME: &str = "dk.bookkeeping.v1.BookkeepingService";
+
+/// Connects the database, migrates it, starts the outbox relay and the bank-mutation consumer,
+/// and serves gRPC until `shutdown` is cancelled.
+pub async fn start(
+    settings: &Settings,
+    bus: Bus,
+    shutdown: CancellationToken,
+) -> anyhow::Result<server::Running> {
+    let db = dk_runtime::database::connect(&settings.database).await?;
+    migration::Migrator::up(&db, None).await?;
+    tracing::info!("bookkeeping database migrated");
+
+    let relay = Relay::new(db.clone(), bus.clone(), "bookkeeping");
+    let relay_task = tokio::spawn(relay.clone().run(shutdown.clone()));
+    let handler = Arc::new(matching::BankMutationHandler {
+        db: db.clone(),
+        relay,
+    });
+    let consumer = bus
+        .subscribe(
+            &topology::BOOKKEEPING_BANK_MUTATIONS,
+            handler,
+            shutdown.clone(),
+        )
+        .await?;
+    let consumer_task = tokio::spawn(consumer.join());
+
+    let keys = Arc::new(TokenKeys::new(settings.auth.token_secret.expose()));
+    let service = BookkeepingServiceServer::new(grpc::Bookkeeping { db: db.clone() });
+    let serving = server::spawn(
+        SERVICE_NAME,
+        &settings.grpc,
+        dk_proto::FILE_DESCRIPTOR_SET,
+        shutdown,
+        |router| router.add_service(InterceptedService::new(service, Authenticate::new(keys))),
+    )
+    .await?;
+
+    Ok(server::Running {
+        address: serving.address,
+        db,
+        tasks: vec![serving.task, relay_task, consumer_task],
+    })
+}
