@@ -1,0 +1,544 @@
+//! Commands that call a running stack over gRPC.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use dk_domain::{Currency, Money};
+use dk_proto::banksync::v1 as banksync;
+use dk_proto::banksync::v1::bank_sync_service_client::BankSyncServiceClient;
+use dk_proto::bookkeeping::v1 as bookkeeping;
+use dk_proto::bookkeeping::v1::bookkeeping_service_client::BookkeepingServiceClient;
+use dk_proto::common::v1 as common;
+use dk_proto::convert::{date_to_string, money_from_proto};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use tonic::metadata::MetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic::{Request, Status};
+
+/// Adds the bearer token to every call.
+#[derive(Clone)]
+pub struct Bearer(MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+pub type BankSync = BankSyncServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Bookkeeping = BookkeepingServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// Addresses of the services and the caller's token.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub banksync_url: String,
+    pub bookkeeping_url: String,
+    pub token: String,
+}
+
+impl Target {
+    fn bearer(&self) -> anyhow::Result<Bearer> {
+        let value = format!("Bearer {}", self.token)
+            .parse()
+            .context("the token contains characters that cannot travel in a header")?;
+        Ok(Bearer(value))
+    }
+
+    pub async fn banksync(&self) -> anyhow::Result<BankSync> {
+        let channel = connect(&self.banksync_url).await?;
+        Ok(
+            BankSyncServiceClient::with_interceptor(channel, self.bearer()?)
+                .max_encoding_message_size(64 * 1024 * 1024),
+        )
+    }
+
+    pub async fn bookkeeping(&self) -> anyhow::Result<Bookkeeping> {
+        let channel = connect(&self.bookkeeping_url).await?;
+        Ok(BookkeepingServiceClient::with_interceptor(
+            channel,
+            self.bearer()?,
+        ))
+    }
+}
+
+async fn connect(url: &str) -> anyhow::Result<Channel> {
+    Channel::from_shared(url.to_owned())
+        .with_context(|| format!("invalid service URL {url:?}: expected http://host:port"))?
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .with_context(|| format!("failed to connect to {url}; is the stack running (dk dev)?"))
+}
+
+/// A new idempotency key, unless the user gave one.
+pub fn idempotency_key(given: Option<String>) -> String {
+    given.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+}
+
+pub async fn add_account(
+    target: &Target,
+    iban: &str,
+    name: Option<String>,
+    json_output: bool,
+) -> anyhow::Result<()> {
+    let response = target
+        .banksync()
+        .await?
+        .register_bank_account(banksync::RegisterBankAccountRequest {
+            idempotency_key: idempotency_key(None),
+            iban: iban.to_owned(),
+            name: name.unwrap_or_default(),
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    let account = response.bank_account.unwrap_or_default();
+    if json_output {
+        print_json(&account_json(&account));
+    } else {
+        println!(
+            "registered {} ({}) as account {}",
+            account.iban,
+            display_bank(&account.bank_name),
+            account.id
+        );
+    }
+    Ok(())
+}
+
+pub async fn import(
+    target: &Target,
+    file: &Path,
+    format: i32,
+    json_output: bool,
+) -> anyhow::Result<()> {
+    let content = read_with_progress(file, json_output)?;
+    let spinner = (!json_output).then(|| {
+        let spinner =
+            ProgressBar::new_spinner().with_message(format!("importing {}", file.display()));
+        spinner.enable_steady_tick(Duration::from_millis(100));
+        spinner
+    });
+    let result = target
+        .banksync()
+        .await?
+        .import_statement(banksync::ImportStatementRequest {
+            idempotency_key: idempotency_key(None),
+            content,
+            file_name: file
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            format,
+        })
+        .await;
+    if let Some(spinner) = spinner {
+        spinner.finish_and_clear();
+    }
+    let response = result.map_err(status_error)?.into_inner();
+    if json_output {
+        print_json(&import_json(&response));
+    } else {
+        print_import(&response);
+    }
+    Ok(())
+}
+
+/// Reads a file, with a progress bar for files above 8 MiB.
+fn read_with_progress(file: &Path, quiet: bool) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+
+    let mut handle =
+        std::fs::File::open(file).with_context(|| format!("failed to open {}", file.display()))?;
+    let size = handle
+        .metadata()
+        .map(|metadata| metadata.len())
+        .unwrap_or(0);
+    let bar = (!quiet && size > 8 * 1024 * 1024).then(|| {
+        let bar = ProgressBar::new(size);
+        if let Ok(style) = ProgressStyle::with_template("reading {bytes}/{total_bytes} {wide_bar}")
+        {
+            bar.set_style(style);
+        }
+        bar
+    });
+    let mut content = Vec::with_capacity(size as usize);
+    let mut buffer = vec![0u8; 1024 * 1024];
+    loop {
+        let read = handle
+            .read(&mut buffer)
+            .with_context(|| format!("failed to read {}", file.display()))?;
+        if read == 0 {
+            break;
+        }
+        content.extend_from_slice(&buffer[..read]);
+        if let Some(bar) = &bar {
+            bar.inc(read as u64);
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(content)
+}
+
+/// Fields of a new invoice, as given on the command line.
+pub struct NewInvoice {
+    pub kind: bookkeeping::InvoiceKind,
+    pub number: String,
+    pub counterparty: String,
+    pub counterparty_iban: Option<String>,
+    pub amount: String,
+    pub issue_date: Option<chrono::NaiveDate>,
+    pub due_date: Option<chrono::NaiveDate>,
+    pub payment_reference: Option<String>,
+}
+
+pub async fn create_invoice(
+    client: &mut Bookkeeping,
+    invoice: NewInvoice,
+) -> Result<bookkeeping::Invoice, Status> {
+    let response = client
+        .create_invoice(bookkeeping::CreateInvoiceRequest {
+            idempotency_key: idempotency_key(None),
+            kind: invoice.kind as i32,
+            number: invoice.number,
+            counterparty_name: invoice.counterparty,
+            counterparty_iban: invoice.counterparty_iban.unwrap_or_default(),
+            amount: Some(common::Money {
+                amount: invoice.amount,
+                currency_code: "EUR".into(),
+            }),
+            issue_date: invoice.issue_date.map(Into::into),
+            due_date: invoice.due_date.map(Into::into),
+            payment_reference: invoice.payment_reference.unwrap_or_default(),
+        })
+        .await?
+        .into_inner();
+    Ok(response.invoice.unwrap_or_default())
+}
+
+pub async fn list_invoices(client: &mut Bookkeeping) -> anyhow::Result<Vec<bookkeeping::Invoice>> {
+    let mut invoices = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let response = client
+            .list_invoices(bookkeeping::ListInvoicesRequest {
+                page_size: 500,
+                page_token,
+                ..Default::default()
+            })
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        invoices.extend(response.invoices);
+        if response.next_page_token.is_empty() {
+            return Ok(invoices);
+        }
+        page_token = response.next_page_token;
+    }
+}
+
+pub async fn list_matches(
+    client: &mut Bookkeeping,
+    unmatched_only: bool,
+) -> anyhow::Result<Vec<bookkeeping::Match>> {
+    let mut matches = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let response = client
+            .list_matches(bookkeeping::ListMatchesRequest {
+                unmatched_only,
+                page_size: 500,
+                page_token,
+            })
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        matches.extend(response.matches);
+        if response.next_page_token.is_empty() {
+            return Ok(matches);
+        }
+        page_token = response.next_page_token;
+    }
+}
+
+/// Turns a gRPC error into a readable error, with the field violations and error reason that
+/// the services attach as standard error details.
+pub fn status_error(status: Status) -> anyhow::Error {
+    use tonic_types::StatusExt;
+
+    let mut message = format!("{:?}: {}", status.code(), status.message());
+    let details = status.get_error_details();
+    if let Some(bad_request) = details.bad_request() {
+        for violation in &bad_request.field_violations {
+            message.push_str(&format!(
+                "\n  field {}: {}",
+                violation.field, violation.description
+            ));
+        }
+    }
+    if let Some(info) = details.error_info() {
+        message.push_str(&format!("\n  reason: {}", info.reason));
+    }
+    anyhow::anyhow!(message)
+}
+
+// ---- output ----
+
+pub fn print_json(value: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
+}
+
+fn money_text(money: Option<&common::Money>) -> String {
+    match money_from_proto("amount", money) {
+        Ok(money) => money.to_string(),
+        Err(_) => "-".into(),
+    }
+}
+
+fn money_value(money: Option<&common::Money>) -> Value {
+    match money {
+        Some(money) => json!({"amount": money.amount, "currency": money.currency_code}),
+        None => Value::Null,
+    }
+}
+
+fn display_bank(name: &str) -> &str {
+    if name.is_empty() {
+        "bank not recognised"
+    } else {
+        name
+    }
+}
+
+pub fn account_json(account: &banksync::BankAccount) -> Value {
+    json!({"id": account.id, "iban": account.iban, "name": account.name, "bank": account.bank_name})
+}
+
+pub fn import_json(response: &banksync::ImportStatementResponse) -> Value {
+    json!({
+        "import_id": response.import_id,
+        "format": response.format,
+        "dialect": response.dialect,
+        "imported": response.imported_count,
+        "duplicates": response.duplicate_count,
+        "statements": response.statements.iter().map(|statement| json!({
+            "iban": statement.iban,
+            "opening_balance": money_value(statement.opening_balance.as_ref()),
+            "opening_date": date_to_string(statement.opening_date.as_ref()),
+            "closing_balance": money_value(statement.closing_balance.as_ref()),
+            "closing_date": date_to_string(statement.closing_date.as_ref()),
+            "transactions": statement.transaction_count,
+            "imported": statement.imported_count,
+            "duplicates": statement.duplicate_count,
+        })).collect::<Vec<_>>(),
+        "warnings": response.warnings,
+    })
+}
+
+pub fn print_import(response: &banksync::ImportStatementResponse) {
+    println!(
+        "imported {} mutations ({} already known) from a {} file ({})",
+        response.imported_count, response.duplicate_count, response.format, response.dialect
+    );
+    for statement in &response.statements {
+        println!(
+            "  {}: {} {} → {} {}, {} transactions",
+            statement.iban,
+            date_to_string(statement.opening_date.as_ref()),
+            money_text(statement.opening_balance.as_ref()),
+            date_to_string(statement.closing_date.as_ref()),
+            money_text(statement.closing_balance.as_ref()),
+            statement.transaction_count
+        );
+    }
+    for warning in &response.warnings {
+        println!("  warning: {warning}");
+    }
+}
+
+fn kind_name(kind: i32) -> &'static str {
+    match bookkeeping::InvoiceKind::try_from(kind) {
+        Ok(bookkeeping::InvoiceKind::Sales) => "sales",
+        Ok(bookkeeping::InvoiceKind::Purchase) => "purchase",
+        _ => "unknown",
+    }
+}
+
+fn status_name(status: i32) -> &'static str {
+    match bookkeeping::InvoiceStatus::try_from(status) {
+        Ok(bookkeeping::InvoiceStatus::Open) => "open",
+        Ok(bookkeeping::InvoiceStatus::PartiallyPaid) => "partially_paid",
+        Ok(bookkeeping::InvoiceStatus::Paid) => "paid",
+        _ => "unknown",
+    }
+}
+
+pub fn invoice_json(invoice: &bookkeeping::Invoice) -> Value {
+    json!({
+        "id": invoice.id,
+        "kind": kind_name(invoice.kind),
+        "number": invoice.number,
+        "counterparty": invoice.counterparty_name,
+        "counterparty_iban": invoice.counterparty_iban,
+        "amount": money_value(invoice.amount.as_ref()),
+        "open_amount": money_value(invoice.open_amount.as_ref()),
+        "issue_date": date_to_string(invoice.issue_date.as_ref()),
+        "due_date": date_to_string(invoice.due_date.as_ref()),
+        "payment_reference": invoice.payment_reference,
+        "status": status_name(invoice.status),
+    })
+}
+
+pub fn print_invoices(invoices: &[bookkeeping::Invoice]) {
+    println!(
+        "{:<9} {:<14} {:<28} {:>12} {:>12}  {:<10} {}",
+        "kind", "number", "counterparty", "amount", "open", "due", "status"
+    );
+    for invoice in invoices {
+        println!(
+            "{:<9} {:<14} {:<28} {:>12} {:>12}  {:<10} {}",
+            kind_name(invoice.kind),
+            invoice.number,
+            truncate(&invoice.counterparty_name, 28),
+            money_text(invoice.amount.as_ref()),
+            money_text(invoice.open_amount.as_ref()),
+            date_to_string(invoice.due_date.as_ref()),
+            status_name(invoice.status)
+        );
+    }
+}
+
+pub fn outcome_name(outcome: i32) -> &'static str {
+    match bookkeeping::MatchOutcome::try_from(outcome) {
+        Ok(bookkeeping::MatchOutcome::Exact) => "exact",
+        Ok(bookkeeping::MatchOutcome::Partial) => "partial",
+        Ok(bookkeeping::MatchOutcome::Overpaid) => "overpaid",
+        Ok(bookkeeping::MatchOutcome::PossibleDoublePayment) => "possible_double_payment",
+        Ok(bookkeeping::MatchOutcome::Suggested) => "suggested",
+        Ok(bookkeeping::MatchOutcome::Unmatched) => "unmatched",
+        _ => "unknown",
+    }
+}
+
+fn score_json(score: Option<&bookkeeping::Score>) -> Value {
+    match score {
+        Some(score) => {
+            json!({"reference": score.reference, "amount": score.amount, "counterparty": score.counterparty, "total": score.total})
+        }
+        None => Value::Null,
+    }
+}
+
+pub fn match_json(decision: &bookkeeping::Match) -> Value {
+    let reasons = decision.reasons.clone().unwrap_or_default();
+    json!({
+        "id": decision.id,
+        "mutation_id": decision.mutation_id,
+        "booking_date": date_to_string(decision.booking_date.as_ref()),
+        "amount": money_value(decision.amount.as_ref()),
+        "counterparty_iban": decision.counterparty_iban,
+        "counterparty_name": decision.counterparty_name,
+        "remittance": decision.remittance,
+        "outcome": outcome_name(decision.outcome),
+        "allocations": decision.allocations.iter().map(|allocation| json!({
+            "invoice_id": allocation.invoice_id,
+            "invoice_number": allocation.invoice_number,
+            "amount": money_value(allocation.amount.as_ref()),
+            "open_before": money_value(allocation.open_before.as_ref()),
+            "open_after": money_value(allocation.open_after.as_ref()),
+        })).collect::<Vec<_>>(),
+        "suggestions": decision.suggestions.iter().map(|suggestion| json!({
+            "invoice_id": suggestion.invoice_id,
+            "invoice_number": suggestion.invoice_number,
+            "score": score_json(suggestion.score.as_ref()),
+        })).collect::<Vec<_>>(),
+        "reasons": {
+            "summary": reasons.summary,
+            "matched_tokens": reasons.matched_tokens.iter().map(|token| json!({
+                "field": token.field, "token": token.token, "invoice_number": token.invoice_number,
+            })).collect::<Vec<_>>(),
+            "amount_check": reasons.amount_check,
+            "surplus": money_value(reasons.surplus.as_ref()),
+            "score": score_json(reasons.score.as_ref()),
+            "runner_up": reasons.runner_up.as_ref().map(|runner_up| json!({
+                "invoice_number": runner_up.invoice_number,
+                "score": score_json(runner_up.score.as_ref()),
+            })),
+        },
+    })
+}
+
+pub fn print_matches(matches: &[bookkeeping::Match]) {
+    println!(
+        "{:<10} {:>12}  {:<26} {:<24} {}",
+        "date", "amount", "counterparty", "outcome", "invoices / reason"
+    );
+    for decision in matches {
+        let invoices: Vec<String> = decision
+            .allocations
+            .iter()
+            .map(|allocation| {
+                format!(
+                    "{} ({})",
+                    allocation.invoice_number,
+                    money_text(allocation.amount.as_ref())
+                )
+            })
+            .chain(
+                decision
+                    .suggestions
+                    .iter()
+                    .map(|suggestion| format!("suggest {}", suggestion.invoice_number)),
+            )
+            .collect();
+        let detail = if invoices.is_empty() {
+            decision
+                .reasons
+                .as_ref()
+                .map(|reasons| reasons.summary.clone())
+                .unwrap_or_default()
+        } else {
+            invoices.join(", ")
+        };
+        println!(
+            "{:<10} {:>12}  {:<26} {:<24} {}",
+            date_to_string(decision.booking_date.as_ref()),
+            money_text(decision.amount.as_ref()),
+            truncate(&decision.counterparty_name, 26),
+            outcome_name(decision.outcome),
+            detail
+        );
+    }
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_owned()
+    } else {
+        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Parses an amount given on the command line, accepting a decimal point only.
+pub fn parse_amount(text: &str) -> anyhow::Result<String> {
+    let money = Money::parse(text, Currency::EUR)?;
+    Ok(money.amount().to_string())
+}
+
+/// Sort key of a wire date.
+pub fn date_key(date: Option<&common::Date>) -> (i32, i32, i32) {
+    date.map(|date| (date.year, date.month, date.day))
+        .unwrap_or_default()
+}

@@ -1,0 +1,453 @@
+//! `dk`: the command-line tool of the Digitaal Kantoor back end.
+//!
+//! Offline: `dk statement parse`. The stack: `dk dev` runs it, `dk demo` runs the main job once.
+//! Clients: `dk account`, `dk bank`, `dk invoice`, `dk matches` call a running stack.
+
+mod client;
+mod demo;
+mod stack;
+mod statement;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use dk_domain::OrganisationId;
+use dk_proto::bookkeeping::v1 as bookkeeping;
+
+/// Signing key of development tokens; the services' compiled-in default.
+const DEV_TOKEN_SECRET: &str = "dk-development-secret";
+/// The organisation that development tokens are for unless `--organisation` says otherwise.
+const DEV_ORGANISATION: &str = "0195f0c4-0000-7000-8000-000000000001";
+
+#[derive(Parser)]
+#[command(
+    name = "dk",
+    version,
+    about = "Digitaal Kantoor back end: bank statements, invoices and matching"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with statement files offline.
+    #[command(subcommand)]
+    Statement(StatementCommand),
+    /// Run banksync and bookkeeping in this process until stopped (Ctrl-C).
+    Dev(DevArgs),
+    /// Run the main job once: import a shipped ING statement and match it to open invoices.
+    Demo(DemoArgs),
+    /// Print a development token for an organisation.
+    Token(TokenArgs),
+    /// Manage bank accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Import bank statement files.
+    #[command(subcommand)]
+    Bank(BankCommand),
+    /// Manage sales and purchase invoices.
+    #[command(subcommand)]
+    Invoice(InvoiceCommand),
+    /// Show how bank mutations were matched to invoices.
+    #[command(subcommand)]
+    Matches(MatchesCommand),
+}
+
+#[derive(Subcommand)]
+enum StatementCommand {
+    /// Parse an MT940 or CAMT file and print its statements and transactions.
+    Parse {
+        file: PathBuf,
+        /// Format to read the file as, instead of detecting it.
+        #[arg(long, value_parser = parse_format)]
+        format: Option<dk_statement::Format>,
+        /// Print JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct StackArgs {
+    /// PostgreSQL server URL; each service gets its own database there (dk_banksync, dk_bookkeeping).
+    #[arg(long, env = "DK_POSTGRES_URL")]
+    postgres_url: Option<String>,
+    /// RabbitMQ URL; without it the services share an in-process bus.
+    #[arg(long, env = "DK_AMQP_URL")]
+    amqp_url: Option<String>,
+    /// Folder of the SQLite files when no PostgreSQL URL is given.
+    #[arg(long, env = "DK_DATA_DIR", default_value = ".dk")]
+    data_dir: PathBuf,
+}
+
+#[derive(Args)]
+struct DevArgs {
+    #[command(flatten)]
+    stack: StackArgs,
+    /// Address of the banksync gRPC server.
+    #[arg(long, default_value = "127.0.0.1:50061")]
+    banksync_listen: SocketAddr,
+    /// Address of the bookkeeping gRPC server.
+    #[arg(long, default_value = "127.0.0.1:50062")]
+    bookkeeping_listen: SocketAddr,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    stack: StackArgs,
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct TokenArgs {
+    /// Organisation the token is for.
+    #[arg(long, env = "DK_ORGANISATION", default_value = DEV_ORGANISATION)]
+    organisation: OrganisationId,
+}
+
+#[derive(Args, Clone)]
+struct TargetArgs {
+    /// URL of the banksync service.
+    #[arg(
+        long,
+        env = "DK_BANKSYNC_URL",
+        default_value = "http://127.0.0.1:50061",
+        global = true
+    )]
+    banksync_url: String,
+    /// URL of the bookkeeping service.
+    #[arg(
+        long,
+        env = "DK_BOOKKEEPING_URL",
+        default_value = "http://127.0.0.1:50062",
+        global = true
+    )]
+    bookkeeping_url: String,
+    /// Bearer token; defaults to a development token for --organisation.
+    #[arg(long, env = "DK_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
+    /// Organisation of the development token.
+    #[arg(long, env = "DK_ORGANISATION", default_value = DEV_ORGANISATION, global = true)]
+    organisation: OrganisationId,
+    /// Print JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum AccountCommand {
+    /// Register a bank account by IBAN.
+    Add {
+        iban: String,
+        /// Name shown for the account.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum BankCommand {
+    /// Import an MT940 or CAMT statement file.
+    Import {
+        file: PathBuf,
+        /// Format to read the file as, instead of detecting it.
+        #[arg(long, value_parser = parse_format)]
+        format: Option<dk_statement::Format>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    Sales,
+    Purchase,
+}
+
+#[derive(Subcommand)]
+enum InvoiceCommand {
+    /// Create a sales or purchase invoice with its full amount open.
+    Create {
+        #[arg(long, value_enum)]
+        kind: Kind,
+        /// Invoice number, for example 2026-0012.
+        #[arg(long)]
+        number: String,
+        /// Name of the customer or supplier.
+        #[arg(long)]
+        counterparty: String,
+        /// IBAN of the customer or supplier, used to suggest matches for payments without a number.
+        #[arg(long)]
+        counterparty_iban: Option<String>,
+        /// Total including VAT in euros, with a decimal point, for example 1210.00.
+        #[arg(long)]
+        amount: String,
+        /// Issue date, YYYY-MM-DD; today when not given.
+        #[arg(long, value_parser = parse_date)]
+        issue_date: Option<chrono::NaiveDate>,
+        /// Due date, YYYY-MM-DD; 30 days after the issue date when not given.
+        #[arg(long, value_parser = parse_date)]
+        due: Option<chrono::NaiveDate>,
+        /// Structured payment reference printed on the invoice (betalingskenmerk or RF reference).
+        #[arg(long)]
+        payment_reference: Option<String>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// List invoices with their open amounts.
+    List {
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum MatchesCommand {
+    /// List the decision on every received bank mutation.
+    List {
+        /// Only mutations that paid no invoice.
+        #[arg(long)]
+        unmatched: bool,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+fn parse_format(text: &str) -> Result<dk_statement::Format, String> {
+    text.parse::<dk_statement::Format>().map_err(|_| {
+        format!("unknown format {text:?}: expected mt940, mt942, camt.052, camt.053 or camt.054")
+    })
+}
+
+fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    dk_domain::parse_date(text).map_err(|error| error.to_string())
+}
+
+impl TargetArgs {
+    fn target(&self) -> client::Target {
+        let token = self
+            .token
+            .clone()
+            .unwrap_or_else(|| dev_token(self.organisation));
+        client::Target {
+            banksync_url: self.banksync_url.clone(),
+            bookkeeping_url: self.bookkeeping_url.clone(),
+            token,
+        }
+    }
+}
+
+fn dev_token(organisation: OrganisationId) -> String {
+    dk_runtime::auth::TokenKeys::new(DEV_TOKEN_SECRET).issue(
+        "dk-cli",
+        organisation,
+        chrono::Duration::days(30),
+    )
+}
+
+fn stack_options(
+    args: StackArgs,
+    banksync_listen: SocketAddr,
+    bookkeeping_listen: SocketAddr,
+) -> stack::StackOptions {
+    stack::StackOptions {
+        data_dir: args.data_dir,
+        postgres_url: args.postgres_url,
+        amqp_url: args.amqp_url,
+        banksync_listen,
+        bookkeeping_listen,
+        token_secret: DEV_TOKEN_SECRET.into(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: failed to start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Statement(StatementCommand::Parse { file, format, json }) => {
+            statement::parse(&file, format, json)
+        }
+        Command::Dev(args) => run_dev(args).await,
+        Command::Demo(args) => {
+            init_logs("warn");
+            let mut options = stack_options(
+                args.stack,
+                ([127, 0, 0, 1], 0).into(),
+                ([127, 0, 0, 1], 0).into(),
+            );
+            if options.postgres_url.is_none() {
+                // A fresh folder per run, so that the demo always starts from an empty ledger.
+                options.data_dir =
+                    std::env::temp_dir().join(format!("dk-demo-{}", uuid::Uuid::new_v4().simple()));
+            }
+            let data_dir = options.data_dir.clone();
+            let result = demo::run(options, args.json).await;
+            if data_dir.starts_with(std::env::temp_dir()) {
+                let _ = std::fs::remove_dir_all(&data_dir);
+            }
+            result
+        }
+        Command::Token(args) => {
+            println!("{}", dev_token(args.organisation));
+            Ok(())
+        }
+        Command::Account(AccountCommand::Add { iban, name, target }) => {
+            client::add_account(&target.target(), &iban, name, target.json).await
+        }
+        Command::Bank(BankCommand::Import {
+            file,
+            format,
+            target,
+        }) => {
+            let format = format_to_proto(format);
+            client::import(&target.target(), &file, format, target.json).await
+        }
+        Command::Invoice(command) => run_invoice(command).await,
+        Command::Matches(MatchesCommand::List { unmatched, target }) => {
+            let mut bookkeeping = target.target().bookkeeping().await?;
+            let matches = client::list_matches(&mut bookkeeping, unmatched).await?;
+            if target.json {
+                client::print_json(&serde_json::Value::Array(
+                    matches.iter().map(client::match_json).collect(),
+                ));
+            } else {
+                client::print_matches(&matches);
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn run_invoice(command: InvoiceCommand) -> anyhow::Result<()> {
+    match command {
+        InvoiceCommand::Create {
+            kind,
+            number,
+            counterparty,
+            counterparty_iban,
+            amount,
+            issue_date,
+            due,
+            payment_reference,
+            target,
+        } => {
+            let amount = client::parse_amount(&amount)?;
+            let mut bookkeeping = target.target().bookkeeping().await?;
+            let invoice = client::create_invoice(
+                &mut bookkeeping,
+                client::NewInvoice {
+                    kind: match kind {
+                        Kind::Sales => bookkeeping::InvoiceKind::Sales,
+                        Kind::Purchase => bookkeeping::InvoiceKind::Purchase,
+                    },
+                    number,
+                    counterparty,
+                    counterparty_iban,
+                    amount,
+                    issue_date,
+                    due_date: due,
+                    payment_reference,
+                },
+            )
+            .await
+            .map_err(client::status_error)?;
+            if target.json {
+                client::print_json(&client::invoice_json(&invoice));
+            } else {
+                println!("created invoice {} ({})", invoice.number, invoice.id);
+            }
+            Ok(())
+        }
+        InvoiceCommand::List { target } => {
+            let mut bookkeeping = target.target().bookkeeping().await?;
+            let invoices = client::list_invoices(&mut bookkeeping).await?;
+            if target.json {
+                client::print_json(&serde_json::Value::Array(
+                    invoices.iter().map(client::invoice_json).collect(),
+                ));
+            } else {
+                client::print_invoices(&invoices);
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
+    init_logs("info");
+    let options = stack_options(args.stack, args.banksync_listen, args.bookkeeping_listen);
+    let mode = match (&options.postgres_url, &options.amqp_url) {
+        (None, None) => format!(
+            "embedded: SQLite in {}, in-process bus",
+            options.data_dir.display()
+        ),
+        (Some(_), None) => "PostgreSQL, in-process bus".into(),
+        (None, Some(_)) => format!("SQLite in {}, RabbitMQ", options.data_dir.display()),
+        (Some(_), Some(_)) => "PostgreSQL and RabbitMQ".into(),
+    };
+    let stack = stack::start(&options).await?;
+    let organisation: OrganisationId = DEV_ORGANISATION.parse()?;
+    println!("dk dev is running ({mode})");
+    println!("  banksync     http://{}", stack.banksync);
+    println!("  bookkeeping  http://{}", stack.bookkeeping);
+    println!("  organisation {organisation}");
+    println!("  token        {}", dev_token(organisation));
+    println!("Client commands use these by default. Stop with Ctrl-C.");
+    dk_runtime::server::termination_signal().await;
+    println!("stopping");
+    stack.stop().await;
+    Ok(())
+}
+
+fn format_to_proto(format: Option<dk_statement::Format>) -> i32 {
+    use dk_proto::banksync::v1::StatementFormat;
+    let format = match format {
+        None => StatementFormat::Unspecified,
+        Some(dk_statement::Format::Mt940) => StatementFormat::Mt940,
+        Some(dk_statement::Format::Mt942) => StatementFormat::Mt942,
+        Some(dk_statement::Format::Camt052) => StatementFormat::Camt052,
+        Some(dk_statement::Format::Camt053) => StatementFormat::Camt053,
+        Some(dk_statement::Format::Camt054) => StatementFormat::Camt054,
+    };
+    format as i32
+}
+
+fn init_logs(default_filter: &str) {
+    let settings = dk_config::TelemetrySettings {
+        filter: std::env::var("RUST_LOG").unwrap_or_else(|_| default_filter.to_owned()),
+        format: dk_config::LogFormat::Text,
+        otlp_endpoint: None,
+    };
+    if let Ok(guard) = dk_telemetry::init("dk", &settings) {
+        // Nothing is exported without an endpoint, so there is nothing to flush at exit.
+        std::mem::forget(guard);
+    }
+}

@@ -1,0 +1,191 @@
+//! The whole stack in one process: banksync and bookkeeping with their own databases, joined by
+//! the in-process bus (embedded mode) or by RabbitMQ.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use dk_config::{
+    AuthSettings, DatabaseSettings, GrpcSettings, LogFormat, MessagingSettings, Secret,
+    TelemetrySettings,
+};
+use dk_messaging::Bus;
+use dk_messaging::memory::MemoryBus;
+use dk_messaging::topology::Names;
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use tokio_util::sync::CancellationToken;
+
+/// Where and how to run the stack.
+pub struct StackOptions {
+    /// Folder of the SQLite files in embedded mode.
+    pub data_dir: PathBuf,
+    /// PostgreSQL server URL; each service gets its own database on it.
+    pub postgres_url: Option<String>,
+    pub amqp_url: Option<String>,
+    pub banksync_listen: SocketAddr,
+    pub bookkeeping_listen: SocketAddr,
+    pub token_secret: String,
+}
+
+/// A running stack.
+pub struct Stack {
+    pub banksync: SocketAddr,
+    pub bookkeeping: SocketAddr,
+    shutdown: CancellationToken,
+    running: Vec<dk_runtime::server::Running>,
+}
+
+impl Stack {
+    /// Stops both services and waits for them.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for running in self.running {
+            running.wait().await;
+        }
+    }
+}
+
+/// Starts banksync and bookkeeping.
+pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
+    let messaging = MessagingSettings {
+        amqp_url: options.amqp_url.clone().map(Secret::new),
+        name_prefix: String::new(),
+    };
+    let bus = match &options.amqp_url {
+        Some(_) => dk_runtime::bus::connect(&messaging)
+            .await
+            .context("failed to connect to RabbitMQ")?,
+        None => {
+            let bus = Bus::Memory(MemoryBus::new(Names::default()));
+            bus.declare_topology().await?;
+            bus
+        }
+    };
+    let banksync_db = database_url(options, "banksync").await?;
+    let bookkeeping_db = database_url(options, "bookkeeping").await?;
+    let auth = AuthSettings {
+        token_secret: Secret::new(options.token_secret.clone()),
+    };
+    let telemetry = TelemetrySettings {
+        filter: String::new(),
+        format: LogFormat::Text,
+        otlp_endpoint: None,
+    };
+    let grpc = |listen| GrpcSettings {
+        listen,
+        shutdown_grace_seconds: 10,
+    };
+    let database = |url: String| DatabaseSettings {
+        url: Secret::new(url),
+        max_connections: 8,
+    };
+
+    let shutdown = CancellationToken::new();
+    let bookkeeping_settings = dk_bookkeeping::Settings {
+        grpc: grpc(options.bookkeeping_listen),
+        database: database(bookkeeping_db),
+        messaging: messaging.clone(),
+        auth: auth.clone(),
+        telemetry: telemetry.clone(),
+    };
+    let bookkeeping = dk_bookkeeping::start(&bookkeeping_settings, bus.clone(), shutdown.clone())
+        .await
+        .context("failed to start bookkeeping")?;
+    let banksync_settings = dk_banksync::Settings {
+        grpc: grpc(options.banksync_listen),
+        database: database(banksync_db),
+        messaging,
+        auth,
+        telemetry,
+        import: dk_banksync::settings::ImportSettings {
+            max_file_bytes: 32 * 1024 * 1024,
+        },
+    };
+    let banksync = dk_banksync::start(&banksync_settings, bus, shutdown.clone())
+        .await
+        .context("failed to start banksync")?;
+    Ok(Stack {
+        banksync: banksync.address,
+        bookkeeping: bookkeeping.address,
+        shutdown,
+        running: vec![banksync, bookkeeping],
+    })
+}
+
+/// The database URL of one service: a SQLite file in the data folder, or a database named
+/// `dk_<service>` on the PostgreSQL server, created when missing.
+async fn database_url(options: &StackOptions, service: &str) -> anyhow::Result<String> {
+    let Some(server) = &options.postgres_url else {
+        std::fs::create_dir_all(&options.data_dir).with_context(|| {
+            format!(
+                "failed to create data folder {}",
+                options.data_dir.display()
+            )
+        })?;
+        return Ok(format!(
+            "sqlite://{}/{service}.sqlite?mode=rwc",
+            options.data_dir.display()
+        ));
+    };
+    let server = server_part(server);
+    let name = format!("dk_{service}");
+    let admin = Database::connect(format!("{server}/postgres"))
+        .await
+        .with_context(|| format!("failed to connect to PostgreSQL at {}", redact(&server)))?;
+    let exists = admin
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            [name.clone().into()],
+        ))
+        .await?
+        .is_some();
+    if !exists {
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await?;
+    }
+    admin.close().await?;
+    Ok(format!("{server}/{name}"))
+}
+
+/// `postgres://user@host:port` without a database name or query.
+fn server_part(url: &str) -> String {
+    let without_query = url.split('?').next().unwrap_or(url);
+    match without_query.find("://") {
+        Some(scheme_end) => match without_query[scheme_end + 3..].find('/') {
+            Some(slash) => without_query[..scheme_end + 3 + slash].to_owned(),
+            None => without_query.to_owned(),
+        },
+        None => without_query.to_owned(),
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(start), Some(at)) if at > start => format!("{}***{}", &url[..start + 3], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_part_drops_database_and_query() {
+        assert_eq!(
+            server_part("postgres://postgres@127.0.0.1:5432/dk?sslmode=disable"),
+            "postgres://postgres@127.0.0.1:5432"
+        );
+        assert_eq!(
+            server_part("postgres://postgres@127.0.0.1:5432"),
+            "postgres://postgres@127.0.0.1:5432"
+        );
+    }
+
+    #[test]
+    fn redact_hides_credentials() {
+        assert_eq!(redact("postgres://u:p@h:5432"), "postgres://***@h:5432");
+    }
+}

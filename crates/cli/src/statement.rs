@@ -1,0 +1,60 @@
+//! `dk statement parse`: read a statement file offline and print what a correct import sees.
+
+use std::path::Path;
+
+use anyhow::Context;
+use dk_statement::{Format, ParsedFile};
+
+/// Parses `file` and prints it; a file that cannot be read is an error naming the line or byte.
+pub fn parse(file: &Path, format: Option<Format>, json_output: bool) -> anyhow::Result<()> {
+    let content =
+        std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?;
+    let parsed = match format {
+        Some(format) => dk_statement::parse_as(&content, format),
+        None => dk_statement::parse(&content),
+    }
+    .map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))?;
+    if json_output {
+        println!("{}", serde_json::to_string_pretty(&parsed)?);
+    } else {
+        print_summary(&parsed);
+    }
+    Ok(())
+}
+
+fn print_summary(parsed: &ParsedFile) {
+    println!(
+        "format {} ({}), {} statement(s)",
+        parsed.format.as_str(),
+        parsed.dialect.as_str(),
+        parsed.statements.len()
+    );
+    for statement in &parsed.statements {
+        let balance = |balance: &Option<dk_statement::Balance>| match balance {
+            Some(balance) => format!(
+                "{} {} on {}",
+                balance.amount, balance.currency, balance.date
+            ),
+            None => "-".to_owned(),
+        };
+        println!(
+            "\n{} ({}): opening {}, closing {}",
+            statement.iban.as_deref().unwrap_or(&statement.account),
+            statement.currency,
+            balance(&statement.opening_balance),
+            balance(&statement.closing_balance)
+        );
+        for transaction in &statement.transactions {
+            println!(
+                "  {} {:>12} {:<26} {}",
+                transaction.booking_date,
+                transaction.amount.to_string(),
+                transaction.counterparty_name.as_deref().unwrap_or("-"),
+                transaction.remittance
+            );
+        }
+    }
+    for warning in &parsed.warnings {
+        println!("warning: {}", warning.message);
+    }
+}
