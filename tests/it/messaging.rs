@@ -1,0 +1,145 @@
+//! Delivery guarantees: redelivery changes nothing, undecodable events are dead-lettered.
+
+use std::time::Duration;
+
+use dk_messaging::topology::{BANK_MUTATION_IMPORTED, BOOKKEEPING_BANK_MUTATIONS};
+use dk_messaging::{Bus, Event};
+use dk_proto::bookkeeping::v1::MatchOutcome;
+use dk_proto::events::v1::BankMutationImported;
+use dk_testkit::Stack;
+use prost::Message;
+
+use crate::*;
+
+fn payment_event(stack: &Stack, mutation_id: uuid::Uuid, remittance: &str, amount: &str) -> Event {
+    let payload = BankMutationImported {
+        mutation_id: mutation_id.to_string(),
+        organisation_id: stack.organisation.to_string(),
+        bank_account_id: uuid::Uuid::new_v4().to_string(),
+        account_iban: DEMO_ACCOUNT.into(),
+        booking_date: Some(
+            chrono::NaiveDate::from_ymd_opt(2026, 4, 2)
+                .expect("date")
+                .into(),
+        ),
+        value_date: Some(
+            chrono::NaiveDate::from_ymd_opt(2026, 4, 2)
+                .expect("date")
+                .into(),
+        ),
+        amount: eur(amount),
+        counterparty_iban: "NL33RABO0162738495".into(),
+        counterparty_name: "Kantoorhuis Smit".into(),
+        remittance: remittance.into(),
+        ..Default::default()
+    };
+    Event::new(
+        BANK_MUTATION_IMPORTED,
+        "/dk/banksync",
+        stack.organisation.as_uuid(),
+        payload.encode_to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn redelivered_event_books_nothing_twice() {
+    let stack = Stack::start().await.expect("stack");
+    let (_, _, mut bookkeeping) = demo_organisation(&stack).await;
+    let mutation_id = uuid::Uuid::now_v7();
+    let event = payment_event(&stack, mutation_id, "Factuur 2026-0016", "60.50");
+
+    stack
+        .bus
+        .publish("banksync", std::slice::from_ref(&event))
+        .await
+        .expect("publish");
+    let decisions = wait_for_matches(&mut bookkeeping, 1).await;
+    assert_eq!(
+        MatchOutcome::try_from(decisions[0].outcome),
+        Ok(MatchOutcome::Exact)
+    );
+    assert_eq!(
+        open_amount(&invoices(&mut bookkeeping).await, "2026-0016"),
+        "0.00"
+    );
+
+    // The broker may deliver the same event again, and a producer may publish the same
+    // mutation again under a new event id: neither may book a second payment.
+    let again = vec![event.clone(), event.clone()];
+    stack
+        .bus
+        .publish("banksync", &again)
+        .await
+        .expect("publish again");
+    let mut renamed = event.clone();
+    renamed.id = uuid::Uuid::now_v7();
+    stack
+        .bus
+        .publish("banksync", &[renamed])
+        .await
+        .expect("publish under a new id");
+
+    // A marker event published last; once it is decided, the repeats before it were handled.
+    let marker = payment_event(&stack, uuid::Uuid::now_v7(), "geen factuurnummer", "1.00");
+    stack
+        .bus
+        .publish("banksync", &[marker])
+        .await
+        .expect("publish marker");
+    let decisions = wait_for_matches(&mut bookkeeping, 2).await;
+    assert_eq!(decisions.len(), 2, "one decision per mutation");
+    let for_mutation: Vec<_> = decisions
+        .iter()
+        .filter(|decision| decision.mutation_id == mutation_id.to_string())
+        .collect();
+    assert_eq!(for_mutation.len(), 1);
+    assert_eq!(
+        open_amount(&invoices(&mut bookkeeping).await, "2026-0016"),
+        "0.00"
+    );
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn undecodable_event_is_dead_lettered() {
+    let stack = Stack::start().await.expect("stack");
+    let (_, _, mut bookkeeping) = demo_organisation(&stack).await;
+    let broken = Event::new(
+        BANK_MUTATION_IMPORTED,
+        "/dk/banksync",
+        stack.organisation.as_uuid(),
+        vec![0xff, 0xff, 0xff],
+    );
+    stack
+        .bus
+        .publish("banksync", &[broken])
+        .await
+        .expect("publish");
+
+    let Bus::Amqp(bus) = &stack.bus else {
+        panic!("the default test stack runs on RabbitMQ");
+    };
+    let dead = dk_testkit::eventually(Duration::from_secs(10), || async {
+        let count = bus
+            .dead_letter_count(&BOOKKEEPING_BANK_MUTATIONS)
+            .await
+            .ok()?;
+        (count == 1).then_some(count)
+    })
+    .await;
+    assert_eq!(dead, Some(1), "the event moved to the dead-letter queue");
+    assert!(
+        matches(&mut bookkeeping, false).await.is_empty(),
+        "nothing was decided"
+    );
+
+    // The consumer goes on with the next event.
+    let event = payment_event(&stack, uuid::Uuid::now_v7(), "Factuur 2026-0016", "60.50");
+    stack
+        .bus
+        .publish("banksync", &[event])
+        .await
+        .expect("publish");
+    wait_for_matches(&mut bookkeeping, 1).await;
+    stack.stop().await.expect("stop");
+}

@@ -1,0 +1,266 @@
+//! Bad input gets a clear error and leaves nothing stored.
+
+use dk_proto::banksync::v1 as banksync;
+use dk_proto::bookkeeping::v1 as bookkeeping;
+use dk_testkit::Stack;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use tonic_types::StatusExt;
+
+use crate::*;
+
+async fn count(db: &sea_orm::DatabaseConnection, table: &str) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .expect("count query")
+        .expect("one row");
+    row.try_get::<i64>("", "n").expect("count")
+}
+
+/// The demo statement with its fourth transaction line broken.
+fn broken_statement() -> (Vec<u8>, usize) {
+    let text = String::from_utf8(DEMO_STATEMENT.to_vec()).expect("ASCII");
+    let broken = text.replacen(":61:2603260326D726,00NTRF", ":61:26XX0326D726,00NTRF", 1);
+    let line = broken
+        .lines()
+        .position(|line| line.starts_with(":61:26XX"))
+        .expect("broken line")
+        + 1;
+    (broken.into_bytes(), line)
+}
+
+#[tokio::test]
+async fn broken_file_is_rejected_with_its_line() {
+    let stack = Stack::start().await.expect("stack");
+    let (_, mut banksync, _) = demo_organisation(&stack).await;
+    let (content, line) = broken_statement();
+
+    let status = import(&mut banksync, &content)
+        .await
+        .expect_err("broken file");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status.message().contains(&format!("line {line}")),
+        "{}",
+        status.message()
+    );
+    let info = status
+        .get_error_details()
+        .error_info()
+        .cloned()
+        .expect("error info");
+    assert_eq!(info.reason, "STATEMENT_UNREADABLE");
+    assert_eq!(info.metadata.get("line"), Some(&line.to_string()));
+
+    for table in [
+        "statement_imports",
+        "bank_statements",
+        "bank_mutations",
+        "outbox_events",
+    ] {
+        assert_eq!(
+            count(&stack.banksync_db, table).await,
+            0,
+            "{table} is empty"
+        );
+    }
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn garbage_and_empty_files_are_rejected() {
+    let stack = Stack::start().await.expect("stack");
+    let (_, mut banksync, _) = demo_organisation(&stack).await;
+    for content in [
+        &b""[..],
+        b"\x00\x01\x02 not a statement",
+        b"<?xml version=\"1.0\"?><Document><Broken>",
+    ] {
+        let status = import(&mut banksync, content)
+            .await
+            .expect_err("unreadable file");
+        assert_eq!(
+            status.code(),
+            tonic::Code::InvalidArgument,
+            "{}",
+            status.message()
+        );
+        assert!(!status.message().is_empty());
+    }
+    assert_eq!(count(&stack.banksync_db, "bank_mutations").await, 0);
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn oversized_file_names_both_sizes() {
+    let stack = Stack::start().await.expect("stack");
+    let (_, mut banksync, _) = demo_organisation(&stack).await;
+    // The test stack accepts at most 1 MiB.
+    let content = vec![b' '; 1024 * 1024 + 1];
+    let status = import(&mut banksync, &content)
+        .await
+        .expect_err("too large");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status.message().contains("1048577 bytes"),
+        "{}",
+        status.message()
+    );
+    assert!(
+        status.message().contains("1048576 bytes"),
+        "{}",
+        status.message()
+    );
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn invalid_iban_names_the_value() {
+    let stack = Stack::start().await.expect("stack");
+    let mut banksync = stack
+        .banksync_client(stack.organisation)
+        .await
+        .expect("client");
+    let status = banksync
+        .register_bank_account(banksync::RegisterBankAccountRequest {
+            idempotency_key: key(),
+            iban: "NL31INGB0008453127".into(),
+            name: String::new(),
+        })
+        .await
+        .expect_err("wrong check digits");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    let details = status.get_error_details();
+    let violation = &details
+        .bad_request()
+        .expect("bad request details")
+        .field_violations[0];
+    assert_eq!(violation.field, "iban");
+    assert!(
+        violation.description.contains("NL31INGB0008453127"),
+        "{}",
+        violation.description
+    );
+
+    let status = banksync
+        .register_bank_account(banksync::RegisterBankAccountRequest {
+            idempotency_key: String::new(),
+            iban: DEMO_ACCOUNT.into(),
+            name: String::new(),
+        })
+        .await
+        .expect_err("missing idempotency key");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(status.message().contains("idempotency_key"));
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn invalid_invoices_are_rejected() {
+    let stack = Stack::start().await.expect("stack");
+    let mut bookkeeping = stack
+        .bookkeeping_client(stack.organisation)
+        .await
+        .expect("client");
+    let valid = bookkeeping::CreateInvoiceRequest {
+        idempotency_key: key(),
+        kind: bookkeeping::InvoiceKind::Sales as i32,
+        number: "2026-0001".into(),
+        counterparty_name: "Bakkerij de Vries BV".into(),
+        counterparty_iban: String::new(),
+        amount: eur("121.00"),
+        issue_date: None,
+        due_date: None,
+        payment_reference: String::new(),
+    };
+    let cases = [
+        (
+            "kind",
+            bookkeeping::CreateInvoiceRequest {
+                kind: 0,
+                ..valid.clone()
+            },
+        ),
+        (
+            "number",
+            bookkeeping::CreateInvoiceRequest {
+                number: "2026 0001".into(),
+                ..valid.clone()
+            },
+        ),
+        (
+            "amount.amount",
+            bookkeeping::CreateInvoiceRequest {
+                amount: eur("12,50"),
+                ..valid.clone()
+            },
+        ),
+        (
+            "amount.amount",
+            bookkeeping::CreateInvoiceRequest {
+                amount: eur("-5.00"),
+                ..valid.clone()
+            },
+        ),
+        (
+            "amount.amount",
+            bookkeeping::CreateInvoiceRequest {
+                amount: eur("1.005"),
+                ..valid.clone()
+            },
+        ),
+        (
+            "counterparty_iban",
+            bookkeeping::CreateInvoiceRequest {
+                counterparty_iban: "NL00XXXX".into(),
+                ..valid.clone()
+            },
+        ),
+        (
+            "counterparty_name",
+            bookkeeping::CreateInvoiceRequest {
+                counterparty_name: " ".into(),
+                ..valid.clone()
+            },
+        ),
+    ];
+    for (field, request) in cases {
+        let status = bookkeeping
+            .create_invoice(bookkeeping::CreateInvoiceRequest {
+                idempotency_key: key(),
+                ..request
+            })
+            .await
+            .expect_err(field);
+        assert_eq!(
+            status.code(),
+            tonic::Code::InvalidArgument,
+            "{field}: {}",
+            status.message()
+        );
+        let details = status.get_error_details();
+        let violation = &details
+            .bad_request()
+            .expect("bad request details")
+            .field_violations[0];
+        assert_eq!(violation.field, field);
+    }
+
+    bookkeeping
+        .create_invoice(valid.clone())
+        .await
+        .expect("valid invoice");
+    let status = bookkeeping
+        .create_invoice(bookkeeping::CreateInvoiceRequest {
+            idempotency_key: key(),
+            ..valid
+        })
+        .await
+        .expect_err("number taken");
+    assert_eq!(status.code(), tonic::Code::AlreadyExists);
+    assert!(status.message().contains("2026-0001"));
+    stack.stop().await.expect("stop");
+}
