@@ -21,7 +21,7 @@ use serde::Deserialize;
 pub struct ConfigError {
     pub service: String,
     #[source]
-    pub source: config::ConfigError,
+    pub source: Box<config::ConfigError>,
 }
 
 /// Loads a service's settings from its defaults, an optional file and the environment.
@@ -34,7 +34,7 @@ pub fn load<T: serde::de::DeserializeOwned>(
 ) -> Result<T, ConfigError> {
     let wrap = |source| ConfigError {
         service: service.to_owned(),
-        source,
+        source: Box::new(source),
     };
     let file: Option<PathBuf> = file
         .map(Path::to_path_buf)
@@ -54,7 +54,11 @@ pub fn load<T: serde::de::DeserializeOwned>(
             .separator("__")
             .try_parsing(true),
     );
-    builder.build().map_err(wrap)?.try_deserialize().map_err(wrap)
+    builder
+        .build()
+        .map_err(wrap)?
+        .try_deserialize()
+        .map_err(wrap)
 }
 
 /// A value that must not appear in logs or debug output, such as a password inside a URL.
@@ -175,9 +179,17 @@ mod tests {
 
     #[test]
     fn missing_file_is_an_error() {
-        let result: Result<Example, _> =
-            load("configtestmissing", DEFAULTS, Some(Path::new("/nonexistent/dk.toml")));
-        assert!(result.unwrap_err().to_string().contains("configtestmissing"));
+        let result: Result<Example, _> = load(
+            "configtestmissing",
+            DEFAULTS,
+            Some(Path::new("/nonexistent/dk.toml")),
+        );
+        assert!(
+            result
+                .unwrap_err()
+                .to_string()
+                .contains("configtestmissing")
+        );
     }
 
     #[test]

@@ -32,7 +32,10 @@ mod tests {
 
     #[test]
     fn date_parses_iso() {
-        assert_eq!(parse_date("2026-03-31").unwrap(), NaiveDate::from_ymd_opt(2026, 3, 31).unwrap());
+        assert_eq!(
+            parse_date("2026-03-31").unwrap(),
+            NaiveDate::from_ymd_opt(2026, 3, 31).unwrap()
+        );
     }
 
     #[test]

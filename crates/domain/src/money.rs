@@ -189,10 +189,7 @@ impl Money {
 
     /// Builds money from a whole number of minor units, with the currency's scale.
     pub fn from_minor_units(units: i64, currency: Currency) -> Self {
-        Self::new(
-            Decimal::new(units, currency.minor_unit_digits()),
-            currency,
-        )
+        Self::new(Decimal::new(units, currency.minor_unit_digits()), currency)
     }
 
     fn same_currency(&self, other: Money) -> Result<(), MoneyError> {
@@ -242,7 +239,10 @@ mod tests {
     fn minor_units_are_exact() {
         let money = Money::eur(dec!(123456789012345.67));
         assert_eq!(money.to_minor_units().unwrap(), 12345678901234567);
-        assert_eq!(Money::from_minor_units(12345678901234567, Currency::EUR), money);
+        assert_eq!(
+            Money::from_minor_units(12345678901234567, Currency::EUR),
+            money
+        );
     }
 
     #[test]
@@ -261,7 +261,10 @@ mod tests {
         let yen = Currency::parse("JPY").unwrap();
         assert_eq!(Money::new(dec!(1500), yen).to_minor_units().unwrap(), 1500);
         let dinar = Currency::parse("kwd").unwrap();
-        assert_eq!(Money::new(dec!(1.234), dinar).to_minor_units().unwrap(), 1234);
+        assert_eq!(
+            Money::new(dec!(1.234), dinar).to_minor_units().unwrap(),
+            1234
+        );
     }
 
     #[test]
@@ -269,7 +272,10 @@ mod tests {
         assert!(Money::parse("1,50", Currency::EUR).is_err());
         assert!(Money::parse("1e3", Currency::EUR).is_err());
         assert!(Money::parse("", Currency::EUR).is_err());
-        assert_eq!(Money::parse(" -12.5 ", Currency::EUR).unwrap().amount(), dec!(-12.5));
+        assert_eq!(
+            Money::parse(" -12.5 ", Currency::EUR).unwrap().amount(),
+            dec!(-12.5)
+        );
     }
 
     #[test]

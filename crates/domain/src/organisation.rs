@@ -40,7 +40,9 @@ impl fmt::Display for OrganisationId {
 
 /// A text that is not a UUID and so cannot name an organisation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid organisation id {0:?}: expected a UUID such as 0190f5a2-7c4e-7b1a-9d3e-2f6a8b9c0d1e")]
+#[error(
+    "invalid organisation id {0:?}: expected a UUID such as 0190f5a2-7c4e-7b1a-9d3e-2f6a8b9c0d1e"
+)]
 pub struct OrganisationIdError(pub String);
 
 impl FromStr for OrganisationId {

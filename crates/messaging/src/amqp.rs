@@ -24,9 +24,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::Event;
 use crate::bus::{BusError, Handler, Settlement, deliver};
 use crate::topology::{self, Names, Subscription};
-use crate::Event;
 
 /// Unacknowledged deliveries a consumer holds at once.
 const PREFETCH: u16 = 64;
@@ -60,7 +60,10 @@ impl AmqpBus {
     /// Declares every exchange, queue, binding and dead-letter queue.
     pub async fn declare_topology(&self) -> Result<(), BusError> {
         let connection = self.open_connection().await?;
-        let channel = connection.create_channel().await.map_err(|e| self.error(e))?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| self.error(e))?;
         let durable = ExchangeDeclareOptions {
             durable: true,
             ..Default::default()
@@ -83,7 +86,11 @@ impl AmqpBus {
         Ok(())
     }
 
-    async fn declare_subscription(&self, channel: &Channel, subscription: &Subscription) -> Result<(), BusError> {
+    async fn declare_subscription(
+        &self,
+        channel: &Channel,
+        subscription: &Subscription,
+    ) -> Result<(), BusError> {
         let queue = self.names.queue(subscription);
         let dead_letter_exchange = self.names.dead_letter_exchange(subscription);
         let dead_letter_queue = self.names.dead_letter_queue(subscription);
@@ -105,7 +112,11 @@ impl AmqpBus {
             .await
             .map_err(|e| self.error(e))?;
         channel
-            .queue_declare(dead_letter_queue.as_str().into(), durable_queue, quorum_arguments())
+            .queue_declare(
+                dead_letter_queue.as_str().into(),
+                durable_queue,
+                quorum_arguments(),
+            )
             .await
             .map_err(|e| self.error(e))?;
         channel
@@ -150,9 +161,15 @@ impl AmqpBus {
     /// Deletes every exchange and queue of this bus's names; for tests that share a broker.
     pub async fn delete_topology(&self) -> Result<(), BusError> {
         let connection = self.open_connection().await?;
-        let channel = connection.create_channel().await.map_err(|e| self.error(e))?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| self.error(e))?;
         for subscription in topology::SUBSCRIPTIONS {
-            for queue in [self.names.queue(subscription), self.names.dead_letter_queue(subscription)] {
+            for queue in [
+                self.names.queue(subscription),
+                self.names.dead_letter_queue(subscription),
+            ] {
                 channel
                     .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
                     .await
@@ -160,7 +177,10 @@ impl AmqpBus {
             }
             channel
                 .exchange_delete(
-                    self.names.dead_letter_exchange(subscription).as_str().into(),
+                    self.names
+                        .dead_letter_exchange(subscription)
+                        .as_str()
+                        .into(),
                     ExchangeDeleteOptions::default(),
                 )
                 .await
@@ -168,7 +188,10 @@ impl AmqpBus {
         }
         for producer in topology::PRODUCERS {
             channel
-                .exchange_delete(self.names.exchange(producer).as_str().into(), ExchangeDeleteOptions::default())
+                .exchange_delete(
+                    self.names.exchange(producer).as_str().into(),
+                    ExchangeDeleteOptions::default(),
+                )
                 .await
                 .map_err(|e| self.error(e))?;
         }
@@ -179,7 +202,10 @@ impl AmqpBus {
     /// Number of messages waiting in a subscription's dead-letter queue.
     pub async fn dead_letter_count(&self, subscription: &Subscription) -> Result<u32, BusError> {
         let connection = self.open_connection().await?;
-        let channel = connection.create_channel().await.map_err(|e| self.error(e))?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| self.error(e))?;
         let queue = channel
             .queue_declare(
                 self.names.dead_letter_queue(subscription).as_str().into(),
@@ -215,7 +241,12 @@ impl AmqpBus {
         result
     }
 
-    async fn publish_on(&self, channel: &Channel, producer: &str, events: &[Event]) -> Result<(), BusError> {
+    async fn publish_on(
+        &self,
+        channel: &Channel,
+        producer: &str,
+        events: &[Event],
+    ) -> Result<(), BusError> {
         let exchange = self.names.exchange(producer);
         let mut confirms = Vec::with_capacity(events.len());
         for event in events {
@@ -275,14 +306,18 @@ impl AmqpBus {
                         }
                     },
                 };
-                bus.consume(consumer, handler.as_ref(), &queue, &shutdown).await;
+                bus.consume(consumer, handler.as_ref(), &queue, &shutdown)
+                    .await;
             }
         }))
     }
 
     async fn open_consumer(&self, queue: &str) -> Result<(Connection, lapin::Consumer), BusError> {
         let connection = self.open_connection().await?;
-        let channel = connection.create_channel().await.map_err(|e| self.error(e))?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| self.error(e))?;
         channel
             .basic_qos(PREFETCH, BasicQosOptions::default())
             .await
@@ -329,7 +364,9 @@ impl AmqpBus {
             };
             let result = match settlement {
                 Settlement::Ack => delivery.ack(BasicAckOptions::default()).await,
-                Settlement::DeadLetter => delivery.reject(BasicRejectOptions { requeue: false }).await,
+                Settlement::DeadLetter => {
+                    delivery.reject(BasicRejectOptions { requeue: false }).await
+                }
                 Settlement::Requeue => {
                     delivery
                         .nack(BasicNackOptions {
@@ -355,7 +392,10 @@ impl AmqpBus {
     }
 
     async fn open_confirming_channel(&self, connection: &Connection) -> Result<Channel, BusError> {
-        let channel = connection.create_channel().await.map_err(|e| self.error(e))?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| self.error(e))?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await
@@ -374,20 +414,31 @@ impl AmqpBus {
 /// Quorum queues replicate across the cluster's nodes and also work on a single node.
 fn quorum_arguments() -> FieldTable {
     let mut arguments = FieldTable::default();
-    arguments.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    arguments.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString("quorum".into()),
+    );
     arguments
 }
 
 fn properties(event: &Event) -> BasicProperties {
     let mut headers = FieldTable::default();
     let mut text = |name: &str, value: &str| {
-        headers.insert(ShortString::from(name), AMQPValue::LongString(LongString::from(value)));
+        headers.insert(
+            ShortString::from(name),
+            AMQPValue::LongString(LongString::from(value)),
+        );
     };
     text("ce-specversion", "1.0");
     text("ce-id", &event.id.to_string());
     text("ce-type", &event.event_type);
     text("ce-source", &event.source);
-    text("ce-time", &event.time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    text(
+        "ce-time",
+        &event
+            .time
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    );
     text("dk-organisation-id", &event.organisation_id.to_string());
     if let Some(traceparent) = &event.traceparent {
         text("traceparent", traceparent);
@@ -406,11 +457,13 @@ fn event_from_delivery(delivery: &Delivery) -> Result<Event, String> {
     let properties = &delivery.properties;
     let headers = properties.headers().as_ref();
     let header = |name: &str| -> Option<String> {
-        headers.and_then(|table| table.inner().get(name)).and_then(|value| match value {
-            AMQPValue::LongString(text) => Some(text.to_string()),
-            AMQPValue::ShortString(text) => Some(text.to_string()),
-            _ => None,
-        })
+        headers
+            .and_then(|table| table.inner().get(name))
+            .and_then(|value| match value {
+                AMQPValue::LongString(text) => Some(text.to_string()),
+                AMQPValue::ShortString(text) => Some(text.to_string()),
+                _ => None,
+            })
     };
     let id = properties
         .message_id()
@@ -422,7 +475,8 @@ fn event_from_delivery(delivery: &Delivery) -> Result<Event, String> {
     let event_type = header("ce-type")
         .or_else(|| properties.kind().as_ref().map(|kind| kind.to_string()))
         .ok_or("missing ce-type")?;
-    let organisation_id = header("dk-organisation-id").ok_or("missing dk-organisation-id header")?;
+    let organisation_id =
+        header("dk-organisation-id").ok_or("missing dk-organisation-id header")?;
     let organisation_id = Uuid::parse_str(&organisation_id)
         .map_err(|_| format!("organisation id {organisation_id:?} is not a UUID"))?;
     let time = header("ce-time")
@@ -446,7 +500,12 @@ fn redact_url(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];
             match credentials.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &credentials[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
                 None => url.to_owned(),
             }
         }
@@ -460,7 +519,10 @@ mod tests {
 
     #[test]
     fn url_password_is_hidden() {
-        assert_eq!(redact_url("amqp://guest:guest@127.0.0.1:5672/%2f"), "amqp://guest:***@127.0.0.1:5672/%2f");
+        assert_eq!(
+            redact_url("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            "amqp://guest:***@127.0.0.1:5672/%2f"
+        );
         assert_eq!(redact_url("amqp://127.0.0.1:5672"), "amqp://127.0.0.1:5672");
     }
 }

@@ -23,7 +23,10 @@ pub enum BusError {
         source: lapin::Error,
     },
     #[error("the broker did not confirm event {event_id}: {reason}")]
-    NotConfirmed { event_id: uuid::Uuid, reason: String },
+    NotConfirmed {
+        event_id: uuid::Uuid,
+        reason: String,
+    },
     #[error("queue {0} already has a consumer in this process")]
     QueueTaken(String),
     #[error("queue {0} is not declared; declare the topology first")]

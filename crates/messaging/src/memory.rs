@@ -13,9 +13,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::Event;
 use crate::bus::{BusError, Handler, Settlement, deliver};
 use crate::topology::{self, Names, Subscription};
-use crate::Event;
 
 struct Delivery {
     event: Event,
@@ -88,7 +88,11 @@ impl MemoryBus {
     /// Events that failed every attempt in a queue, oldest first.
     pub fn dead_letters(&self, subscription: &Subscription) -> Vec<Event> {
         let queue = self.names.queue(subscription);
-        self.lock().dead_letters.get(&queue).cloned().unwrap_or_default()
+        self.lock()
+            .dead_letters
+            .get(&queue)
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub(crate) async fn publish(&self, producer: &str, events: &[Event]) -> Result<(), BusError> {
@@ -98,7 +102,9 @@ impl MemoryBus {
             let state = self.lock();
             for event in events {
                 for binding in &state.bindings {
-                    if binding.exchange != exchange || !topology::topic_matches(&binding.pattern, &event.event_type) {
+                    if binding.exchange != exchange
+                        || !topology::topic_matches(&binding.pattern, &event.event_type)
+                    {
                         continue;
                     }
                     let Some(queue) = state.queues.get(&binding.queue) else {
@@ -138,7 +144,10 @@ impl MemoryBus {
                 .queues
                 .get_mut(&queue)
                 .ok_or_else(|| BusError::UnknownQueue(queue.clone()))?;
-            entry.receiver.take().ok_or_else(|| BusError::QueueTaken(queue.clone()))?
+            entry
+                .receiver
+                .take()
+                .ok_or_else(|| BusError::QueueTaken(queue.clone()))?
         };
         let bus = self.clone();
         Ok(tokio::spawn(async move {
@@ -173,6 +182,8 @@ impl MemoryBus {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock leaves plain data behind, still usable.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -19,13 +19,32 @@ impl MigrationTrait for CreateMessagingTables {
                 Table::create()
                     .table(OutboxEvents::Table)
                     .if_not_exists()
-                    .col(ColumnDef::new(OutboxEvents::Seq).big_integer().not_null().auto_increment().primary_key())
-                    .col(ColumnDef::new(OutboxEvents::Id).uuid().not_null().unique_key())
+                    .col(
+                        ColumnDef::new(OutboxEvents::Seq)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(OutboxEvents::Id)
+                            .uuid()
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(OutboxEvents::Producer).string().not_null())
                     .col(ColumnDef::new(OutboxEvents::EventType).string().not_null())
                     .col(ColumnDef::new(OutboxEvents::Source).string().not_null())
-                    .col(ColumnDef::new(OutboxEvents::OrganisationId).uuid().not_null())
-                    .col(ColumnDef::new(OutboxEvents::Time).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(OutboxEvents::OrganisationId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(OutboxEvents::Time)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(OutboxEvents::Payload).blob().not_null())
                     .col(ColumnDef::new(OutboxEvents::Traceparent).string().null())
                     .to_owned(),
@@ -36,18 +55,34 @@ impl MigrationTrait for CreateMessagingTables {
                 Table::create()
                     .table(ProcessedEvents::Table)
                     .if_not_exists()
-                    .col(ColumnDef::new(ProcessedEvents::Consumer).string().not_null())
+                    .col(
+                        ColumnDef::new(ProcessedEvents::Consumer)
+                            .string()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(ProcessedEvents::EventId).uuid().not_null())
-                    .col(ColumnDef::new(ProcessedEvents::ProcessedAt).timestamp_with_time_zone().not_null())
-                    .primary_key(Index::create().col(ProcessedEvents::Consumer).col(ProcessedEvents::EventId))
+                    .col(
+                        ColumnDef::new(ProcessedEvents::ProcessedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(ProcessedEvents::Consumer)
+                            .col(ProcessedEvents::EventId),
+                    )
                     .to_owned(),
             )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(ProcessedEvents::Table).to_owned()).await?;
-        manager.drop_table(Table::drop().table(OutboxEvents::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(ProcessedEvents::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(Table::drop().table(OutboxEvents::Table).to_owned())
+            .await
     }
 }
 

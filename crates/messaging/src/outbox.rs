@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use sea_orm::entity::prelude::*;
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, QueryOrder, QuerySelect, Set, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ConnectionTrait, DatabaseBackend, QueryOrder, QuerySelect, Set, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -46,7 +46,11 @@ pub enum Relation {}
 impl ActiveModelBehavior for ActiveModel {}
 
 /// Writes events to the outbox inside the caller's transaction.
-pub async fn enqueue<C: ConnectionTrait>(db: &C, producer: &str, events: &[Event]) -> Result<(), DbErr> {
+pub async fn enqueue<C: ConnectionTrait>(
+    db: &C,
+    producer: &str,
+    events: &[Event],
+) -> Result<(), DbErr> {
     // Insert in chunks: SQLite allows at most 32,766 bound values per statement.
     for chunk in events.chunks(1000) {
         let rows = chunk.iter().map(|event| ActiveModel {

@@ -26,7 +26,11 @@ impl ActiveModelBehavior for ActiveModel {}
 /// change and commits nothing new. The primary key makes this hold also for two consumers
 /// receiving the same event at once, because the second insert waits for the first
 /// transaction and then finds the row.
-pub async fn try_mark<C: ConnectionTrait>(db: &C, consumer: &str, event_id: Uuid) -> Result<bool, DbErr> {
+pub async fn try_mark<C: ConnectionTrait>(
+    db: &C,
+    consumer: &str,
+    event_id: Uuid,
+) -> Result<bool, DbErr> {
     let row = ActiveModel {
         consumer: Set(consumer.to_owned()),
         event_id: Set(event_id),

@@ -56,7 +56,10 @@ impl Names {
     }
 
     pub fn queue(&self, subscription: &Subscription) -> String {
-        format!("{}dk.{}.{}", self.prefix, subscription.consumer, subscription.name)
+        format!(
+            "{}dk.{}.{}",
+            self.prefix, subscription.consumer, subscription.name
+        )
     }
 
     pub fn dead_letter_exchange(&self, subscription: &Subscription) -> String {
@@ -94,7 +97,10 @@ mod tests {
     fn names_carry_prefix() {
         let names = Names::new("t1.");
         assert_eq!(names.exchange("banksync"), "t1.dk.banksync");
-        assert_eq!(names.queue(&BOOKKEEPING_BANK_MUTATIONS), "t1.dk.bookkeeping.bank-mutations");
+        assert_eq!(
+            names.queue(&BOOKKEEPING_BANK_MUTATIONS),
+            "t1.dk.bookkeeping.bank-mutations"
+        );
         assert_eq!(
             names.dead_letter_queue(&BOOKKEEPING_BANK_MUTATIONS),
             "t1.dk.bookkeeping.bank-mutations.dlq"
@@ -104,7 +110,11 @@ mod tests {
     #[test]
     fn topic_patterns_match_like_rabbitmq() {
         let cases = [
-            ("bank.mutation.imported.v1", "bank.mutation.imported.v1", true),
+            (
+                "bank.mutation.imported.v1",
+                "bank.mutation.imported.v1",
+                true,
+            ),
             ("bank.mutation.*.v1", "bank.mutation.imported.v1", true),
             ("bank.#", "bank.mutation.imported.v1", true),
             ("#", "anything.at.all", true),

@@ -64,7 +64,10 @@ impl From<NaiveDate> for pb::Date {
 }
 
 /// Converts a wire date; `None` when the message is absent.
-pub fn date_from_proto(field: &str, date: Option<&pb::Date>) -> Result<Option<NaiveDate>, FieldError> {
+pub fn date_from_proto(
+    field: &str,
+    date: Option<&pb::Date>,
+) -> Result<Option<NaiveDate>, FieldError> {
     let Some(date) = date else {
         return Ok(None);
     };
@@ -73,8 +76,16 @@ pub fn date_from_proto(field: &str, date: Option<&pb::Date>) -> Result<Option<Na
     match (month, day) {
         (Some(month), Some(day)) => NaiveDate::from_ymd_opt(date.year, month, day)
             .map(Some)
-            .ok_or_else(|| FieldError::new(field, format!("invalid date {}-{}-{}", date.year, date.month, date.day))),
-        _ => Err(FieldError::new(field, "invalid date: negative month or day")),
+            .ok_or_else(|| {
+                FieldError::new(
+                    field,
+                    format!("invalid date {}-{}-{}", date.year, date.month, date.day),
+                )
+            }),
+        _ => Err(FieldError::new(
+            field,
+            "invalid date: negative month or day",
+        )),
     }
 }
 
@@ -119,15 +130,25 @@ mod tests {
 
     #[test]
     fn money_missing_is_an_error() {
-        assert_eq!(money_from_proto("amount", None).unwrap_err().field, "amount");
+        assert_eq!(
+            money_from_proto("amount", None).unwrap_err().field,
+            "amount"
+        );
     }
 
     #[test]
     fn date_rejects_impossible_day() {
-        let wire = pb::Date { year: 2026, month: 2, day: 30 };
+        let wire = pb::Date {
+            year: 2026,
+            month: 2,
+            day: 30,
+        };
         assert!(date_from_proto("due_date", Some(&wire)).is_err());
         let good = NaiveDate::from_ymd_opt(2026, 2, 28).unwrap();
-        assert_eq!(date_from_proto("due_date", Some(&good.into())).unwrap(), Some(good));
+        assert_eq!(
+            date_from_proto("due_date", Some(&good.into())).unwrap(),
+            Some(good)
+        );
         assert_eq!(date_to_string(Some(&good.into())), "2026-02-28");
     }
 }

@@ -60,7 +60,8 @@ impl TokenKeys {
             exp: (now + lifetime).timestamp(),
         };
         // Encoding HS256 claims of plain strings and numbers cannot fail.
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).unwrap_or_default()
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .unwrap_or_default()
     }
 
     /// Checks a token's signature and expiry and returns its caller.
@@ -88,17 +89,18 @@ impl Authenticate {
 
 impl Interceptor for Authenticate {
     fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-        let header = request
-            .metadata()
-            .get("authorization")
-            .ok_or_else(|| Status::unauthenticated("missing authorization header: expected \"Bearer <token>\""))?;
+        let header = request.metadata().get("authorization").ok_or_else(|| {
+            Status::unauthenticated("missing authorization header: expected \"Bearer <token>\"")
+        })?;
         let value = header
             .to_str()
             .map_err(|_| Status::unauthenticated("authorization header is not text"))?;
         let token = value
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| Status::unauthenticated("authorization header must start with \"Bearer \""))?;
+            .ok_or_else(|| {
+                Status::unauthenticated("authorization header must start with \"Bearer \"")
+            })?;
         let caller = self.keys.verify(token.trim())?;
         request.extensions_mut().insert(caller);
         Ok(request)
@@ -139,7 +141,10 @@ mod tests {
     fn expired_token_is_rejected() {
         let keys = TokenKeys::new("k");
         let token = keys.issue("alice", OrganisationId::new(), Duration::hours(-2));
-        assert_eq!(keys.verify(&token).unwrap_err().code(), tonic::Code::Unauthenticated);
+        assert_eq!(
+            keys.verify(&token).unwrap_err().code(),
+            tonic::Code::Unauthenticated
+        );
     }
 
     #[test]
@@ -149,7 +154,9 @@ mod tests {
         assert!(interceptor.call(Request::new(())).is_err());
 
         let mut request = Request::new(());
-        request.metadata_mut().insert("authorization", "Basic abc".parse().unwrap());
+        request
+            .metadata_mut()
+            .insert("authorization", "Basic abc".parse().unwrap());
         assert!(interceptor.call(request).is_err());
 
         let organisation = OrganisationId::new();

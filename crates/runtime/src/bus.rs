@@ -10,7 +10,11 @@ use dk_messaging::{Bus, BusError};
 /// fresh in-process bus, which only reaches consumers in the same process.
 pub async fn connect(settings: &MessagingSettings) -> Result<Bus, BusError> {
     let names = Names::new(settings.name_prefix.clone());
-    let bus = match settings.amqp_url.as_ref().filter(|url| !url.expose().is_empty()) {
+    let bus = match settings
+        .amqp_url
+        .as_ref()
+        .filter(|url| !url.expose().is_empty())
+    {
         Some(url) => Bus::Amqp(AmqpBus::connect(url.expose(), names).await?),
         None => Bus::Memory(MemoryBus::new(names)),
     };

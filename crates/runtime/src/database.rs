@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use dk_config::DatabaseSettings;
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+};
 
 /// Opens a connection pool and applies the backend's settings.
 ///

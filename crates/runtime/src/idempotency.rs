@@ -48,7 +48,12 @@ pub struct Key {
 impl Key {
     /// Validates the key and fingerprints the request. An empty key is rejected: every
     /// mutating call must carry one.
-    pub fn new<M: prost::Message>(organisation_id: Uuid, method: &'static str, key: &str, request: &M) -> Result<Self, Status> {
+    pub fn new<M: prost::Message>(
+        organisation_id: Uuid,
+        method: &'static str,
+        key: &str,
+        request: &M,
+    ) -> Result<Self, Status> {
         if key.trim().is_empty() {
             return Err(crate::status::invalid_argument(
                 "idempotency_key",
@@ -58,7 +63,10 @@ impl Key {
         if key.len() > MAX_KEY_LENGTH {
             return Err(crate::status::invalid_argument(
                 "idempotency_key",
-                format!("{} characters is too long: expected at most {MAX_KEY_LENGTH}", key.len()),
+                format!(
+                    "{} characters is too long: expected at most {MAX_KEY_LENGTH}",
+                    key.len()
+                ),
             ));
         }
         let hash = Sha256::digest(request.encode_to_vec());
@@ -74,7 +82,10 @@ impl Key {
 /// Returns the stored response of an earlier call with this key, if any.
 ///
 /// A key reused with a different request is an error, not a replay.
-pub async fn replay<C: ConnectionTrait, R: prost::Message + Default>(db: &C, key: &Key) -> Result<Option<R>, Status> {
+pub async fn replay<C: ConnectionTrait, R: prost::Message + Default>(
+    db: &C,
+    key: &Key,
+) -> Result<Option<R>, Status> {
     let found = Entity::find_by_id((key.organisation_id, key.method.to_owned(), key.key.clone()))
         .one(db)
         .await
@@ -99,7 +110,11 @@ pub async fn replay<C: ConnectionTrait, R: prost::Message + Default>(db: &C, key
 }
 
 /// Stores the response of a call, inside the transaction of its change.
-pub async fn store<C: ConnectionTrait, R: prost::Message>(db: &C, key: &Key, response: &R) -> Result<(), DbErr> {
+pub async fn store<C: ConnectionTrait, R: prost::Message>(
+    db: &C,
+    key: &Key,
+    response: &R,
+) -> Result<(), DbErr> {
     ActiveModel {
         organisation_id: Set(key.organisation_id),
         method: Set(key.method.to_owned()),
@@ -136,14 +151,25 @@ impl migration::MigrationTrait for CreateIdempotencyKeys {
                     .col(ColumnDef::new(Column::Key).string().not_null())
                     .col(ColumnDef::new(Column::RequestHash).string().not_null())
                     .col(ColumnDef::new(Column::Response).blob().not_null())
-                    .col(ColumnDef::new(Column::CreatedAt).timestamp_with_time_zone().not_null())
-                    .primary_key(Index::create().col(Column::OrganisationId).col(Column::Method).col(Column::Key))
+                    .col(
+                        ColumnDef::new(Column::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(Column::OrganisationId)
+                            .col(Column::Method)
+                            .col(Column::Key),
+                    )
                     .to_owned(),
             )
             .await
     }
 
     async fn down(&self, manager: &migration::SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(migration::Table::drop().table(Entity).to_owned()).await
+        manager
+            .drop_table(migration::Table::drop().table(Entity).to_owned())
+            .await
     }
 }

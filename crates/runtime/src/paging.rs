@@ -68,15 +68,33 @@ mod tests {
 
     #[test]
     fn page_defaults_and_caps() {
-        assert_eq!(Page::from_request(0, "").unwrap(), Page { offset: 0, limit: 50 });
+        assert_eq!(
+            Page::from_request(0, "").unwrap(),
+            Page {
+                offset: 0,
+                limit: 50
+            }
+        );
         assert_eq!(Page::from_request(10_000, "").unwrap().limit, 500);
-        assert_eq!(Page::from_request(5, "o10").unwrap(), Page { offset: 10, limit: 5 });
+        assert_eq!(
+            Page::from_request(5, "o10").unwrap(),
+            Page {
+                offset: 10,
+                limit: 5
+            }
+        );
     }
 
     #[test]
     fn page_rejects_bad_input() {
-        assert_eq!(Page::from_request(-1, "").unwrap_err().code(), tonic::Code::InvalidArgument);
-        assert_eq!(Page::from_request(5, "abc").unwrap_err().code(), tonic::Code::InvalidArgument);
+        assert_eq!(
+            Page::from_request(-1, "").unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
+        assert_eq!(
+            Page::from_request(5, "abc").unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
     }
 
     #[test]

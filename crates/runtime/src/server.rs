@@ -13,7 +13,9 @@ pub use tonic_health::server::HealthReporter;
 pub fn reflection(
     file_descriptor_set: &[u8],
 ) -> Result<
-    tonic_reflection::server::v1::ServerReflectionServer<impl tonic_reflection::server::v1::ServerReflection>,
+    tonic_reflection::server::v1::ServerReflectionServer<
+        impl tonic_reflection::server::v1::ServerReflection,
+    >,
     tonic_reflection::server::Error,
 > {
     tonic_reflection::server::Builder::configure()
@@ -37,9 +39,10 @@ pub async fn serve(
     grace: Duration,
 ) -> Result<(), tonic::transport::Error> {
     let stop = shutdown.clone();
-    let server = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
-        stop.cancelled().await;
-    });
+    let server =
+        router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            stop.cancelled().await;
+        });
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result,

@@ -26,12 +26,21 @@ pub fn invalid_argument(field: &str, description: impl Into<String>) -> Status {
 }
 
 /// A failure with a stable, machine-readable reason such as `IBAN_NOT_REGISTERED`.
-pub fn with_reason(code: Code, reason: &str, message: impl Into<String>, metadata: &[(&str, String)]) -> Status {
+pub fn with_reason(
+    code: Code,
+    reason: &str,
+    message: impl Into<String>,
+    metadata: &[(&str, String)],
+) -> Status {
     let metadata: HashMap<String, String> = metadata
         .iter()
         .map(|(key, value)| ((*key).to_owned(), value.clone()))
         .collect();
-    Status::with_error_details(code, message, ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata))
+    Status::with_error_details(
+        code,
+        message,
+        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
+    )
 }
 
 /// A resource of the caller's organisation that does not exist. Resources of other
@@ -43,7 +52,9 @@ pub fn not_found(resource: &str, id: &str) -> Status {
 /// Logs an unexpected failure with its context and returns a generic INTERNAL.
 pub fn internal(context: &str, error: &dyn Display) -> Status {
     tracing::error!(error = %error, context, "request failed");
-    Status::internal(format!("internal error while {context}; see the service log"))
+    Status::internal(format!(
+        "internal error while {context}; see the service log"
+    ))
 }
 
 /// Maps a database error: a unique violation becomes ALREADY_EXISTS, a serialization failure
@@ -53,7 +64,9 @@ pub fn from_db(context: &str, error: DbErr) -> Status {
         return Status::already_exists(format!("{context}: already exists ({detail})"));
     }
     if is_retryable(&error) {
-        return Status::aborted(format!("{context}: conflict with a concurrent request, retry"));
+        return Status::aborted(format!(
+            "{context}: conflict with a concurrent request, retry"
+        ));
     }
     internal(context, &error)
 }
@@ -62,7 +75,10 @@ pub fn from_db(context: &str, error: DbErr) -> Status {
 pub fn is_retryable(error: &DbErr) -> bool {
     let text = error.to_string();
     // PostgreSQL serialization_failure (40001) and deadlock_detected (40P01); SQLite busy.
-    text.contains("40001") || text.contains("40P01") || text.contains("could not serialize") || text.contains("database is locked")
+    text.contains("40001")
+        || text.contains("40P01")
+        || text.contains("could not serialize")
+        || text.contains("database is locked")
 }
 
 #[cfg(test)]
@@ -81,7 +97,12 @@ mod tests {
 
     #[test]
     fn reason_is_machine_readable() {
-        let status = with_reason(Code::FailedPrecondition, "IBAN_NOT_REGISTERED", "not registered", &[("iban", "NL91ABNA0417164300".into())]);
+        let status = with_reason(
+            Code::FailedPrecondition,
+            "IBAN_NOT_REGISTERED",
+            "not registered",
+            &[("iban", "NL91ABNA0417164300".into())],
+        );
         let info = status.get_error_details().error_info().cloned().unwrap();
         assert_eq!(info.reason, "IBAN_NOT_REGISTERED");
         assert_eq!(info.metadata["iban"], "NL91ABNA0417164300");

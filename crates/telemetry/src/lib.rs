@@ -40,16 +40,19 @@ impl TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        if let Some(provider) = self.provider.take() {
-            if let Err(error) = provider.shutdown() {
-                eprintln!("failed to flush traces on exit: {error}");
-            }
+        if let Some(provider) = self.provider.take()
+            && let Err(error) = provider.shutdown()
+        {
+            eprintln!("failed to flush traces on exit: {error}");
         }
     }
 }
 
 /// Installs the global subscriber for `service_name`.
-pub fn init(service_name: &str, settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryError> {
+pub fn init(
+    service_name: &str,
+    settings: &TelemetrySettings,
+) -> Result<TelemetryGuard, TelemetryError> {
     let filter = EnvFilter::try_new(&settings.filter).map_err(|error| TelemetryError::Filter {
         filter: settings.filter.clone(),
         message: error.to_string(),
@@ -90,7 +93,9 @@ fn otlp_provider(service_name: &str, endpoint: &str) -> Result<SdkTracerProvider
             endpoint: endpoint.to_owned(),
             message: error.to_string(),
         })?;
-    let resource = Resource::builder().with_service_name(service_name.to_owned()).build();
+    let resource = Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .build();
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .with_resource(resource)
