@@ -18,7 +18,7 @@ use dk_proto::bookkeeping::v1 as bookkeeping;
 
 /// Signing key of development tokens; the services' compiled-in default.
 const DEV_TOKEN_SECRET: &str = "dk-development-secret";
-/// The organisation that development tokens are for unless `--organisation` says otherwise.
+/// The organisation that development tokens are for unless `--organisation` names another.
 const DEV_ORGANISATION: &str = "0195f0c4-0000-7000-8000-000000000001";
 
 #[derive(Parser)]

@@ -1,4 +1,4 @@
-//! `dk statement parse`: read a statement file offline and print what a correct import sees.
+//! `dk statement parse`: read a statement file offline and print what an import would read from it.
 
 use std::path::Path;
 

@@ -82,7 +82,7 @@ pub struct Money {
     currency: Currency,
 }
 
-/// Why an amount cannot be money.
+/// Error of an amount that cannot be money.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
     #[error("invalid amount {0:?}: expected a decimal number with a point, such as 1250.00")]

@@ -28,7 +28,7 @@ use crate::Event;
 use crate::bus::{BusError, Handler, Settlement, deliver};
 use crate::topology::{self, Names, Subscription};
 
-/// Unacknowledged deliveries a consumer holds at once.
+/// Maximum number of unacknowledged deliveries per consumer.
 const PREFETCH: u16 = 64;
 
 /// A connection to RabbitMQ with one confirming publisher channel.
@@ -40,7 +40,7 @@ pub struct AmqpBus {
 }
 
 impl AmqpBus {
-    /// Connects once to check that the broker answers.
+    /// Connects once, so that an unreachable broker fails the start.
     pub async fn connect(url: &str, names: Names) -> Result<Self, BusError> {
         let bus = Self {
             url: url.into(),

@@ -35,7 +35,7 @@ pub enum BusError {
     Closed,
 }
 
-/// Why a handler did not process an event.
+/// Failure of a handler to process an event.
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     /// A failure that may pass, such as a lost database connection: deliver again later.

@@ -21,7 +21,7 @@ use crate::{Bus, Event};
 
 /// Rows relayed per round trip.
 const BATCH_SIZE: u64 = 500;
-/// How often the relay looks for rows when nobody notified it.
+/// Interval at which the relay polls for rows when no commit woke it.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
-    /// Who calls: a user or a service account.
+    /// The calling user or service account.
     sub: String,
     /// The organisation the token is for.
     org: Uuid,

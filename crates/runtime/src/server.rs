@@ -90,7 +90,7 @@ pub struct Serving {
     pub task: tokio::task::JoinHandle<()>,
 }
 
-/// Why a server could not start.
+/// Failure to start a server.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("failed to bind {address}: {source}")]

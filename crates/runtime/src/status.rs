@@ -44,7 +44,7 @@ pub fn with_reason(
 }
 
 /// A resource of the caller's organisation that does not exist. Resources of other
-/// organisations get the same answer, so their existence is not revealed.
+/// organisations get the same status, so their existence is not revealed.
 pub fn not_found(resource: &str, id: &str) -> Status {
     Status::not_found(format!("{resource} {id} not found"))
 }

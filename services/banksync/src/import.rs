@@ -30,7 +30,7 @@ pub const EVENT_SOURCE: &str = "/dk/banksync";
 /// Rows per insert statement; below SQLite's limit of 32,766 bound values.
 const INSERT_CHUNK: usize = 1000;
 
-/// Why a file was not imported. Nothing of it is stored in any case.
+/// Reason a file was not imported; nothing of such a file is stored.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("statement file is empty")]
