@@ -402,8 +402,8 @@ pub fn invoice_json(invoice: &bookkeeping::Invoice) -> Value {
 
 pub fn print_invoices(invoices: &[bookkeeping::Invoice]) {
     println!(
-        "{:<9} {:<14} {:<28} {:>12} {:>12}  {:<10} {}",
-        "kind", "number", "counterparty", "amount", "open", "due", "status"
+        "{:<9} {:<14} {:<28} {:>12} {:>12}  {:<10} status",
+        "kind", "number", "counterparty", "amount", "open", "due"
     );
     for invoice in invoices {
         println!(
@@ -481,8 +481,8 @@ pub fn match_json(decision: &bookkeeping::Match) -> Value {
 
 pub fn print_matches(matches: &[bookkeeping::Match]) {
     println!(
-        "{:<10} {:>12}  {:<26} {:<24} {}",
-        "date", "amount", "counterparty", "outcome", "invoices / reason"
+        "{:<10} {:>12}  {:<26} {:<24} invoices / reason",
+        "date", "amount", "counterparty", "outcome"
     );
     for decision in matches {
         let invoices: Vec<String> = decision
