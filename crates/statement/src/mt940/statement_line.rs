@@ -169,14 +169,19 @@ fn parse_head(text: &str) -> Result<Head<'_>, HeadError> {
     let amount = amount::parse_unsigned(amount_text, b',').ok_or(HeadError::Invalid)?;
     at += amount_len;
 
-    // Type code: a letter (N, F, S) and three characters, which may include a space (`NOV `).
-    if !bytes.get(at).is_some_and(u8::is_ascii_alphabetic) {
+    // Type code: a letter and three letters, digits or spaces. SWIFT prescribes N, F or S first
+    // (`NTRF`, `NOV `), but real MT942 files carry others (`MCI0`). Checking all four keeps a
+    // mistyped amount (`5OO,00`) from passing as amount 5 and code `OO,0`.
+    if !bytes.get(at).is_some_and(u8::is_ascii_uppercase) {
         return Err(HeadError::Invalid);
     }
     let type_end = (at + 4).min(bytes.len());
     let type_code = text.get(at..type_end).ok_or(HeadError::Invalid)?;
     if type_code.len() < 4 {
         return Err(HeadError::Incomplete);
+    }
+    if !type_code.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b' ') {
+        return Err(HeadError::Invalid);
     }
     let rest = &text[type_end..];
 
@@ -328,6 +333,18 @@ mod tests {
             let line = parse_ok(content, &[]);
             assert_eq!(line.amount.to_string(), amount, "{content}");
             assert_eq!(line.reversal, reversal, "{content}");
+        }
+    }
+
+    #[test]
+    fn mistyped_amount_or_type_is_rejected() {
+        let cases = [
+            "1403240324C5OO,00NTRFEREF//00000000000002",
+            "1403240324C500,00N!RFEREF//00000000000002",
+        ];
+        for content in cases {
+            let result = parse(content, &lines(&[]), content, 1, false);
+            assert!(result.is_err(), "{content} was accepted");
         }
     }
 
