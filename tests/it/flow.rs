@@ -195,3 +195,65 @@ async fn same_idempotency_key_returns_first_import() {
     assert_eq!(status.code(), tonic::Code::FailedPrecondition);
     stack.stop().await.expect("stop");
 }
+
+/// A camt.053 statement for the demo account: one credit that pays invoice 2026-0016, and a
+/// closing balance in another currency than the account.
+const CAMT_STATEMENT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">
+ <BkToCstmrStmt>
+  <GrpHdr><MsgId>DK-TEST-1</MsgId><CreDtTm>2026-04-02T18:00:00+02:00</CreDtTm></GrpHdr>
+  <Stmt>
+   <Id>DK-TEST-STMT-1</Id>
+   <CreDtTm>2026-04-02T18:00:00+02:00</CreDtTm>
+   <Acct><Id><IBAN>NL30INGB0008453127</IBAN></Id><Ccy>EUR</Ccy></Acct>
+   <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">100.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-04-01</Dt></Dt></Bal>
+   <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="SEK">160.50</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-04-02</Dt></Dt></Bal>
+   <Ntry>
+    <Amt Ccy="EUR">60.50</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>
+    <BookgDt><Dt>2026-04-02</Dt></BookgDt><ValDt><Dt>2026-04-02</Dt></ValDt>
+    <NtryDtls><TxDtls>
+     <Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>
+     <RltdPties><Dbtr><Nm>Kantoorhuis Smit</Nm></Dbtr><DbtrAcct><Id><IBAN>NL33RABO0162738495</IBAN></Id></DbtrAcct></RltdPties>
+     <RmtInf><Ustrd>Factuur 2026-0016</Ustrd></RmtInf>
+    </TxDtls></NtryDtls>
+   </Ntry>
+  </Stmt>
+ </BkToCstmrStmt>
+</Document>
+"#;
+
+#[tokio::test]
+async fn camt053_statement_is_matched() {
+    let stack = Stack::start().await.expect("stack");
+    let (_, mut banksync, mut bookkeeping) = demo_organisation(&stack).await;
+
+    let response = import(&mut banksync, CAMT_STATEMENT.as_bytes())
+        .await
+        .expect("import");
+    assert_eq!(response.format, "camt.053");
+    assert_eq!(response.imported_count, 1);
+    let closing = response.statements[0]
+        .closing_balance
+        .clone()
+        .expect("closing balance");
+    assert_eq!(
+        closing.currency_code, "SEK",
+        "the balance keeps its own currency"
+    );
+    assert!(
+        response
+            .warnings
+            .iter()
+            .any(|warning| warning.contains("not in the statement currency")),
+        "{:?}",
+        response.warnings
+    );
+
+    let decisions = wait_for_matches(&mut bookkeeping, 1).await;
+    assert_eq!(
+        MatchOutcome::try_from(decisions[0].outcome),
+        Ok(MatchOutcome::Exact)
+    );
+    assert_eq!(decisions[0].allocations[0].invoice_number, "2026-0016");
+    stack.stop().await.expect("stop");
+}

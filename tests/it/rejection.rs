@@ -155,6 +155,21 @@ async fn invalid_iban_names_the_value() {
         .expect_err("missing idempotency key");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     assert!(status.message().contains("idempotency_key"));
+
+    let first = register(&mut banksync, DEMO_ACCOUNT).await;
+    let again = banksync
+        .register_bank_account(banksync::RegisterBankAccountRequest {
+            idempotency_key: key(),
+            iban: "nl30 ingb 0008 4531 27".into(),
+            name: "Andere naam".into(),
+        })
+        .await
+        .expect("register again")
+        .into_inner();
+    assert!(again.already_registered);
+    let account = again.bank_account.expect("account");
+    assert_eq!(account.id, first.id);
+    assert_eq!(account.name, first.name, "the first name stays");
     stack.stop().await.expect("stop");
 }
 

@@ -100,7 +100,14 @@ pub async fn add_account(
         .into_inner();
     let account = response.bank_account.unwrap_or_default();
     if json_output {
-        print_json(&account_json(&account));
+        let mut value = account_json(&account);
+        value["already_registered"] = Value::Bool(response.already_registered);
+        print_json(&value);
+    } else if response.already_registered {
+        println!(
+            "{} was already registered as account {} ({:?}); its name is unchanged",
+            account.iban, account.id, account.name
+        );
     } else {
         println!(
             "registered {} ({}) as account {}",
@@ -277,7 +284,12 @@ pub fn status_error(status: Status) -> anyhow::Error {
     let mut message = format!("{:?}: {}", status.code(), status.message());
     let details = status.get_error_details();
     if let Some(bad_request) = details.bad_request() {
-        for violation in &bad_request.field_violations {
+        // The message already names a single violation; list them only when there are more.
+        for violation in bad_request
+            .field_violations
+            .iter()
+            .filter(|v| !status.message().contains(&v.description))
+        {
             message.push_str(&format!(
                 "\n  field {}: {}",
                 violation.field, violation.description

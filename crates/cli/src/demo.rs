@@ -35,15 +35,22 @@ struct DemoInvoice {
     payment_reference: Option<String>,
 }
 
+/// What the demo found, printed after the stack has stopped and its files are gone.
+pub struct Report {
+    imported: banksync::ImportStatementResponse,
+    matches: Vec<bookkeeping::Match>,
+    invoices: Vec<bookkeeping::Invoice>,
+}
+
 /// Runs the demo on a stack started with `options`.
-pub async fn run(options: StackOptions, json_output: bool) -> anyhow::Result<()> {
+pub async fn run(options: StackOptions) -> anyhow::Result<Report> {
     let stack = stack::start(&options).await?;
-    let result = run_on(&stack, &options.token_secret, json_output).await;
+    let result = run_on(&stack, &options.token_secret).await;
     stack.stop().await;
     result
 }
 
-async fn run_on(stack: &stack::Stack, token_secret: &str, json_output: bool) -> anyhow::Result<()> {
+async fn run_on(stack: &stack::Stack, token_secret: &str) -> anyhow::Result<Report> {
     // A fresh organisation, so that the demo can run again on the same databases.
     let organisation = OrganisationId::new();
     let keys = dk_runtime::auth::TokenKeys::new(token_secret);
@@ -122,20 +129,29 @@ async fn run_on(stack: &stack::Stack, token_secret: &str, json_output: bool) -> 
             .then(a.mutation_id.cmp(&b.mutation_id))
     });
     let invoices = client::list_invoices(&mut bookkeeping_client).await?;
+    Ok(Report {
+        imported,
+        matches,
+        invoices,
+    })
+}
 
-    if json_output {
-        client::print_json(&json!({
-            "import": client::import_json(&imported),
-            "matches": matches.iter().map(client::match_json).collect::<Vec<_>>(),
-            "invoices": invoices.iter().map(client::invoice_json).collect::<Vec<_>>(),
-        }));
-    } else {
+impl Report {
+    /// Prints the report as tables, or as one JSON document.
+    pub fn print(&self, json_output: bool) {
+        if json_output {
+            client::print_json(&json!({
+                "import": client::import_json(&self.imported),
+                "matches": self.matches.iter().map(client::match_json).collect::<Vec<_>>(),
+                "invoices": self.invoices.iter().map(client::invoice_json).collect::<Vec<_>>(),
+            }));
+            return;
+        }
         println!("Statement {STATEMENT_NAME} for {ACCOUNT_IBAN} ({ACCOUNT_NAME})\n");
-        client::print_import(&imported);
+        client::print_import(&self.imported);
         println!("\nWhat bookkeeping decided for each mutation:\n");
-        client::print_matches(&matches);
+        client::print_matches(&self.matches);
         println!("\nInvoices afterwards:\n");
-        client::print_invoices(&invoices);
+        client::print_invoices(&self.invoices);
     }
-    Ok(())
 }

@@ -62,7 +62,7 @@ enum StatementCommand {
     /// Parse an MT940 or CAMT file and print its statements and transactions.
     Parse {
         file: PathBuf,
-        /// Format to read the file as, instead of detecting it.
+        /// Format to read the file as, instead of detecting it: mt940, mt942, camt.052, camt.053 or camt.054.
         #[arg(long, value_parser = parse_format)]
         format: Option<dk_statement::Format>,
         /// Print JSON instead of a summary.
@@ -98,8 +98,13 @@ struct DevArgs {
 
 #[derive(Args)]
 struct DemoArgs {
-    #[command(flatten)]
-    stack: StackArgs,
+    /// PostgreSQL server URL; each service gets its own database there (dk_banksync, dk_bookkeeping).
+    /// Without it the demo uses SQLite files in a temporary folder that it removes afterwards.
+    #[arg(long, env = "DK_POSTGRES_URL")]
+    postgres_url: Option<String>,
+    /// RabbitMQ URL; without it the services share an in-process bus.
+    #[arg(long, env = "DK_AMQP_URL")]
+    amqp_url: Option<String>,
     /// Print JSON instead of tables.
     #[arg(long)]
     json: bool,
@@ -131,7 +136,13 @@ struct TargetArgs {
     )]
     bookkeeping_url: String,
     /// Bearer token; defaults to a development token for --organisation.
-    #[arg(long, env = "DK_TOKEN", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "DK_TOKEN",
+        global = true,
+        hide_env_values = true,
+        conflicts_with = "organisation"
+    )]
     token: Option<String>,
     /// Organisation of the development token.
     #[arg(long, env = "DK_ORGANISATION", default_value = DEV_ORGANISATION, global = true)]
@@ -159,7 +170,7 @@ enum BankCommand {
     /// Import an MT940 or CAMT statement file.
     Import {
         file: PathBuf,
-        /// Format to read the file as, instead of detecting it.
+        /// Format to read the file as, instead of detecting it: mt940, mt942, camt.052, camt.053 or camt.054.
         #[arg(long, value_parser = parse_format)]
         format: Option<dk_statement::Format>,
         #[command(flatten)]
@@ -189,7 +200,7 @@ enum InvoiceCommand {
         #[arg(long)]
         counterparty_iban: Option<String>,
         /// Total including VAT in euros, with a decimal point, for example 1210.00.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         amount: String,
         /// Issue date, YYYY-MM-DD; today when not given.
         #[arg(long, value_parser = parse_date)]
@@ -270,6 +281,7 @@ fn stack_options(
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -298,22 +310,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dev(args) => run_dev(args).await,
         Command::Demo(args) => {
             init_logs("warn");
-            let mut options = stack_options(
-                args.stack,
-                ([127, 0, 0, 1], 0).into(),
-                ([127, 0, 0, 1], 0).into(),
-            );
-            if options.postgres_url.is_none() {
-                // A fresh folder per run, so that the demo always starts from an empty ledger.
-                options.data_dir =
-                    std::env::temp_dir().join(format!("dk-demo-{}", uuid::Uuid::new_v4().simple()));
+            // A fresh folder per run, so that the demo always starts from an empty ledger.
+            let data_dir =
+                std::env::temp_dir().join(format!("dk-demo-{}", uuid::Uuid::new_v4().simple()));
+            let uses_sqlite = args.postgres_url.is_none();
+            let stack = StackArgs {
+                postgres_url: args.postgres_url,
+                amqp_url: args.amqp_url,
+                data_dir: data_dir.clone(),
+            };
+            let any_port = ([127, 0, 0, 1], 0).into();
+            let result = demo::run(stack_options(stack, any_port, any_port)).await;
+            if uses_sqlite && let Err(error) = std::fs::remove_dir_all(&data_dir) {
+                tracing::warn!(%error, folder = %data_dir.display(), "failed to remove the demo's data folder");
             }
-            let data_dir = options.data_dir.clone();
-            let result = demo::run(options, args.json).await;
-            if data_dir.starts_with(std::env::temp_dir()) {
-                let _ = std::fs::remove_dir_all(&data_dir);
-            }
-            result
+            result?.print(args.json);
+            Ok(())
         }
         Command::Token(args) => {
             println!("{}", dev_token(args.organisation));
@@ -438,6 +450,16 @@ fn format_to_proto(format: Option<dk_statement::Format>) -> i32 {
         Some(dk_statement::Format::Camt054) => StatementFormat::Camt054,
     };
     format as i32
+}
+
+/// Lets `dk … | head` end quietly. Rust ignores SIGPIPE, so a write to a closed pipe would
+/// otherwise make `println!` panic.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first in main, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 fn init_logs(default_filter: &str) {

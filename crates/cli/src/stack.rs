@@ -129,7 +129,7 @@ async fn database_url(options: &StackOptions, service: &str) -> anyhow::Result<S
     };
     let server = server_part(server);
     let name = format!("dk_{service}");
-    let admin = Database::connect(format!("{server}/postgres"))
+    let admin = Database::connect(quiet_options(format!("{server}/postgres")))
         .await
         .with_context(|| format!("failed to connect to PostgreSQL at {}", redact(&server)))?;
     let exists = admin
@@ -147,6 +147,15 @@ async fn database_url(options: &StackOptions, service: &str) -> anyhow::Result<S
     }
     admin.close().await?;
     Ok(format!("{server}/{name}"))
+}
+
+/// Connection options that do not log every statement.
+fn quiet_options(url: String) -> sea_orm::ConnectOptions {
+    let mut options = sea_orm::ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(std::time::Duration::from_secs(10));
+    options
 }
 
 /// `postgres://user@host:port` without a database name or query.

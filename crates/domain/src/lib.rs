@@ -8,12 +8,16 @@ mod iban;
 mod invoice_number;
 mod money;
 mod organisation;
+mod payment_reference;
 
 pub use chrono::NaiveDate;
 pub use iban::{Iban, IbanError};
 pub use invoice_number::{InvoiceNumber, InvoiceNumberError};
 pub use money::{Currency, CurrencyError, Money, MoneyError};
 pub use organisation::{OrganisationId, OrganisationIdError};
+pub use payment_reference::{
+    PaymentReference, PaymentReferenceError, is_valid_betalingskenmerk, is_valid_mod_97,
+};
 pub use rust_decimal::Decimal;
 
 /// Parses an ISO 8601 calendar date (`2026-03-31`).

@@ -37,7 +37,7 @@ pub(crate) fn by_counterparty(context: &Context<'_>) -> Decision {
                 "no counterparty IBAN to look up open {kind} invoices of {}",
                 Amount(payment)
             ),
-            "No invoice is named and the mutation has no counterparty IBAN.".to_owned(),
+            format!("The mutation names no known {kind} invoice and has no counterparty IBAN."),
         );
     };
     let slots = context
@@ -49,8 +49,9 @@ pub(crate) fn by_counterparty(context: &Context<'_>) -> Decision {
                 "no open {kind} invoice of {} has this counterparty IBAN",
                 Amount(payment)
             ),
-            "No invoice is named and no open invoice has the same amount and counterparty IBAN."
-                .to_owned(),
+            format!(
+                "The mutation names no known {kind} invoice, and no open {kind} invoice has the same amount and counterparty IBAN."
+            ),
         );
     }
 
@@ -75,12 +76,12 @@ pub(crate) fn by_counterparty(context: &Context<'_>) -> Decision {
     );
     let summary = if found == 1 {
         format!(
-            "No invoice is named, so invoice {} with the same amount and counterparty IBAN is proposed for review.",
+            "The mutation names no known {kind} invoice, so invoice {} with the same amount and counterparty IBAN is proposed for review.",
             suggestions[0].invoice_number
         )
     } else {
         format!(
-            "No invoice is named, so {found} open invoices with the same amount and counterparty IBAN are proposed for review."
+            "The mutation names no known {kind} invoice, so {found} open invoices with the same amount and counterparty IBAN are proposed for review."
         )
     };
     suggested(suggestions, Vec::new(), amount_check, summary)

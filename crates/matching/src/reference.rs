@@ -25,62 +25,12 @@ pub(crate) fn has_valid_check_digits(compact: &str) -> bool {
     is_betalingskenmerk(compact) || is_iso_7064_mod_97(compact)
 }
 
-/// Checks a Dutch betalingskenmerk of 9 to 14 or 16 digits with the weighted modulus 11 check
-/// digit in front, as specified by the Betaalvereniging Nederland. The 9 to 14 digit forms have a
-/// length code in the second position. The 7 digit form has no check digit and is not recognised.
 fn is_betalingskenmerk(compact: &str) -> bool {
-    const WEIGHTS: [u32; 10] = [2, 4, 8, 5, 10, 9, 7, 3, 6, 1];
-
-    let digits = compact.as_bytes();
-    let len = digits.len();
-    if !matches!(len, 9..=14 | 16) || !digits.iter().all(u8::is_ascii_digit) {
-        return false;
-    }
-    if len != 16 {
-        let length_code = u32::from(digits[1] - b'0');
-        if length_code != (len as u32 - 2) % 10 {
-            return false;
-        }
-    }
-
-    let weighted_sum: u32 = digits[1..]
-        .iter()
-        .rev()
-        .zip(WEIGHTS.iter().cycle())
-        .map(|(digit, weight)| u32::from(digit - b'0') * weight)
-        .sum();
-    let check = match 11 - weighted_sum % 11 {
-        10 => 1,
-        11 => 0,
-        check => check,
-    };
-    check == u32::from(digits[0] - b'0')
+    dk_domain::is_valid_betalingskenmerk(compact)
 }
 
-/// Checks the ISO 7064 mod 97-10 digits used by RF creditor references (ISO 11649) and IBANs
-/// (ISO 13616). Both start with two letters and two check digits. The code is valid when,
-/// with these four characters moved to the end and letters counted as 10 to 35, the number
-/// leaves remainder 1 when divided by 97.
 fn is_iso_7064_mod_97(compact: &str) -> bool {
-    let bytes = compact.as_bytes();
-    let well_formed = bytes.len() >= 5
-        && bytes[0].is_ascii_uppercase()
-        && bytes[1].is_ascii_uppercase()
-        && bytes[2].is_ascii_digit()
-        && bytes[3].is_ascii_digit();
-    if !well_formed {
-        return false;
-    }
-
-    let mut remainder: u32 = 0;
-    for &byte in bytes[4..].iter().chain(&bytes[..4]) {
-        remainder = match byte {
-            b'0'..=b'9' => (remainder * 10 + u32::from(byte - b'0')) % 97,
-            b'A'..=b'Z' => (remainder * 100 + u32::from(byte - b'A') + 10) % 97,
-            _ => return false,
-        };
-    }
-    remainder == 1
+    dk_domain::is_valid_mod_97(compact)
 }
 
 #[cfg(test)]

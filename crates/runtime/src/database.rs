@@ -17,6 +17,7 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
     options
         .max_connections(settings.max_connections)
         .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         options.map_sqlx_sqlite_opts(|sqlite| {

@@ -5,6 +5,8 @@
 //! installs the W3C trace-context propagator; without one, nothing is exported. The returned
 //! [`TelemetryGuard`] flushes pending spans when dropped, so `main` keeps it until exit.
 
+use std::io::IsTerminal;
+
 use dk_config::{LogFormat, TelemetrySettings};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
@@ -57,9 +59,19 @@ pub fn init(
         filter: settings.filter.clone(),
         message: error.to_string(),
     })?;
+    // Logs go to standard error, so that a command's output on standard output stays clean,
+    // and carry colours only when a terminal shows them.
+    let colour = std::io::stderr().is_terminal();
     let output = match settings.format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().with_target(true).boxed(),
-        LogFormat::Json => tracing_subscriber::fmt::layer().json().boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(colour)
+            .with_target(true)
+            .boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed(),
     };
 
     let provider = match &settings.otlp_endpoint {

@@ -45,7 +45,7 @@ impl BankSyncService for BankSync {
         let iban = Iban::parse(&request.iban)
             .map_err(|error| status::invalid_argument("iban", error.to_string()))?;
         let name = request.name.trim();
-        if name.len() > 200 {
+        if name.chars().count() > 200 {
             return Err(status::invalid_argument(
                 "name",
                 "expected at most 200 characters",
@@ -64,6 +64,7 @@ impl BankSyncService for BankSync {
             .one(&transaction)
             .await
             .map_err(|e| status::from_db("registering a bank account", e))?;
+        let already_registered = existing.is_some();
         let account = match existing {
             Some(account) => account,
             None => bank_account::ActiveModel {
@@ -83,6 +84,7 @@ impl BankSyncService for BankSync {
         };
         let response = pb::RegisterBankAccountResponse {
             bank_account: Some(account_to_proto(&account)),
+            already_registered,
         };
         idempotency::store(&transaction, &key, &response)
             .await
@@ -270,6 +272,7 @@ fn import_status(error: ImportError) -> Status {
         }
         ImportError::NoStatements
         | ImportError::NotAnIban { .. }
+        | ImportError::InvalidIban { .. }
         | ImportError::Amount { .. }
         | ImportError::Currency { .. } => status::invalid_argument("content", error.to_string()),
         ImportError::NotRegistered { ref iban, .. } => {

@@ -42,9 +42,15 @@ pub enum ImportError {
     #[error("statement file contains no statement")]
     NoStatements,
     #[error(
-        "statement {statement} is for account {account:?}, which holds no valid IBAN; only statements of IBAN accounts can be imported"
+        "statement {statement} is for account {account:?}, which is not a valid IBAN ({reason}); only statements of IBAN accounts can be imported"
     )]
-    NotAnIban { statement: usize, account: String },
+    NotAnIban {
+        statement: usize,
+        account: String,
+        reason: String,
+    },
+    #[error("statement {statement}: {reason}")]
+    InvalidIban { statement: usize, reason: String },
     #[error(
         "statement {statement} is for IBAN {iban}, which this organisation has not registered; register the bank account first"
     )]
@@ -149,8 +155,20 @@ pub async fn store(
             new_rows.push(model);
         }
 
-        let opening = minor_balance(statement.opening_balance.as_ref(), currency, index)?;
-        let closing = minor_balance(statement.closing_balance.as_ref(), currency, index)?;
+        let opening = stored_balance(
+            statement.opening_balance.as_ref(),
+            currency,
+            index,
+            "opening",
+            &mut warnings,
+        )?;
+        let closing = stored_balance(
+            statement.closing_balance.as_ref(),
+            currency,
+            index,
+            "closing",
+            &mut warnings,
+        )?;
         statement_rows.push(bank_statement::ActiveModel {
             id: Set(Uuid::now_v7()),
             organisation_id: Set(organisation),
@@ -171,12 +189,12 @@ pub async fn store(
             opening_balance: statement
                 .opening_balance
                 .as_ref()
-                .map(|b| Money::new(b.amount, currency).into()),
+                .and_then(balance_to_proto),
             opening_date: statement.opening_balance.as_ref().map(|b| b.date.into()),
             closing_balance: statement
                 .closing_balance
                 .as_ref()
-                .map(|b| Money::new(b.amount, currency).into()),
+                .and_then(balance_to_proto),
             closing_date: statement.closing_balance.as_ref().map(|b| b.date.into()),
             transaction_count: statement.transactions.len() as i32,
             imported_count: imported,
@@ -229,6 +247,31 @@ pub async fn store(
     Ok(response)
 }
 
+/// Reads the IBAN of an account field that the parser did not accept as one, to say why: ING
+/// writes `NL77INGB0574908765EUR`, with the currency after the IBAN.
+fn account_iban(account: &str) -> Result<Iban, String> {
+    let compact: String = account.chars().filter(|c| !c.is_whitespace()).collect();
+    let without_currency = compact
+        .len()
+        .checked_sub(3)
+        .filter(|&end| {
+            end > 0
+                && compact.is_char_boundary(end)
+                && compact[end..].bytes().all(|b| b.is_ascii_alphabetic())
+        })
+        .map(|end| &compact[..end]);
+    match Iban::parse(&compact) {
+        Ok(iban) => Ok(iban),
+        Err(error) => match without_currency.map(Iban::parse) {
+            Some(Ok(iban)) => Ok(iban),
+            Some(Err(inner)) if compact.starts_with(|c: char| c.is_ascii_alphabetic()) => {
+                Err(inner.reason.to_owned())
+            }
+            _ => Err(error.reason.to_owned()),
+        },
+    }
+}
+
 /// A mutation ready to insert, with the statement it came from.
 struct PreparedMutation {
     statement: usize,
@@ -243,14 +286,20 @@ async fn resolve_accounts(
 ) -> Result<Vec<bank_account::Model>, ImportError> {
     let mut ibans = Vec::with_capacity(parsed.statements.len());
     for (index, statement) in parsed.statements.iter().enumerate() {
-        let iban = statement
-            .iban
-            .as_deref()
-            .and_then(|iban| Iban::parse(iban).ok())
-            .ok_or_else(|| ImportError::NotAnIban {
+        let iban = match statement.iban.as_deref().map(Iban::parse) {
+            Some(Ok(iban)) => iban,
+            Some(Err(error)) => {
+                return Err(ImportError::InvalidIban {
+                    statement: index + 1,
+                    reason: error.to_string(),
+                });
+            }
+            None => account_iban(&statement.account).map_err(|reason| ImportError::NotAnIban {
                 statement: index + 1,
                 account: statement.account.clone(),
-            })?;
+                reason,
+            })?,
+        };
         ibans.push(iban);
     }
     let registered: HashMap<String, bank_account::Model> = bank_account::Entity::find()
@@ -392,6 +441,9 @@ async fn continuity_warning<C: ConnectionTrait>(
     let Some(opening) = &statement.opening_balance else {
         return Ok(None);
     };
+    if opening.currency != currency.as_str() {
+        return Ok(None);
+    }
     let previous = bank_statement::Entity::find()
         .filter(bank_statement::Column::BankAccountId.eq(account.id))
         .filter(bank_statement::Column::ClosingDate.lte(opening.date))
@@ -421,23 +473,41 @@ async fn continuity_warning<C: ConnectionTrait>(
     )))
 }
 
-fn minor_balance(
+/// A balance in minor units for storage. A balance in another currency than its statement
+/// (seen in test files) is not stored, and a warning says so, because the account's balance
+/// chain is kept in one currency.
+fn stored_balance(
     balance: Option<&dk_statement::Balance>,
     currency: Currency,
     statement: usize,
+    which: &str,
+    warnings: &mut Vec<String>,
 ) -> Result<Option<(i64, Date)>, ImportError> {
-    balance
-        .map(|balance| {
-            Money::new(balance.amount, currency)
-                .to_minor_units()
-                .map(|units| (units, balance.date))
-                .map_err(|source| ImportError::Amount {
-                    statement: statement + 1,
-                    transaction: 0,
-                    source,
-                })
+    let Some(balance) = balance else {
+        return Ok(None);
+    };
+    if balance.currency != currency.as_str() {
+        warnings.push(format!(
+            "statement {}: the {which} balance {} {} is not in the statement currency {currency}, so it is not stored",
+            statement + 1,
+            balance.amount,
+            balance.currency
+        ));
+        return Ok(None);
+    }
+    Money::new(balance.amount, currency)
+        .to_minor_units()
+        .map(|units| Some((units, balance.date)))
+        .map_err(|source| ImportError::Amount {
+            statement: statement + 1,
+            transaction: 0,
+            source,
         })
-        .transpose()
+}
+
+fn balance_to_proto(balance: &dk_statement::Balance) -> Option<dk_proto::common::v1::Money> {
+    let currency = Currency::parse(&balance.currency).ok()?;
+    Some(Money::new(balance.amount, currency).into())
 }
 
 fn mutation_event(model: &bank_mutation::Model, account_iban: &str) -> Event {
@@ -469,4 +539,29 @@ fn mutation_event(model: &bank_mutation::Model, account_iban: &str) -> Event {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_iban_reads_ing_currency_suffix() {
+        assert_eq!(
+            account_iban("NL30INGB0008453127EUR").unwrap().as_str(),
+            "NL30INGB0008453127"
+        );
+        assert_eq!(
+            account_iban("NL30 INGB 0008 4531 27").unwrap().as_str(),
+            "NL30INGB0008453127"
+        );
+    }
+
+    #[test]
+    fn account_iban_names_the_failed_check() {
+        let reason = account_iban("NL77INGB0574908765EUR").unwrap_err();
+        assert!(reason.contains("mod-97"), "{reason}");
+        assert!(account_iban("0121470966").is_err());
+        assert!(account_iban("").is_err());
+    }
 }

@@ -47,10 +47,16 @@ pub async fn start(
         relay,
         max_file_bytes: settings.import.max_file_bytes,
     };
-    // The transport limit sits a little above the file limit, so that an oversized file gets
-    // the service's own error naming both sizes.
-    let service = BankSyncServiceServer::new(state)
-        .max_decoding_message_size(settings.import.max_file_bytes + 1024 * 1024);
+    // The transport limit is twice the file limit, so that a file up to twice too large gets
+    // the service's own error naming both sizes; a larger request gets tonic's OUT_OF_RANGE,
+    // which names the sizes too.
+    let service = BankSyncServiceServer::new(state).max_decoding_message_size(
+        settings
+            .import
+            .max_file_bytes
+            .saturating_mul(2)
+            .saturating_add(1024 * 1024),
+    );
     let serving = server::spawn(
         SERVICE_NAME,
         &settings.grpc,

@@ -4,7 +4,8 @@
 pub mod invoice {
     use sea_orm::entity::prelude::*;
 
-    /// A sales or purchase invoice; `(organisation_id, kind, number)` is unique.
+    /// A sales or purchase invoice; `(organisation_id, kind, number_key)` and
+    /// `(organisation_id, payment_reference)` are unique.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "invoices")]
     pub struct Model {
@@ -14,6 +15,9 @@ pub mod invoice {
         /// `sales` or `purchase`.
         pub kind: String,
         pub number: String,
+        /// The number in lower case; unique per organisation and kind, because matching
+        /// ignores case.
+        pub number_key: String,
         pub counterparty_name: String,
         pub counterparty_iban: Option<String>,
         pub currency: String,

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 use chrono::{Days, Utc};
-use dk_domain::{Currency, Iban, InvoiceNumber, Money};
+use dk_domain::{Currency, Iban, InvoiceNumber, Money, PaymentReference};
 use dk_matching::Decision;
 use dk_proto::bookkeeping::v1 as pb;
 use dk_proto::bookkeeping::v1::bookkeeping_service_server::BookkeepingService;
@@ -53,10 +53,29 @@ impl BookkeepingService for Bookkeeping {
         let duplicate = invoice::Entity::find()
             .filter(invoice::Column::OrganisationId.eq(organisation))
             .filter(invoice::Column::Kind.eq(row.kind.clone()))
-            .filter(invoice::Column::Number.eq(row.number.clone()))
+            .filter(invoice::Column::NumberKey.eq(row.number_key.clone()))
             .one(&transaction)
             .await
             .map_err(|e| status::from_db(context, e))?;
+        if let Some(reference) = &row.payment_reference {
+            let taken = invoice::Entity::find()
+                .filter(invoice::Column::OrganisationId.eq(organisation))
+                .filter(invoice::Column::PaymentReference.eq(reference.clone()))
+                .one(&transaction)
+                .await
+                .map_err(|e| status::from_db(context, e))?;
+            if let Some(other) = taken {
+                return Err(status::with_reason(
+                    tonic::Code::AlreadyExists,
+                    "PAYMENT_REFERENCE_TAKEN",
+                    format!(
+                        "payment reference {reference} is already on invoice {}; a reference must name one invoice",
+                        other.number
+                    ),
+                    &[("payment_reference", reference.clone())],
+                ));
+            }
+        }
         if duplicate.is_some() {
             return Err(status::with_reason(
                 tonic::Code::AlreadyExists,
@@ -157,7 +176,7 @@ impl BookkeepingService for Bookkeeping {
             query = query.filter(payment_match::Column::Booked.eq(false));
         }
         let mut rows = query
-            .order_by_desc(payment_match::Column::CreatedAt)
+            .order_by_desc(payment_match::Column::BookingDate)
             .order_by_desc(payment_match::Column::Id)
             .offset(page.offset)
             .limit(page.fetch_limit())
@@ -193,7 +212,7 @@ fn validate_invoice(
     let number = InvoiceNumber::parse(&request.number)
         .map_err(|e| status::invalid_argument("number", e.to_string()))?;
     let counterparty_name = request.counterparty_name.trim();
-    if counterparty_name.is_empty() || counterparty_name.len() > 200 {
+    if counterparty_name.is_empty() || counterparty_name.chars().count() > 200 {
         return Err(status::invalid_argument(
             "counterparty_name",
             "expected 1 to 200 characters",
@@ -240,17 +259,11 @@ fn validate_invoice(
     }
     let payment_reference = match request.payment_reference.trim() {
         "" => None,
-        text if text.len() <= 35 && text.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ') => {
-            Some(text.replace(' ', "").to_ascii_uppercase())
-        }
-        text => {
-            return Err(status::invalid_argument(
-                "payment_reference",
-                format!(
-                    "{text:?} is invalid: expected up to 35 letters and digits, such as a 16-digit betalingskenmerk"
-                ),
-            ));
-        }
+        text => Some(
+            PaymentReference::parse(text)
+                .map_err(|e| status::invalid_argument("payment_reference", e.to_string()))?
+                .to_string(),
+        ),
     };
     let now = Utc::now();
     Ok(invoice::Model {
@@ -258,6 +271,7 @@ fn validate_invoice(
         organisation_id: organisation,
         kind: kind.to_owned(),
         number: number.to_string(),
+        number_key: number.as_str().to_lowercase(),
         counterparty_name: counterparty_name.to_owned(),
         counterparty_iban: counterparty_iban.map(|iban| iban.to_string()),
         currency: amount.currency().to_string(),

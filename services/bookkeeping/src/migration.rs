@@ -37,6 +37,7 @@ impl MigrationTrait for CreateInvoiceTables {
                     .col(ColumnDef::new(Invoice::OrganisationId).uuid().not_null())
                     .col(ColumnDef::new(Invoice::Kind).string_len(16).not_null())
                     .col(ColumnDef::new(Invoice::Number).string().not_null())
+                    .col(ColumnDef::new(Invoice::NumberKey).string().not_null())
                     .col(
                         ColumnDef::new(Invoice::CounterpartyName)
                             .string()
@@ -75,7 +76,19 @@ impl MigrationTrait for CreateInvoiceTables {
                     .table(invoice::Entity)
                     .col(Invoice::OrganisationId)
                     .col(Invoice::Kind)
-                    .col(Invoice::Number)
+                    .col(Invoice::NumberKey)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        // NULL references do not collide with each other on either database.
+        manager
+            .create_index(
+                Index::create()
+                    .name("invoices_organisation_payment_reference")
+                    .table(invoice::Entity)
+                    .col(Invoice::OrganisationId)
+                    .col(Invoice::PaymentReference)
                     .unique()
                     .to_owned(),
             )

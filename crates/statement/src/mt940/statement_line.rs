@@ -180,7 +180,10 @@ fn parse_head(text: &str) -> Result<Head<'_>, HeadError> {
     if type_code.len() < 4 {
         return Err(HeadError::Incomplete);
     }
-    if !type_code.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b' ') {
+    if !type_code
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || byte == b' ')
+    {
         return Err(HeadError::Invalid);
     }
     let rest = &text[type_end..];
