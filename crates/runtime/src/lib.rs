@@ -6,11 +6,13 @@
 //! - [`idempotency`]: durable idempotency keys for mutating calls.
 //! - [`paging`]: page sizes and page tokens of list calls.
 //! - [`server`]: health checking, reflection, serving on a bound listener, graceful shutdown.
+//! - [`main_loop`]: the `main` of every service binary.
 
 pub mod auth;
 pub mod bus;
 pub mod database;
 pub mod idempotency;
+pub mod main_loop;
 pub mod paging;
 pub mod server;
 pub mod status;

@@ -25,3 +25,13 @@ impl Settings {
         dk_config::load("bookkeeping", DEFAULTS, file)
     }
 }
+
+impl dk_runtime::main_loop::ServiceSettings for Settings {
+    fn telemetry(&self) -> &TelemetrySettings {
+        &self.telemetry
+    }
+
+    fn messaging(&self) -> &MessagingSettings {
+        &self.messaging
+    }
+}
