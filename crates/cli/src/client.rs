@@ -68,6 +68,9 @@ impl Target {
 }
 
 async fn connect(url: &str) -> anyhow::Result<Channel> {
+    if !url.starts_with("http://") && !url.starts_with("https://") {
+        anyhow::bail!("invalid service URL {url:?}: expected http://host:port");
+    }
     Channel::from_shared(url.to_owned())
         .with_context(|| format!("invalid service URL {url:?}: expected http://host:port"))?
         .connect_timeout(Duration::from_secs(5))
@@ -282,6 +285,14 @@ pub fn status_error(status: Status) -> anyhow::Error {
     use tonic_types::StatusExt;
 
     let mut message = format!("{:?}: {}", status.code(), status.message());
+    if status.code() == tonic::Code::Unimplemented {
+        if !status.message().is_empty() {
+            message.push_str("; ");
+        }
+        message.push_str(
+            "the server does not offer this call; check that the service URL points at the right service",
+        );
+    }
     let details = status.get_error_details();
     if let Some(bad_request) = details.bad_request() {
         // The message already names a single violation; list them only when there are more.
@@ -360,8 +371,11 @@ pub fn import_json(response: &banksync::ImportStatementResponse) -> Value {
 
 pub fn print_import(response: &banksync::ImportStatementResponse) {
     println!(
-        "imported {} mutations ({} already known) from a {} file ({})",
-        response.imported_count, response.duplicate_count, response.format, response.dialect
+        "imported {} ({} already known) from a {} file ({})",
+        count_of(response.imported_count, "mutation"),
+        response.duplicate_count,
+        response.format,
+        response.dialect
     );
     for statement in &response.statements {
         println!(
@@ -376,6 +390,15 @@ pub fn print_import(response: &banksync::ImportStatementResponse) {
     }
     for warning in &response.warnings {
         println!("  warning: {warning}");
+    }
+}
+
+/// `1 mutation`, `2 mutations`.
+fn count_of(count: i32, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
     }
 }
 

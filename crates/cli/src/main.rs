@@ -135,16 +135,10 @@ struct TargetArgs {
         global = true
     )]
     bookkeeping_url: String,
-    /// Bearer token; defaults to a development token for --organisation.
-    #[arg(
-        long,
-        env = "DK_TOKEN",
-        global = true,
-        hide_env_values = true,
-        conflicts_with = "organisation"
-    )]
+    /// Bearer token; without it, a development token for --organisation is used.
+    #[arg(long, env = "DK_TOKEN", global = true, hide_env_values = true)]
     token: Option<String>,
-    /// Organisation of the development token.
+    /// Organisation of the development token; not used when --token is given.
     #[arg(long, env = "DK_ORGANISATION", default_value = DEV_ORGANISATION, global = true)]
     organisation: OrganisationId,
     /// Print JSON instead of text.
@@ -277,6 +271,8 @@ fn stack_options(
         banksync_listen,
         bookkeeping_listen,
         token_secret: DEV_TOKEN_SECRET.into(),
+        name_prefix: String::new(),
+        temporary_topology: false,
     }
 }
 
@@ -309,7 +305,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Dev(args) => run_dev(args).await,
         Command::Demo(args) => {
-            init_logs("warn");
+            init_logs("warn,sqlx=warn");
             // A fresh folder per run, so that the demo always starts from an empty ledger.
             let data_dir =
                 std::env::temp_dir().join(format!("dk-demo-{}", uuid::Uuid::new_v4().simple()));
@@ -320,8 +316,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 data_dir: data_dir.clone(),
             };
             let any_port = ([127, 0, 0, 1], 0).into();
-            let result = demo::run(stack_options(stack, any_port, any_port)).await;
-            if uses_sqlite && let Err(error) = std::fs::remove_dir_all(&data_dir) {
+            let mut options = stack_options(stack, any_port, any_port);
+            // Its own exchanges and queues, so that a running stack on the same broker neither
+            // takes the demo's events nor gets them.
+            options.name_prefix =
+                format!("demo-{}.", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+            options.temporary_topology = true;
+            let result = demo::run(options).await;
+            if uses_sqlite
+                && data_dir.exists()
+                && let Err(error) = std::fs::remove_dir_all(&data_dir)
+            {
                 tracing::warn!(%error, folder = %data_dir.display(), "failed to remove the demo's data folder");
             }
             result?.print(args.json);
@@ -414,7 +419,7 @@ async fn run_invoice(command: InvoiceCommand) -> anyhow::Result<()> {
 }
 
 async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
-    init_logs("info");
+    init_logs("info,sqlx=warn");
     let options = stack_options(args.stack, args.banksync_listen, args.bookkeeping_listen);
     let mode = match (&options.postgres_url, &options.amqp_url) {
         (None, None) => format!(

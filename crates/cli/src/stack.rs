@@ -25,12 +25,18 @@ pub struct StackOptions {
     pub banksync_listen: SocketAddr,
     pub bookkeeping_listen: SocketAddr,
     pub token_secret: String,
+    /// Prefix of the RabbitMQ exchange and queue names; empty for the production names.
+    pub name_prefix: String,
+    /// Delete the RabbitMQ exchanges and queues when the stack stops (for one-off runs).
+    pub temporary_topology: bool,
 }
 
 /// A running stack.
 pub struct Stack {
     pub banksync: SocketAddr,
     pub bookkeeping: SocketAddr,
+    bus: Bus,
+    temporary_topology: bool,
     shutdown: CancellationToken,
     running: Vec<dk_runtime::server::Running>,
 }
@@ -42,6 +48,11 @@ impl Stack {
         for running in self.running {
             running.wait().await;
         }
+        if let (true, Bus::Amqp(bus)) = (self.temporary_topology, &self.bus)
+            && let Err(error) = bus.delete_topology().await
+        {
+            tracing::warn!(%error, "failed to delete the run's RabbitMQ exchanges and queues");
+        }
     }
 }
 
@@ -49,14 +60,14 @@ impl Stack {
 pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
     let messaging = MessagingSettings {
         amqp_url: options.amqp_url.clone().map(Secret::new),
-        name_prefix: String::new(),
+        name_prefix: options.name_prefix.clone(),
     };
     let bus = match &options.amqp_url {
         Some(_) => dk_runtime::bus::connect(&messaging)
             .await
             .context("failed to connect to RabbitMQ")?,
         None => {
-            let bus = Bus::Memory(MemoryBus::new(Names::default()));
+            let bus = Bus::Memory(MemoryBus::new(Names::new(options.name_prefix.clone())));
             bus.declare_topology().await?;
             bus
         }
@@ -101,12 +112,14 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
             max_file_bytes: 32 * 1024 * 1024,
         },
     };
-    let banksync = dk_banksync::start(&banksync_settings, bus, shutdown.clone())
+    let banksync = dk_banksync::start(&banksync_settings, bus.clone(), shutdown.clone())
         .await
         .context("failed to start banksync")?;
     Ok(Stack {
         banksync: banksync.address,
         bookkeeping: bookkeeping.address,
+        bus,
+        temporary_topology: options.temporary_topology,
         shutdown,
         running: vec![banksync, bookkeeping],
     })

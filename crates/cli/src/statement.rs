@@ -14,12 +14,32 @@ pub fn parse(file: &Path, format: Option<Format>, json_output: bool) -> anyhow::
         None => dk_statement::parse(&content),
     }
     .map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))?;
+    let mut parsed = parsed;
+    warn_about_ibans(&mut parsed);
     if json_output {
         println!("{}", serde_json::to_string_pretty(&parsed)?);
     } else {
         print_summary(&parsed);
     }
     Ok(())
+}
+
+/// Adds a warning for each statement whose IBAN fails its check, because an import rejects it.
+fn warn_about_ibans(parsed: &mut ParsedFile) {
+    for (index, statement) in parsed.statements.iter().enumerate() {
+        let Some(iban) = &statement.iban else {
+            continue;
+        };
+        if let Err(error) = dk_domain::Iban::parse(iban) {
+            parsed.warnings.push(dk_statement::Warning {
+                statement: Some(index),
+                message: format!(
+                    "statement {}: {error}; an import rejects this statement",
+                    index + 1
+                ),
+            });
+        }
+    }
 }
 
 fn print_summary(parsed: &ParsedFile) {

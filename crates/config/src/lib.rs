@@ -85,6 +85,7 @@ impl fmt::Debug for Secret {
 
 /// Where the gRPC server listens.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GrpcSettings {
     pub listen: SocketAddr,
     /// Time that in-flight requests get to finish after SIGTERM, in seconds.
@@ -93,6 +94,7 @@ pub struct GrpcSettings {
 
 /// The service's own database.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     /// `sqlite://path?mode=rwc` (embedded default) or `postgres://user@host/db`.
     pub url: Secret,
@@ -101,6 +103,7 @@ pub struct DatabaseSettings {
 
 /// The message broker; without an AMQP URL the embedded in-process bus is used.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct MessagingSettings {
     pub amqp_url: Option<Secret>,
     /// Prefix of every exchange and queue name, so that environments and tests can share one
@@ -110,6 +113,7 @@ pub struct MessagingSettings {
 
 /// Verification of callers' bearer tokens.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AuthSettings {
     /// HMAC key of the HS256 tokens. The compiled-in value is for development only.
     pub token_secret: Secret,
@@ -117,6 +121,7 @@ pub struct AuthSettings {
 
 /// Logs and traces.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TelemetrySettings {
     /// `tracing` filter directives, for example `info,dk_banksync=debug`.
     pub filter: String,
@@ -124,6 +129,59 @@ pub struct TelemetrySettings {
     pub format: LogFormat,
     /// OTLP/gRPC endpoint of an OpenTelemetry collector; traces are exported only when set.
     pub otlp_endpoint: Option<String>,
+}
+
+/// Shortest accepted token secret, in bytes: an HMAC key much shorter than its 32-byte
+/// SHA-256 output is easy to guess.
+pub const MIN_TOKEN_SECRET_BYTES: usize = 16;
+
+impl DatabaseSettings {
+    /// Checks what the type cannot: a known URL scheme and a pool of at least one connection.
+    pub fn validate(&self) -> Result<(), String> {
+        let url = self.url.expose();
+        if !["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme))
+        {
+            return Err(
+                "database.url: expected sqlite://PATH?mode=rwc or postgres://USER@HOST/DATABASE"
+                    .into(),
+            );
+        }
+        if self.max_connections == 0 {
+            return Err("database.max_connections: expected at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+impl MessagingSettings {
+    /// Checks that an AMQP URL, when set, has the amqp or amqps scheme.
+    pub fn validate(&self) -> Result<(), String> {
+        match &self.amqp_url {
+            Some(url)
+                if !url.expose().is_empty()
+                    && !url.expose().starts_with("amqp://")
+                    && !url.expose().starts_with("amqps://") =>
+            {
+                Err("messaging.amqp_url: expected amqp://USER:PASSWORD@HOST:PORT/VHOST".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl AuthSettings {
+    /// Checks that the token secret is long enough to resist guessing.
+    pub fn validate(&self) -> Result<(), String> {
+        let length = self.token_secret.expose().len();
+        if length < MIN_TOKEN_SECRET_BYTES {
+            return Err(format!(
+                "auth.token_secret: {length} bytes is too short; expected at least {MIN_TOKEN_SECRET_BYTES}"
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -190,6 +248,38 @@ mod tests {
                 .to_string()
                 .contains("configtestmissing")
         );
+    }
+
+    #[test]
+    fn unknown_key_is_an_error() {
+        // SAFETY: the variable name is unique to this test, so no other thread reads it.
+        unsafe { std::env::set_var("DK_CONFIGTESTTYPO__DATABASE__MAX_CONECTIONS", "9") };
+        let result: Result<Example, _> = load("configtesttypo", DEFAULTS, None);
+        let error = result.unwrap_err().to_string();
+        assert!(error.contains("max_conections"), "{error}");
+    }
+
+    #[test]
+    fn validation_rejects_bad_values() {
+        let database = DatabaseSettings {
+            url: Secret::new("mysql://x"),
+            max_connections: 1,
+        };
+        assert!(database.validate().unwrap_err().contains("database.url"));
+        let database = DatabaseSettings {
+            url: Secret::new("sqlite://x.sqlite"),
+            max_connections: 0,
+        };
+        assert!(database.validate().unwrap_err().contains("max_connections"));
+        let auth = AuthSettings {
+            token_secret: Secret::new(""),
+        };
+        assert!(auth.validate().unwrap_err().contains("too short"));
+        let messaging = MessagingSettings {
+            amqp_url: Some(Secret::new("notaurl")),
+            name_prefix: String::new(),
+        };
+        assert!(messaging.validate().is_err());
     }
 
     #[test]

@@ -48,9 +48,11 @@ impl PaymentReference {
             }
         } else if !compact.bytes().all(|b| b.is_ascii_digit()) {
             return reject("expected a betalingskenmerk (digits) or an RF creditor reference");
+        } else if !matches!(compact.len(), 7 | 9..=14 | 16) {
+            return reject("expected a betalingskenmerk of 7, 9 to 14 or 16 digits");
         } else if compact.len() != 7 && !is_valid_betalingskenmerk(&compact) {
             return reject(
-                "expected a betalingskenmerk of 7, 9 to 14 or 16 digits whose first digit is its check digit",
+                "the betalingskenmerk's check digit (its first digit) does not match; check the reference for a typing error",
             );
         }
         Ok(Self(compact))
@@ -178,7 +180,14 @@ mod tests {
 
     #[test]
     fn reference_rejects_short_and_odd_text() {
-        for text in ["", "1234", "ABC123", "2026-0012", &"9".repeat(36)] {
+        for text in [
+            "",
+            "1234",
+            "12345678",
+            "ABC123",
+            "2026-0012",
+            &"9".repeat(36),
+        ] {
             assert!(PaymentReference::parse(text).is_err(), "{text}");
         }
     }

@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use dk_config::{ConfigError, MessagingSettings, TelemetrySettings};
+use dk_config::{
+    AuthSettings, ConfigError, DatabaseSettings, MessagingSettings, TelemetrySettings,
+};
 use dk_messaging::Bus;
 use tokio_util::sync::CancellationToken;
 
@@ -15,6 +17,17 @@ const EXIT_CONFIG: u8 = 78;
 pub trait ServiceSettings {
     fn telemetry(&self) -> &TelemetrySettings;
     fn messaging(&self) -> &MessagingSettings;
+    fn database(&self) -> &DatabaseSettings;
+    fn auth(&self) -> &AuthSettings;
+}
+
+/// The compiled-in development key; a service that runs with it says so at start.
+const DEVELOPMENT_TOKEN_SECRET: &str = "dk-development-secret";
+
+fn validate<S: ServiceSettings>(settings: &S) -> Result<(), String> {
+    settings.database().validate()?;
+    settings.messaging().validate()?;
+    settings.auth().validate()
 }
 
 /// Runs a service: checks its settings, starts telemetry, connects the bus, starts the service
@@ -33,6 +46,10 @@ pub async fn run<S: ServiceSettings>(
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if let Err(message) = validate(&settings) {
+        eprintln!("invalid configuration for {name}: {message}");
+        return ExitCode::from(EXIT_CONFIG);
+    }
     let telemetry = match dk_telemetry::init(name, settings.telemetry()) {
         Ok(guard) => guard,
         Err(error) => {
@@ -40,6 +57,13 @@ pub async fn run<S: ServiceSettings>(
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+
+    if settings.auth().token_secret.expose() == DEVELOPMENT_TOKEN_SECRET {
+        tracing::warn!(
+            service = name,
+            "running with the development token secret; set auth.token_secret for any real use"
+        );
+    }
 
     // Listen for SIGTERM from the start, so that a stop request during startup is not lost.
     let shutdown = CancellationToken::new();

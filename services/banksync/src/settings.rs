@@ -11,6 +11,7 @@ use serde::Deserialize;
 pub const DEFAULTS: &str = include_str!("defaults.toml");
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     pub grpc: GrpcSettings,
     pub database: DatabaseSettings,
@@ -21,6 +22,7 @@ pub struct Settings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ImportSettings {
     /// Largest statement file accepted, in bytes.
     pub max_file_bytes: usize,
@@ -40,5 +42,13 @@ impl dk_runtime::main_loop::ServiceSettings for Settings {
 
     fn messaging(&self) -> &MessagingSettings {
         &self.messaging
+    }
+
+    fn database(&self) -> &DatabaseSettings {
+        &self.database
+    }
+
+    fn auth(&self) -> &AuthSettings {
+        &self.auth
     }
 }

@@ -76,15 +76,15 @@ impl BookkeepingService for Bookkeeping {
                 ));
             }
         }
-        if duplicate.is_some() {
+        if let Some(existing) = duplicate {
             return Err(status::with_reason(
                 tonic::Code::AlreadyExists,
                 "INVOICE_NUMBER_TAKEN",
                 format!(
-                    "{} invoice {} already exists; invoice numbers are unique",
-                    row.kind, row.number
+                    "{} invoice {} already exists as {}; invoice numbers are unique regardless of case",
+                    row.kind, row.number, existing.number
                 ),
-                &[("number", row.number.clone())],
+                &[("number", existing.number.clone())],
             ));
         }
         let row = sea_orm::IntoActiveModel::into_active_model(row)

@@ -61,6 +61,7 @@ pub(crate) fn parse(text: &str, format: Format) -> Result<ParsedFile, ParseError
             first.map_or("", |line| line.text),
         ));
     }
+    check_not_truncated(text, format, &file.statements)?;
     let mut warnings = file.warnings;
     check::check_chain(&file.statements, &mut warnings);
     warnings.sort_by_key(|warning| warning.statement);
@@ -70,6 +71,74 @@ pub(crate) fn parse(text: &str, format: Format) -> Result<ParsedFile, ParseError
         statements: file.statements,
         warnings,
     })
+}
+
+/// Rejects a file that ends early, so that a cut-off download is not imported as if complete
+/// (its last transaction would lose text and come back later as a different mutation).
+///
+/// A file with SWIFT blocks must close its last `{4:` block with `-}`. A file without blocks and
+/// without a closing `-}` must end its last MT940 statement with a closing balance. A statement
+/// without closing balance in a closed block is only a warning, because some banks' files have
+/// one.
+fn check_not_truncated(
+    text: &str,
+    format: Format,
+    statements: &[Statement],
+) -> Result<(), ParseError> {
+    let last_line = fields::Lines::new(text)
+        .filter(|line| !line.text.trim().is_empty())
+        .last();
+    let (line_number, line_text) = last_line.map_or((1, ""), |line| (line.number, line.text));
+    if let Some(block_start) = text.rfind("{4:") {
+        if closes_block(&text.as_bytes()[block_start..]) {
+            return Ok(());
+        }
+        let opened_at = text[..block_start]
+            .bytes()
+            .filter(|byte| *byte == b'\n')
+            .count()
+            + 1;
+        return Err(ParseError::at_line(
+            line_number,
+            format!(
+                "the end of the message block (-}}) that {{4: opened on line {opened_at}; the file looks truncated"
+            ),
+            line_text,
+        ));
+    }
+    let complete = format != Format::Mt940
+        || closes_block(text.as_bytes())
+        || statements
+            .last()
+            .is_none_or(|statement| statement.closing_balance.is_some());
+    if complete {
+        return Ok(());
+    }
+    Err(ParseError::at_line(
+        line_number,
+        "a closing balance (:62F:) at the end of the last statement; the file looks truncated",
+        line_text,
+    ))
+}
+
+/// Whether a line that starts with `-` is followed, after optional white space, by `}`.
+fn closes_block(block: &[u8]) -> bool {
+    let mut at_line_start = false;
+    let mut index = 0;
+    while index < block.len() {
+        let byte = block[index];
+        if byte == b'-' && at_line_start {
+            let rest = block[index + 1..]
+                .iter()
+                .find(|byte| !byte.is_ascii_whitespace());
+            if rest == Some(&b'}') {
+                return true;
+            }
+        }
+        at_line_start = byte == b'\n' || (at_line_start && (byte == b'\r' || byte == b' '));
+        index += 1;
+    }
+    false
 }
 
 struct FileBuilder {

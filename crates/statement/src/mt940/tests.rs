@@ -201,6 +201,28 @@ fn crcrlf_line_endings() {
 }
 
 #[test]
+fn truncated_files_are_errors() {
+    let cases = [
+        // A block opened and never closed: the download stopped inside the last :86:.
+        "{4:\n:20:X\n:25:NL25SNSB0123400004\n:60F:C171229EUR10,00\n:61:1712291229D5,00NTRFNONREF\n:86:/EREF/AB",
+        // No blocks, and the last statement has no closing balance.
+        ":20:X\n:25:NL25SNSB0123400004\n:60F:C171229EUR10,00\n:61:1712291229D5,00NTRFNONREF\n:86:Betaling\n",
+    ];
+    for text in cases {
+        let error = parse(text, Format::Mt940).unwrap_err();
+        assert!(error.expected.contains("truncated"), "{error}");
+        assert!(error.line.is_some(), "{error}");
+    }
+}
+
+#[test]
+fn closed_block_is_complete() {
+    let text =
+        "{4:\n:20:X\n:25:NL25SNSB0123400004\n:60F:C171229EUR10,00\n:62F:C171229EUR10,00\n-\n}\n";
+    assert!(parse(text, Format::Mt940).is_ok());
+}
+
+#[test]
 fn missing_closing_balance_is_a_warning() {
     let text = ":20:X\n:25:NL25SNSB0123400004\n:28C:363/1\n:60F:C171229EUR10,00\n:61:1712291229D5,00NINCNONREF\n-}{5:}\n";
     let file = read(text);
