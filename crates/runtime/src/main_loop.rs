@@ -21,7 +21,7 @@ pub trait ServiceSettings {
     fn auth(&self) -> &AuthSettings;
 }
 
-/// The compiled-in development key; a service that runs with it says so at start.
+/// The compiled-in development key; a service that runs with it logs a warning at start.
 const DEVELOPMENT_TOKEN_SECRET: &str = "dk-development-secret";
 
 fn validate<S: ServiceSettings>(settings: &S) -> Result<(), String> {
