@@ -104,6 +104,20 @@ async fn call_without_token_is_unauthenticated() {
         .await
         .expect_err("forged token");
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
+
+    let channel = dk_testkit::channel(stack.billing).await.expect("channel");
+    let mut anonymous =
+        dk_proto::billing::v1::billing_service_client::BillingServiceClient::with_interceptor(
+            channel,
+            Bearer(None),
+        );
+    let status = anonymous
+        .get_quote(dk_proto::billing::v1::GetQuoteRequest {
+            quote_id: uuid::Uuid::new_v4().to_string(),
+        })
+        .await
+        .expect_err("no token for billing");
+    assert_eq!(status.code(), tonic::Code::Unauthenticated);
     stack.stop().await.expect("stop");
 }
 
@@ -116,6 +130,7 @@ async fn health_reports_serving() {
     for (address, service) in [
         (stack.banksync, dk_banksync::SERVICE_NAME),
         (stack.bookkeeping, dk_bookkeeping::SERVICE_NAME),
+        (stack.billing, dk_billing::SERVICE_NAME),
     ] {
         let mut health = HealthClient::new(dk_testkit::channel(address).await.expect("channel"));
         let response = health

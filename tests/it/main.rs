@@ -1,9 +1,10 @@
-//! End-to-end tests: banksync and bookkeeping on real PostgreSQL and RabbitMQ.
+//! End-to-end tests: banksync, bookkeeping and billing on real PostgreSQL and RabbitMQ.
 
 mod flow;
 mod isolation;
 mod messaging;
 mod money;
+mod quote;
 mod rejection;
 
 use std::time::Duration;

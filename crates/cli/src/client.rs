@@ -7,6 +7,7 @@ use anyhow::Context;
 use dk_domain::{Currency, Money};
 use dk_proto::banksync::v1 as banksync;
 use dk_proto::banksync::v1::bank_sync_service_client::BankSyncServiceClient;
+use dk_proto::billing::v1::billing_service_client::BillingServiceClient;
 use dk_proto::bookkeeping::v1 as bookkeeping;
 use dk_proto::bookkeeping::v1::bookkeeping_service_client::BookkeepingServiceClient;
 use dk_proto::common::v1 as common;
@@ -33,12 +34,14 @@ impl tonic::service::Interceptor for Bearer {
 
 pub type BankSync = BankSyncServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Bookkeeping = BookkeepingServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Billing = BillingServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// Addresses of the services and the caller's token.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub banksync_url: String,
     pub bookkeeping_url: String,
+    pub billing_url: String,
     pub token: String,
 }
 
@@ -61,6 +64,14 @@ impl Target {
     pub async fn bookkeeping(&self) -> anyhow::Result<Bookkeeping> {
         let channel = connect(&self.bookkeeping_url).await?;
         Ok(BookkeepingServiceClient::with_interceptor(
+            channel,
+            self.bearer()?,
+        ))
+    }
+
+    pub async fn billing(&self) -> anyhow::Result<Billing> {
+        let channel = connect(&self.billing_url).await?;
+        Ok(BillingServiceClient::with_interceptor(
             channel,
             self.bearer()?,
         ))

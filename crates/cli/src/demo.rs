@@ -57,6 +57,7 @@ async fn run_on(stack: &stack::Stack, token_secret: &str) -> anyhow::Result<Repo
     let target = Target {
         banksync_url: format!("http://{}", stack.banksync),
         bookkeeping_url: format!("http://{}", stack.bookkeeping),
+        billing_url: format!("http://{}", stack.billing),
         token: keys.issue("demo", organisation, chrono::Duration::hours(1)),
     };
     let mut banksync_client = target.banksync().await?;

@@ -1,10 +1,11 @@
 //! `dk`: the command-line tool of the Digitaal Kantoor back end.
 //!
 //! Offline: `dk statement parse`. The stack: `dk dev` runs it, `dk demo` runs the main job once.
-//! Clients: `dk account`, `dk bank`, `dk invoice`, `dk matches` call a running stack.
+//! Clients: `dk account`, `dk bank`, `dk invoice`, `dk matches`, `dk quote` call a running stack.
 
 mod client;
 mod demo;
+mod quote;
 mod stack;
 mod statement;
 
@@ -25,7 +26,7 @@ const DEV_ORGANISATION: &str = "0195f0c4-0000-7000-8000-000000000001";
 #[command(
     name = "dk",
     version,
-    about = "Digitaal Kantoor back end: bank statements, invoices and matching"
+    about = "Digitaal Kantoor back end: bank statements, invoices, matching and licence quotes"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -37,7 +38,7 @@ enum Command {
     /// Work with statement files offline.
     #[command(subcommand)]
     Statement(StatementCommand),
-    /// Run banksync and bookkeeping in this process until stopped (Ctrl-C).
+    /// Run banksync, bookkeeping and billing in this process until stopped (Ctrl-C).
     Dev(DevArgs),
     /// Run the main job once: import a shipped ING statement and match it to open invoices.
     Demo(DemoArgs),
@@ -55,6 +56,8 @@ enum Command {
     /// Show how bank mutations were matched to invoices.
     #[command(subcommand)]
     Matches(MatchesCommand),
+    /// Price a licence: modules, add-ons, users and the bank link, with VAT.
+    Quote(quote::QuoteArgs),
 }
 
 #[derive(Subcommand)]
@@ -73,7 +76,7 @@ enum StatementCommand {
 
 #[derive(Args)]
 struct StackArgs {
-    /// PostgreSQL server URL; each service gets its own database there (dk_banksync, dk_bookkeeping).
+    /// PostgreSQL server URL; each service gets its own database there (dk_banksync, dk_bookkeeping, dk_billing).
     #[arg(long, env = "DK_POSTGRES_URL")]
     postgres_url: Option<String>,
     /// RabbitMQ URL; without it the services share an in-process bus.
@@ -94,11 +97,14 @@ struct DevArgs {
     /// Address of the bookkeeping gRPC server.
     #[arg(long, default_value = "127.0.0.1:50062")]
     bookkeeping_listen: SocketAddr,
+    /// Address of the billing gRPC server.
+    #[arg(long, default_value = "127.0.0.1:50063")]
+    billing_listen: SocketAddr,
 }
 
 #[derive(Args)]
 struct DemoArgs {
-    /// PostgreSQL server URL; each service gets its own database there (dk_banksync, dk_bookkeeping).
+    /// PostgreSQL server URL; each service gets its own database there (dk_banksync, dk_bookkeeping, dk_billing).
     /// Without it the demo uses SQLite files in a temporary folder that it removes afterwards.
     #[arg(long, env = "DK_POSTGRES_URL")]
     postgres_url: Option<String>,
@@ -135,6 +141,14 @@ struct TargetArgs {
         global = true
     )]
     bookkeeping_url: String,
+    /// URL of the billing service.
+    #[arg(
+        long,
+        env = "DK_BILLING_URL",
+        default_value = "http://127.0.0.1:50063",
+        global = true
+    )]
+    billing_url: String,
     /// Bearer token; without it, a development token for --organisation is used.
     #[arg(long, env = "DK_TOKEN", global = true, hide_env_values = true)]
     token: Option<String>,
@@ -246,6 +260,7 @@ impl TargetArgs {
         client::Target {
             banksync_url: self.banksync_url.clone(),
             bookkeeping_url: self.bookkeeping_url.clone(),
+            billing_url: self.billing_url.clone(),
             token,
         }
     }
@@ -263,6 +278,7 @@ fn stack_options(
     args: StackArgs,
     banksync_listen: SocketAddr,
     bookkeeping_listen: SocketAddr,
+    billing_listen: SocketAddr,
 ) -> stack::StackOptions {
     stack::StackOptions {
         data_dir: args.data_dir,
@@ -270,6 +286,7 @@ fn stack_options(
         amqp_url: args.amqp_url,
         banksync_listen,
         bookkeeping_listen,
+        billing_listen,
         token_secret: DEV_TOKEN_SECRET.into(),
         name_prefix: String::new(),
         temporary_topology: false,
@@ -316,7 +333,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 data_dir: data_dir.clone(),
             };
             let any_port = ([127, 0, 0, 1], 0).into();
-            let mut options = stack_options(stack, any_port, any_port);
+            let mut options = stack_options(stack, any_port, any_port, any_port);
             // Its own exchanges and queues, so that a running stack on the same broker neither
             // takes the demo's events nor gets them.
             options.name_prefix =
@@ -360,6 +377,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Quote(args) => quote::run(args).await,
     }
 }
 
@@ -420,7 +438,12 @@ async fn run_invoice(command: InvoiceCommand) -> anyhow::Result<()> {
 
 async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
     init_logs("info,sqlx=warn");
-    let options = stack_options(args.stack, args.banksync_listen, args.bookkeeping_listen);
+    let options = stack_options(
+        args.stack,
+        args.banksync_listen,
+        args.bookkeeping_listen,
+        args.billing_listen,
+    );
     let mode = match (&options.postgres_url, &options.amqp_url) {
         (None, None) => format!(
             "embedded: SQLite in {}, in-process bus",
@@ -435,6 +458,7 @@ async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
     println!("dk dev is running ({mode})");
     println!("  banksync     http://{}", stack.banksync);
     println!("  bookkeeping  http://{}", stack.bookkeeping);
+    println!("  billing      http://{}", stack.billing);
     println!("  organisation {organisation}");
     println!("  token        {}", dev_token(organisation));
     println!("Client commands use these by default. Stop with Ctrl-C.");

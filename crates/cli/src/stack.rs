@@ -1,5 +1,5 @@
-//! The whole stack in one process: banksync and bookkeeping with their own databases, joined by
-//! the in-process bus (embedded mode) or by RabbitMQ.
+//! The whole stack in one process: banksync, bookkeeping and billing with their own databases,
+//! joined by the in-process bus (embedded mode) or by RabbitMQ.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,6 +24,7 @@ pub struct StackOptions {
     pub amqp_url: Option<String>,
     pub banksync_listen: SocketAddr,
     pub bookkeeping_listen: SocketAddr,
+    pub billing_listen: SocketAddr,
     pub token_secret: String,
     /// Prefix of the RabbitMQ exchange and queue names; empty for the production names.
     pub name_prefix: String,
@@ -35,6 +36,7 @@ pub struct StackOptions {
 pub struct Stack {
     pub banksync: SocketAddr,
     pub bookkeeping: SocketAddr,
+    pub billing: SocketAddr,
     bus: Bus,
     temporary_topology: bool,
     shutdown: CancellationToken,
@@ -42,7 +44,7 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Stops both services and waits for them.
+    /// Stops the services and waits for them.
     pub async fn stop(self) {
         self.shutdown.cancel();
         for running in self.running {
@@ -56,7 +58,7 @@ impl Stack {
     }
 }
 
-/// Starts banksync and bookkeeping.
+/// Starts banksync, bookkeeping and billing.
 pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
     let messaging = MessagingSettings {
         amqp_url: options.amqp_url.clone().map(Secret::new),
@@ -74,6 +76,7 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
     };
     let banksync_db = database_url(options, "banksync").await?;
     let bookkeeping_db = database_url(options, "bookkeeping").await?;
+    let billing_db = database_url(options, "billing").await?;
     let auth = AuthSettings {
         token_secret: Secret::new(options.token_secret.clone()),
     };
@@ -105,9 +108,9 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
     let banksync_settings = dk_banksync::Settings {
         grpc: grpc(options.banksync_listen),
         database: database(banksync_db),
-        messaging,
-        auth,
-        telemetry,
+        messaging: messaging.clone(),
+        auth: auth.clone(),
+        telemetry: telemetry.clone(),
         import: dk_banksync::settings::ImportSettings {
             max_file_bytes: 32 * 1024 * 1024,
         },
@@ -115,13 +118,24 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
     let banksync = dk_banksync::start(&banksync_settings, bus.clone(), shutdown.clone())
         .await
         .context("failed to start banksync")?;
+    let billing_settings = dk_billing::Settings {
+        grpc: grpc(options.billing_listen),
+        database: database(billing_db),
+        messaging,
+        auth,
+        telemetry,
+    };
+    let billing = dk_billing::start(&billing_settings, bus.clone(), shutdown.clone())
+        .await
+        .context("failed to start billing")?;
     Ok(Stack {
         banksync: banksync.address,
         bookkeeping: bookkeeping.address,
+        billing: billing.address,
         bus,
         temporary_topology: options.temporary_topology,
         shutdown,
-        running: vec![banksync, bookkeeping],
+        running: vec![banksync, bookkeeping, billing],
     })
 }
 

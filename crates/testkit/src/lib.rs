@@ -2,8 +2,9 @@
 //!
 //! - [`TestDatabase`]: a fresh PostgreSQL database per test, dropped afterwards.
 //! - [`unique_prefix`]: a name prefix so that each test's exchanges and queues are its own.
-//! - [`Stack`]: banksync and bookkeeping on `127.0.0.1:0`, each with its own fresh database,
-//!   connected through RabbitMQ (or the in-process bus), with tokens for two organisations.
+//! - [`Stack`]: banksync, bookkeeping and billing on `127.0.0.1:0`, each with its own fresh
+//!   database, connected through RabbitMQ (or the in-process bus), with tokens for two
+//!   organisations.
 //!
 //! Servers are found through `DK_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`)
 //! and `DK_TEST_AMQP_URL` (default `amqp://guest:guest@127.0.0.1:5672/%2f`).
@@ -21,6 +22,7 @@ use dk_messaging::amqp::AmqpBus;
 use dk_messaging::memory::MemoryBus;
 use dk_messaging::topology::Names;
 use dk_proto::banksync::v1::bank_sync_service_client::BankSyncServiceClient;
+use dk_proto::billing::v1::billing_service_client::BillingServiceClient;
 use dk_proto::bookkeeping::v1::bookkeeping_service_client::BookkeepingServiceClient;
 use dk_runtime::auth::TokenKeys;
 use sea_orm::{ConnectionTrait, Database};
@@ -118,12 +120,14 @@ pub enum BusKind {
     InProcess,
 }
 
-/// Banksync and bookkeeping running for one test.
+/// Banksync, bookkeeping and billing running for one test.
 pub struct Stack {
     pub banksync: SocketAddr,
     pub bookkeeping: SocketAddr,
+    pub billing: SocketAddr,
     pub banksync_db: sea_orm::DatabaseConnection,
     pub bookkeeping_db: sea_orm::DatabaseConnection,
+    pub billing_db: sea_orm::DatabaseConnection,
     pub bus: Bus,
     pub organisation: OrganisationId,
     pub other_organisation: OrganisationId,
@@ -136,7 +140,7 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// Starts both services on PostgreSQL and RabbitMQ.
+    /// Starts the services on PostgreSQL and RabbitMQ.
     pub async fn start() -> anyhow::Result<Self> {
         Self::start_with(BusKind::RabbitMq, DatabaseKind::Postgres).await
     }
@@ -154,12 +158,17 @@ impl Stack {
         bus.declare_topology().await?;
         let mut databases = Vec::new();
         let mut sqlite_dir = None;
-        let (banksync_url, bookkeeping_url) = match database_kind {
+        let (banksync_url, bookkeeping_url, billing_url) = match database_kind {
             DatabaseKind::Postgres => {
                 let banksync = TestDatabase::create().await?;
                 let bookkeeping = TestDatabase::create().await?;
-                let urls = (banksync.url.clone(), bookkeeping.url.clone());
-                databases = vec![banksync, bookkeeping];
+                let billing = TestDatabase::create().await?;
+                let urls = (
+                    banksync.url.clone(),
+                    bookkeeping.url.clone(),
+                    billing.url.clone(),
+                );
+                databases = vec![banksync, bookkeeping, billing];
                 urls
             }
             DatabaseKind::Sqlite => {
@@ -169,6 +178,7 @@ impl Stack {
                 let urls = (
                     format!("sqlite://{}/banksync.sqlite?mode=rwc", dir.display()),
                     format!("sqlite://{}/bookkeeping.sqlite?mode=rwc", dir.display()),
+                    format!("sqlite://{}/billing.sqlite?mode=rwc", dir.display()),
                 );
                 sqlite_dir = Some(dir);
                 urls
@@ -197,12 +207,22 @@ impl Stack {
             dk_bookkeeping::start(&bookkeeping_settings, bus.clone(), shutdown.clone()).await?;
         let banksync =
             dk_banksync::start(&banksync_settings, bus.clone(), shutdown.clone()).await?;
+        let billing_settings = dk_billing::Settings {
+            grpc: grpc_settings(),
+            database: database_settings(&billing_url),
+            messaging: messaging_settings(&names),
+            auth: auth_settings(),
+            telemetry: telemetry_settings(),
+        };
+        let billing = dk_billing::start(&billing_settings, bus.clone(), shutdown.clone()).await?;
 
         Ok(Self {
             banksync: banksync.address,
             bookkeeping: bookkeeping.address,
+            billing: billing.address,
             banksync_db: banksync.db.clone(),
             bookkeeping_db: bookkeeping.db.clone(),
+            billing_db: billing.db.clone(),
             bus,
             organisation: OrganisationId::new(),
             other_organisation: OrganisationId::new(),
@@ -211,7 +231,7 @@ impl Stack {
             databases,
             sqlite_dir,
             shutdown,
-            running: vec![banksync, bookkeeping],
+            running: vec![banksync, bookkeeping, billing],
         })
     }
 
@@ -245,6 +265,18 @@ impl Stack {
         ))
     }
 
+    /// A billing client that calls as `organisation`.
+    pub async fn billing_client(
+        &self,
+        organisation: OrganisationId,
+    ) -> anyhow::Result<BillingClient> {
+        let channel = channel(self.billing).await?;
+        Ok(BillingServiceClient::with_interceptor(
+            channel,
+            self.bearer(organisation)?,
+        ))
+    }
+
     fn bearer(&self, organisation: OrganisationId) -> anyhow::Result<Bearer> {
         Ok(Bearer(Some(
             format!("Bearer {}", self.token(organisation)).parse()?,
@@ -259,6 +291,7 @@ impl Stack {
         }
         self.banksync_db.clone().close().await?;
         self.bookkeeping_db.clone().close().await?;
+        self.billing_db.clone().close().await?;
         remove_resources(
             &self.bus,
             &std::mem::take(&mut self.databases),
@@ -330,6 +363,7 @@ impl tonic::service::Interceptor for Bearer {
 
 pub type BankSyncClient = BankSyncServiceClient<InterceptedService<Channel, Bearer>>;
 pub type BookkeepingClient = BookkeepingServiceClient<InterceptedService<Channel, Bearer>>;
+pub type BillingClient = BillingServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// A channel to a service's address.
 pub async fn channel(address: SocketAddr) -> anyhow::Result<Channel> {

@@ -1,0 +1,206 @@
+//! `dk quote`: prices a licence with the billing service and prints the quote.
+
+use clap::{Args, ValueEnum};
+use dk_proto::billing::v1 as billing;
+use dk_proto::common::v1 as common;
+use dk_proto::convert::date_to_string;
+use serde_json::{Value, json};
+
+use crate::TargetArgs;
+use crate::client::{self, idempotency_key, status_error};
+
+#[derive(Args)]
+pub struct QuoteArgs {
+    /// Module codes, comma-separated: crm, projecten-uren, boekhouding, handel, personeelsmanagement, facturatie.
+    #[arg(long, value_delimiter = ',')]
+    modules: Vec<String>,
+    /// Add-on codes, comma-separated: documentbeheer, voorraadbeheer.
+    #[arg(long, value_delimiter = ',')]
+    addons: Vec<String>,
+    /// Total number of users, the one included user counted.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..))]
+    users: i32,
+    /// Include the automatic bank link (needs boekhouding or facturatie).
+    #[arg(long)]
+    bank_link: bool,
+    /// Customer country as an ISO 3166 alpha-2 code.
+    #[arg(long, default_value = "NL")]
+    country: String,
+    /// Customer VAT id. With an EU country other than NL, the VAT is reverse charged.
+    #[arg(long)]
+    vat_id: Option<String>,
+    /// Language of the descriptions and explanations.
+    #[arg(long, value_enum, default_value = "nl")]
+    language: QuoteLanguage,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum QuoteLanguage {
+    Nl,
+    En,
+}
+
+pub async fn run(args: QuoteArgs) -> anyhow::Result<()> {
+    let language = match args.language {
+        QuoteLanguage::Nl => billing::Language::Nl,
+        QuoteLanguage::En => billing::Language::En,
+    };
+    let request = billing::CreateQuoteRequest {
+        idempotency_key: idempotency_key(None),
+        modules: args.modules,
+        addons: args.addons,
+        users: args.users,
+        bank_link: args.bank_link,
+        country_code: args.country,
+        vat_id: args.vat_id.unwrap_or_default(),
+        language: language as i32,
+    };
+    let quote = args
+        .target
+        .target()
+        .billing()
+        .await?
+        .create_quote(request)
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .quote
+        .unwrap_or_default();
+    if args.target.json {
+        client::print_json(&quote_json(&quote));
+    } else {
+        print_quote(&quote);
+    }
+    Ok(())
+}
+
+fn amount(money: Option<&common::Money>) -> Value {
+    match money {
+        Some(money) => Value::String(money.amount.clone()),
+        None => Value::Null,
+    }
+}
+
+fn status_name(status: i32) -> &'static str {
+    match billing::QuoteStatus::try_from(status) {
+        Ok(billing::QuoteStatus::Priced) => "priced",
+        Ok(billing::QuoteStatus::CustomPricingRequired) => "custom_pricing_required",
+        _ => "unknown",
+    }
+}
+
+/// Builds the `--json` output, with money as decimal strings and `null` for a missing price.
+pub fn quote_json(quote: &billing::Quote) -> Value {
+    json!({
+        "quote_id": quote.quote_id,
+        "lines": quote.lines.iter().map(|line| json!({
+            "code": line.code,
+            "description": line.description,
+            "quantity": line.quantity,
+            "unit_price": amount(line.unit_price.as_ref()),
+            "amount": amount(line.amount.as_ref()),
+            "explanation": line.explanation,
+        })).collect::<Vec<_>>(),
+        "net": amount(quote.net.as_ref()),
+        "vat": quote.vat.iter().map(|vat| json!({
+            "rate": vat.rate,
+            "base": amount(vat.base.as_ref()),
+            "amount": amount(vat.amount.as_ref()),
+        })).collect::<Vec<_>>(),
+        "total": amount(quote.total.as_ref()),
+        "status": status_name(quote.status),
+        "reverse_charge": quote.reverse_charge,
+        "vat_note": quote.vat_note,
+        "customer_vat_id": quote.customer_vat_id,
+        "valid_until": date_to_string(quote.valid_until.as_ref()),
+    })
+}
+
+fn money_text(money: Option<&common::Money>) -> String {
+    money.map(|money| money.amount.clone()).unwrap_or_default()
+}
+
+/// Prints the lines as a table with the explanation of each, then net, VAT and total.
+fn print_quote(quote: &billing::Quote) {
+    let header = [
+        "description",
+        "quantity",
+        "unit price",
+        "amount",
+        "explanation",
+    ];
+    let rows: Vec<[String; 5]> = quote
+        .lines
+        .iter()
+        .map(|line| {
+            [
+                line.description.clone(),
+                line.quantity.clone(),
+                money_text(line.unit_price.as_ref()),
+                match &line.amount {
+                    Some(money) => money.amount.clone(),
+                    None => "custom".to_owned(),
+                },
+                line.explanation.clone(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|title| title.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let print_row = |cells: [&str; 5]| {
+        println!(
+            "{:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}  {}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+        );
+    };
+    print_row(header);
+    for row in &rows {
+        print_row([&row[0], &row[1], &row[2], &row[3], &row[4]]);
+    }
+
+    // Totals right-aligned under the amount column.
+    let label_width = widths[0] + widths[1] + widths[2] + 6;
+    let amount_width = widths[3];
+    let total_row = |label: &str, value: String| {
+        println!("{label:<label_width$}{value:>amount_width$}");
+    };
+    println!();
+    total_row("net", money_text(quote.net.as_ref()));
+    for vat in &quote.vat {
+        total_row(
+            &format!("VAT {}% over {}", vat.rate, money_text(vat.base.as_ref())),
+            money_text(vat.amount.as_ref()),
+        );
+    }
+    total_row("total", money_text(quote.total.as_ref()));
+    println!();
+
+    if quote.status == billing::QuoteStatus::CustomPricingRequired as i32 {
+        println!("status: custom pricing required; the totals leave out the unpriced users line");
+    }
+    if !quote.vat_note.is_empty() {
+        println!("VAT: {}", quote.vat_note);
+    }
+    if !quote.customer_vat_id.is_empty() {
+        println!("customer VAT id: {}", quote.customer_vat_id);
+    }
+    println!(
+        "quote {}, valid until {}",
+        quote.quote_id,
+        date_to_string(quote.valid_until.as_ref())
+    );
+}

@@ -1,0 +1,496 @@
+//! Billing quotes: catalogue prices, graduated users, VAT, reverse charge, languages,
+//! idempotency and organisation scope.
+
+use dk_domain::{Currency, Decimal, Money};
+use dk_proto::billing::v1 as billing;
+use dk_testkit::{BillingClient, BusKind, DatabaseKind, Stack};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use tonic_types::StatusExt;
+
+use crate::*;
+
+/// Builds the reference basket: CRM, Boekhouding, Facturatie, 12 users, Documentbeheer and the
+/// automatic bank link, which costs 180.50 net and 218.41 with VAT.
+fn spec_example() -> billing::CreateQuoteRequest {
+    billing::CreateQuoteRequest {
+        idempotency_key: key(),
+        modules: vec!["crm".into(), "boekhouding".into(), "facturatie".into()],
+        addons: vec!["documentbeheer".into()],
+        users: 12,
+        bank_link: true,
+        ..Default::default()
+    }
+}
+
+async fn create(
+    client: &mut BillingClient,
+    request: billing::CreateQuoteRequest,
+) -> Result<billing::Quote, tonic::Status> {
+    client
+        .create_quote(request)
+        .await
+        .map(|response| response.into_inner().quote.expect("quote in response"))
+}
+
+fn amount(money: Option<&dk_proto::common::v1::Money>) -> String {
+    money.expect("money present").amount.clone()
+}
+
+fn users_total(quote: &billing::Quote) -> Decimal {
+    quote
+        .lines
+        .iter()
+        .filter(|line| line.code == "gebruikers")
+        .map(|line| {
+            Money::parse(&amount(line.amount.as_ref()), Currency::EUR)
+                .expect("decimal amount")
+                .amount()
+        })
+        .sum()
+}
+
+async fn quote_rows(stack: &Stack) -> Vec<(i64, i64, i64, String)> {
+    let rows = stack
+        .billing_db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT net_minor, vat_minor, total_minor, status FROM quotes",
+        ))
+        .await
+        .expect("quotes query");
+    rows.iter()
+        .map(|row| {
+            (
+                row.try_get::<i64>("", "net_minor").expect("net"),
+                row.try_get::<i64>("", "vat_minor").expect("vat"),
+                row.try_get::<i64>("", "total_minor").expect("total"),
+                row.try_get::<String>("", "status").expect("status"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn spec_example_is_priced() {
+    let stack = Stack::start().await.expect("stack");
+    let mut client = stack
+        .billing_client(stack.organisation)
+        .await
+        .expect("client");
+
+    let quote = create(&mut client, spec_example()).await.expect("quote");
+
+    assert_eq!(quote.status, billing::QuoteStatus::Priced as i32);
+    assert_eq!(amount(quote.net.as_ref()), "180.50");
+    assert_eq!(quote.vat.len(), 1);
+    assert_eq!(quote.vat[0].rate, "21");
+    assert_eq!(amount(quote.vat[0].base.as_ref()), "180.50");
+    assert_eq!(amount(quote.vat[0].amount.as_ref()), "37.91");
+    assert_eq!(amount(quote.total.as_ref()), "218.41");
+    assert_eq!(users_total(&quote), Decimal::new(10800, 2));
+    assert!(!quote.reverse_charge);
+    assert_eq!(quote.vat_note, "");
+    assert_eq!(quote.language, billing::Language::Nl as i32);
+
+    let codes: Vec<&str> = quote.lines.iter().map(|line| line.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        [
+            "crm",
+            "boekhouding",
+            "facturatie",
+            "documentbeheer",
+            "automatische-bankkoppeling",
+            "gebruikers",
+            "gebruikers",
+            "gebruikers",
+        ]
+    );
+    for line in &quote.lines {
+        assert!(
+            !line.explanation.is_empty(),
+            "{} has an explanation",
+            line.code
+        );
+        assert!(line.unit_price.is_some(), "{} has a unit price", line.code);
+    }
+    let crm = &quote.lines[0];
+    assert_eq!(crm.description, "CRM");
+    assert_eq!(crm.quantity, "1");
+    assert_eq!(amount(crm.unit_price.as_ref()), "15.00");
+
+    // The quote date is in Europe/Amsterdam, which is ahead of UTC, so the validity ends 30 or
+    // 31 days after the UTC date of the creation time.
+    let created = chrono::DateTime::from_timestamp(quote.create_time.expect("time").seconds, 0)
+        .expect("timestamp")
+        .date_naive();
+    let valid_until = quote.valid_until.expect("valid_until");
+    let valid_until = chrono::NaiveDate::from_ymd_opt(
+        valid_until.year,
+        valid_until.month as u32,
+        valid_until.day as u32,
+    )
+    .expect("date");
+    let days = (valid_until - created).num_days();
+    assert!((30..=31).contains(&days), "valid for {days} days");
+
+    let stored = client
+        .get_quote(billing::GetQuoteRequest {
+            quote_id: quote.quote_id.clone(),
+        })
+        .await
+        .expect("get quote")
+        .into_inner()
+        .quote
+        .expect("quote");
+    assert_eq!(stored, quote);
+    assert_eq!(
+        quote_rows(&stack).await,
+        [(18050, 3791, 21841, "priced".to_owned())]
+    );
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn many_users_need_custom_pricing() {
+    let stack = Stack::start().await.expect("stack");
+    let mut client = stack
+        .billing_client(stack.organisation)
+        .await
+        .expect("client");
+
+    let quote = create(
+        &mut client,
+        billing::CreateQuoteRequest {
+            users: 51,
+            ..spec_example()
+        },
+    )
+    .await
+    .expect("quote");
+
+    assert_eq!(
+        quote.status,
+        billing::QuoteStatus::CustomPricingRequired as i32
+    );
+    let users: Vec<&billing::QuoteLine> = quote
+        .lines
+        .iter()
+        .filter(|line| line.code == "gebruikers")
+        .collect();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].quantity, "51");
+    assert!(users[0].unit_price.is_none());
+    assert!(users[0].amount.is_none());
+    assert!(
+        users[0].explanation.contains("51"),
+        "{}",
+        users[0].explanation
+    );
+    for line in quote.lines.iter().filter(|line| line.code != "gebruikers") {
+        assert!(line.amount.is_some(), "{} is priced", line.code);
+    }
+    // The net is 15 + 15 + 10 + 7.50 + 25 without the users, and its VAT of 15.225 rounds half
+    // away from zero to 15.23.
+    assert_eq!(amount(quote.net.as_ref()), "72.50");
+    assert_eq!(amount(quote.vat[0].amount.as_ref()), "15.23");
+    assert_eq!(amount(quote.total.as_ref()), "87.73");
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn invalid_baskets_are_rejected() {
+    let stack = Stack::start().await.expect("stack");
+    let mut client = stack
+        .billing_client(stack.organisation)
+        .await
+        .expect("client");
+
+    let cases = [
+        (
+            billing::CreateQuoteRequest {
+                modules: vec!["crm".into(), "handel".into()],
+                ..spec_example()
+            },
+            "bank_link",
+            "boekhouding, facturatie",
+        ),
+        (
+            billing::CreateQuoteRequest {
+                modules: vec!["crn".into()],
+                bank_link: false,
+                ..spec_example()
+            },
+            "modules",
+            "\"crn\": expected one of crm, projecten-uren, boekhouding",
+        ),
+        (
+            billing::CreateQuoteRequest {
+                addons: vec!["handel".into()],
+                ..spec_example()
+            },
+            "addons",
+            "documentbeheer, voorraadbeheer",
+        ),
+        (
+            billing::CreateQuoteRequest {
+                users: 0,
+                ..spec_example()
+            },
+            "users",
+            "invalid user count 0",
+        ),
+        (
+            billing::CreateQuoteRequest {
+                users: -3,
+                ..spec_example()
+            },
+            "users",
+            "invalid user count -3",
+        ),
+        (
+            billing::CreateQuoteRequest {
+                country_code: "BE".into(),
+                vat_id: "NL123456789B01".into(),
+                ..spec_example()
+            },
+            "vat_id",
+            "NL123456789B01",
+        ),
+        (
+            billing::CreateQuoteRequest {
+                country_code: "Belgie".into(),
+                ..spec_example()
+            },
+            "country_code",
+            "\"Belgie\"",
+        ),
+        (
+            billing::CreateQuoteRequest {
+                language: 7,
+                ..spec_example()
+            },
+            "language",
+            "unknown language 7",
+        ),
+    ];
+    for (request, field, expected) in cases {
+        let status = create(&mut client, request.clone())
+            .await
+            .expect_err("invalid basket");
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{request:?}");
+        let details = status.get_error_details();
+        let violation = &details.bad_request().expect("bad request").field_violations[0];
+        assert_eq!(violation.field, field, "{request:?}");
+        assert!(
+            violation.description.contains(expected),
+            "{}",
+            violation.description
+        );
+    }
+    assert!(quote_rows(&stack).await.is_empty(), "nothing stored");
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn eu_business_gets_reverse_charge() {
+    let stack = Stack::start().await.expect("stack");
+    let mut client = stack
+        .billing_client(stack.organisation)
+        .await
+        .expect("client");
+
+    let quote = create(
+        &mut client,
+        billing::CreateQuoteRequest {
+            country_code: "BE".into(),
+            vat_id: "BE 0123.456.749".into(),
+            ..spec_example()
+        },
+    )
+    .await
+    .expect("quote");
+
+    assert!(quote.reverse_charge);
+    assert_eq!(quote.vat_note, "btw verlegd");
+    assert_eq!(quote.customer_vat_id, "BE0123456749");
+    assert_eq!(quote.vat.len(), 1);
+    assert_eq!(quote.vat[0].rate, "0");
+    assert_eq!(amount(quote.vat[0].amount.as_ref()), "0.00");
+    assert_eq!(amount(quote.net.as_ref()), "180.50");
+    assert_eq!(amount(quote.total.as_ref()), "180.50");
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn english_texts_on_request() {
+    let stack = Stack::start().await.expect("stack");
+    let mut client = stack
+        .billing_client(stack.organisation)
+        .await
+        .expect("client");
+
+    let quote = create(
+        &mut client,
+        billing::CreateQuoteRequest {
+            language: billing::Language::En as i32,
+            country_code: "BE".into(),
+            vat_id: "BE0123456749".into(),
+            ..spec_example()
+        },
+    )
+    .await
+    .expect("quote");
+
+    assert_eq!(quote.language, billing::Language::En as i32);
+    assert_eq!(quote.vat_note, "VAT reverse charged");
+    let bookkeeping = &quote.lines[1];
+    assert_eq!(bookkeeping.description, "Bookkeeping");
+    assert_eq!(bookkeeping.explanation, "module, 15.00 a month");
+    let users = quote
+        .lines
+        .iter()
+        .find(|line| line.code == "gebruikers")
+        .expect("users line");
+    assert_eq!(users.description, "Users");
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn repeated_key_returns_first_quote() {
+    let stack = Stack::start().await.expect("stack");
+    let mut client = stack
+        .billing_client(stack.organisation)
+        .await
+        .expect("client");
+    let request = spec_example();
+
+    let first = create(&mut client, request.clone()).await.expect("first");
+    let second = create(&mut client, request.clone()).await.expect("replay");
+    assert_eq!(second.quote_id, first.quote_id);
+    assert_eq!(second, first);
+    assert_eq!(quote_rows(&stack).await.len(), 1);
+
+    let status = create(
+        &mut client,
+        billing::CreateQuoteRequest {
+            users: 13,
+            ..request
+        },
+    )
+    .await
+    .expect_err("key reused for another basket");
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    let info = status
+        .get_error_details()
+        .error_info()
+        .cloned()
+        .expect("error info");
+    assert_eq!(info.reason, "IDEMPOTENCY_KEY_REUSED");
+    assert_eq!(quote_rows(&stack).await.len(), 1);
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn other_organisation_cannot_read_quote() {
+    let stack = Stack::start().await.expect("stack");
+    let mut client_a = stack
+        .billing_client(stack.organisation)
+        .await
+        .expect("client");
+    let mut client_b = stack
+        .billing_client(stack.other_organisation)
+        .await
+        .expect("client");
+    let quote = create(&mut client_a, spec_example()).await.expect("quote");
+
+    let status = client_b
+        .get_quote(billing::GetQuoteRequest {
+            quote_id: quote.quote_id.clone(),
+        })
+        .await
+        .expect_err("A's quote is not B's");
+    assert_eq!(status.code(), tonic::Code::NotFound);
+
+    let status = client_a
+        .get_quote(billing::GetQuoteRequest {
+            quote_id: "not-a-uuid".into(),
+        })
+        .await
+        .expect_err("invalid id");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn quote_on_sqlite() {
+    let stack = Stack::start_with(BusKind::InProcess, DatabaseKind::Sqlite)
+        .await
+        .expect("stack");
+    let mut client = stack
+        .billing_client(stack.organisation)
+        .await
+        .expect("client");
+
+    let quote = create(&mut client, spec_example()).await.expect("quote");
+    assert_eq!(amount(quote.total.as_ref()), "218.41");
+    let stored = client
+        .get_quote(billing::GetQuoteRequest {
+            quote_id: quote.quote_id.clone(),
+        })
+        .await
+        .expect("get quote")
+        .into_inner()
+        .quote
+        .expect("quote");
+    assert_eq!(stored, quote);
+    assert_eq!(
+        quote_rows(&stack).await,
+        [(18050, 3791, 21841, "priced".to_owned())]
+    );
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn new_catalogue_row_changes_price() {
+    let stack = Stack::start().await.expect("stack");
+    let mut client = stack
+        .billing_client(stack.organisation)
+        .await
+        .expect("client");
+    let before = create(&mut client, spec_example())
+        .await
+        .expect("quote before");
+
+    // A new version of CRM at 20.00, in force from a date in the past.
+    let definition = r#"{"code":"crm","name_nl":"CRM","name_en":"CRM","kind":"module","price":"20.00","effective_from":"2025-01-01","requires_one_of":[],"max_ibans":null}"#;
+    stack
+        .billing_db
+        .execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "INSERT INTO catalogue_items (position, entry, code, effective_from, definition, created_at) \
+             VALUES (1000, 'item', 'crm', DATE '2025-01-01', $1, now())",
+            [definition.into()],
+        ))
+        .await
+        .expect("insert catalogue row");
+
+    let after = create(&mut client, spec_example())
+        .await
+        .expect("quote after");
+    assert_eq!(amount(after.lines[0].unit_price.as_ref()), "20.00");
+    assert_eq!(amount(after.net.as_ref()), "185.50");
+
+    let stored = client
+        .get_quote(billing::GetQuoteRequest {
+            quote_id: before.quote_id.clone(),
+        })
+        .await
+        .expect("get earlier quote")
+        .into_inner()
+        .quote
+        .expect("quote");
+    assert_eq!(amount(stored.lines[0].unit_price.as_ref()), "15.00");
+    assert_eq!(amount(stored.net.as_ref()), "180.50");
+    stack.stop().await.expect("stop");
+}
