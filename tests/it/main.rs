@@ -1,4 +1,4 @@
-//! End-to-end tests: banksync, bookkeeping and billing on real PostgreSQL and RabbitMQ.
+//! End-to-end tests: banksync, bookkeeping, billing and support on real PostgreSQL and RabbitMQ.
 
 mod flow;
 mod isolation;
@@ -6,6 +6,7 @@ mod messaging;
 mod money;
 mod quote;
 mod rejection;
+mod support;
 
 use std::time::Duration;
 

@@ -12,6 +12,7 @@ use dk_proto::bookkeeping::v1 as bookkeeping;
 use dk_proto::bookkeeping::v1::bookkeeping_service_client::BookkeepingServiceClient;
 use dk_proto::common::v1 as common;
 use dk_proto::convert::{date_to_string, money_from_proto};
+use dk_proto::support::v1::support_service_client::SupportServiceClient;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use tonic::metadata::MetadataValue;
@@ -35,6 +36,7 @@ impl tonic::service::Interceptor for Bearer {
 pub type BankSync = BankSyncServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Bookkeeping = BookkeepingServiceClient<InterceptedService<Channel, Bearer>>;
 pub type Billing = BillingServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Support = SupportServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// Addresses of the services and the caller's token.
 #[derive(Debug, Clone)]
@@ -42,6 +44,7 @@ pub struct Target {
     pub banksync_url: String,
     pub bookkeeping_url: String,
     pub billing_url: String,
+    pub support_url: String,
     pub token: String,
 }
 
@@ -72,6 +75,14 @@ impl Target {
     pub async fn billing(&self) -> anyhow::Result<Billing> {
         let channel = connect(&self.billing_url).await?;
         Ok(BillingServiceClient::with_interceptor(
+            channel,
+            self.bearer()?,
+        ))
+    }
+
+    pub async fn support(&self) -> anyhow::Result<Support> {
+        let channel = connect(&self.support_url).await?;
+        Ok(SupportServiceClient::with_interceptor(
             channel,
             self.bearer()?,
         ))

@@ -58,6 +58,7 @@ async fn run_on(stack: &stack::Stack, token_secret: &str) -> anyhow::Result<Repo
         banksync_url: format!("http://{}", stack.banksync),
         bookkeeping_url: format!("http://{}", stack.bookkeeping),
         billing_url: format!("http://{}", stack.billing),
+        support_url: format!("http://{}", stack.support),
         token: keys.issue("demo", organisation, chrono::Duration::hours(1)),
     };
     let mut banksync_client = target.banksync().await?;

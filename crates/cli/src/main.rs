@@ -1,13 +1,15 @@
 //! `dk`: the command-line tool of the Digitaal Kantoor back end.
 //!
 //! Offline: `dk statement parse`. The stack: `dk dev` runs it, `dk demo` runs the main job once.
-//! Clients: `dk account`, `dk bank`, `dk invoice`, `dk matches`, `dk quote` call a running stack.
+//! Clients: `dk account`, `dk bank`, `dk invoice`, `dk matches`, `dk quote`, `dk support` call a
+//! running stack.
 
 mod client;
 mod demo;
 mod quote;
 mod stack;
 mod statement;
+mod support;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,7 +28,7 @@ const DEV_ORGANISATION: &str = "0195f0c4-0000-7000-8000-000000000001";
 #[command(
     name = "dk",
     version,
-    about = "Digitaal Kantoor back end: bank statements, invoices, matching and licence quotes"
+    about = "Digitaal Kantoor back end: bank statements, invoices, matching, licence quotes and support hours"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -38,7 +40,7 @@ enum Command {
     /// Work with statement files offline.
     #[command(subcommand)]
     Statement(StatementCommand),
-    /// Run banksync, bookkeeping and billing in this process until stopped (Ctrl-C).
+    /// Run banksync, bookkeeping, billing and support in this process until stopped (Ctrl-C).
     Dev(DevArgs),
     /// Run the main job once: import a shipped ING statement and match it to open invoices.
     Demo(DemoArgs),
@@ -58,6 +60,9 @@ enum Command {
     Matches(MatchesCommand),
     /// Price a licence: modules, add-ons, users and the bank link, with VAT.
     Quote(quote::QuoteArgs),
+    /// Ask support's business-hours calendar: open at an instant, deadlines in business hours.
+    #[command(subcommand)]
+    Support(support::SupportCommand),
 }
 
 #[derive(Subcommand)]
@@ -76,7 +81,7 @@ enum StatementCommand {
 
 #[derive(Args)]
 struct StackArgs {
-    /// PostgreSQL server URL; each service gets its own database there (dk_banksync, dk_bookkeeping, dk_billing).
+    /// PostgreSQL server URL; each service gets its own database there (dk_banksync, dk_bookkeeping, dk_billing, dk_support).
     #[arg(long, env = "DK_POSTGRES_URL")]
     postgres_url: Option<String>,
     /// RabbitMQ URL; without it the services share an in-process bus.
@@ -100,11 +105,14 @@ struct DevArgs {
     /// Address of the billing gRPC server.
     #[arg(long, default_value = "127.0.0.1:50063")]
     billing_listen: SocketAddr,
+    /// Address of the support gRPC server.
+    #[arg(long, default_value = "127.0.0.1:50064")]
+    support_listen: SocketAddr,
 }
 
 #[derive(Args)]
 struct DemoArgs {
-    /// PostgreSQL server URL; each service gets its own database there (dk_banksync, dk_bookkeeping, dk_billing).
+    /// PostgreSQL server URL; each service gets its own database there (dk_banksync, dk_bookkeeping, dk_billing, dk_support).
     /// Without it the demo uses SQLite files in a temporary folder that it removes afterwards.
     #[arg(long, env = "DK_POSTGRES_URL")]
     postgres_url: Option<String>,
@@ -149,6 +157,14 @@ struct TargetArgs {
         global = true
     )]
     billing_url: String,
+    /// URL of the support service.
+    #[arg(
+        long,
+        env = "DK_SUPPORT_URL",
+        default_value = "http://127.0.0.1:50064",
+        global = true
+    )]
+    support_url: String,
     /// Bearer token; without it, a development token for --organisation is used.
     #[arg(long, env = "DK_TOKEN", global = true, hide_env_values = true)]
     token: Option<String>,
@@ -261,6 +277,7 @@ impl TargetArgs {
             banksync_url: self.banksync_url.clone(),
             bookkeeping_url: self.bookkeeping_url.clone(),
             billing_url: self.billing_url.clone(),
+            support_url: self.support_url.clone(),
             token,
         }
     }
@@ -279,6 +296,7 @@ fn stack_options(
     banksync_listen: SocketAddr,
     bookkeeping_listen: SocketAddr,
     billing_listen: SocketAddr,
+    support_listen: SocketAddr,
 ) -> stack::StackOptions {
     stack::StackOptions {
         data_dir: args.data_dir,
@@ -287,6 +305,7 @@ fn stack_options(
         banksync_listen,
         bookkeeping_listen,
         billing_listen,
+        support_listen,
         token_secret: DEV_TOKEN_SECRET.into(),
         name_prefix: String::new(),
         temporary_topology: false,
@@ -333,7 +352,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 data_dir: data_dir.clone(),
             };
             let any_port = ([127, 0, 0, 1], 0).into();
-            let mut options = stack_options(stack, any_port, any_port, any_port);
+            let mut options = stack_options(stack, any_port, any_port, any_port, any_port);
             // Its own exchanges and queues, so that a running stack on the same broker neither
             // takes the demo's events nor gets them.
             options.name_prefix =
@@ -378,6 +397,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Quote(args) => quote::run(args).await,
+        Command::Support(command) => support::run(command).await,
     }
 }
 
@@ -443,6 +463,7 @@ async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
         args.banksync_listen,
         args.bookkeeping_listen,
         args.billing_listen,
+        args.support_listen,
     );
     let mode = match (&options.postgres_url, &options.amqp_url) {
         (None, None) => format!(
@@ -459,6 +480,7 @@ async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
     println!("  banksync     http://{}", stack.banksync);
     println!("  bookkeeping  http://{}", stack.bookkeeping);
     println!("  billing      http://{}", stack.billing);
+    println!("  support      http://{}", stack.support);
     println!("  organisation {organisation}");
     println!("  token        {}", dev_token(organisation));
     println!("Client commands use these by default. Stop with Ctrl-C.");

@@ -1,5 +1,5 @@
-//! The whole stack in one process: banksync, bookkeeping and billing with their own databases,
-//! joined by the in-process bus (embedded mode) or by RabbitMQ.
+//! The whole stack in one process: banksync, bookkeeping, billing and support with their own
+//! databases, joined by the in-process bus (embedded mode) or by RabbitMQ.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,6 +25,7 @@ pub struct StackOptions {
     pub banksync_listen: SocketAddr,
     pub bookkeeping_listen: SocketAddr,
     pub billing_listen: SocketAddr,
+    pub support_listen: SocketAddr,
     pub token_secret: String,
     /// Prefix of the RabbitMQ exchange and queue names; empty for the production names.
     pub name_prefix: String,
@@ -37,6 +38,7 @@ pub struct Stack {
     pub banksync: SocketAddr,
     pub bookkeeping: SocketAddr,
     pub billing: SocketAddr,
+    pub support: SocketAddr,
     bus: Bus,
     temporary_topology: bool,
     shutdown: CancellationToken,
@@ -58,7 +60,7 @@ impl Stack {
     }
 }
 
-/// Starts banksync, bookkeeping and billing.
+/// Starts banksync, bookkeeping, billing and support.
 pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
     let messaging = MessagingSettings {
         amqp_url: options.amqp_url.clone().map(Secret::new),
@@ -77,6 +79,7 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
     let banksync_db = database_url(options, "banksync").await?;
     let bookkeeping_db = database_url(options, "bookkeeping").await?;
     let billing_db = database_url(options, "billing").await?;
+    let support_db = database_url(options, "support").await?;
     let auth = AuthSettings {
         token_secret: Secret::new(options.token_secret.clone()),
     };
@@ -121,21 +124,33 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
     let billing_settings = dk_billing::Settings {
         grpc: grpc(options.billing_listen),
         database: database(billing_db),
-        messaging,
-        auth,
-        telemetry,
+        messaging: messaging.clone(),
+        auth: auth.clone(),
+        telemetry: telemetry.clone(),
     };
     let billing = dk_billing::start(&billing_settings, bus.clone(), shutdown.clone())
         .await
         .context("failed to start billing")?;
+    let support_settings = dk_support::Settings {
+        grpc: grpc(options.support_listen),
+        database: database(support_db),
+        messaging,
+        auth,
+        telemetry,
+        calendar: dk_calendar::CalendarSettings::default(),
+    };
+    let support = dk_support::start(&support_settings, bus.clone(), shutdown.clone())
+        .await
+        .context("failed to start support")?;
     Ok(Stack {
         banksync: banksync.address,
         bookkeeping: bookkeeping.address,
         billing: billing.address,
+        support: support.address,
         bus,
         temporary_topology: options.temporary_topology,
         shutdown,
-        running: vec![banksync, bookkeeping, billing],
+        running: vec![banksync, bookkeeping, billing, support],
     })
 }
 

@@ -2,8 +2,8 @@
 //!
 //! - [`TestDatabase`]: a fresh PostgreSQL database per test, dropped afterwards.
 //! - [`unique_prefix`]: a name prefix so that each test's exchanges and queues are its own.
-//! - [`Stack`]: banksync, bookkeeping and billing on `127.0.0.1:0`, each with its own fresh
-//!   database, connected through RabbitMQ (or the in-process bus), with tokens for two
+//! - [`Stack`]: banksync, bookkeeping, billing and support on `127.0.0.1:0`, each with its own
+//!   fresh database, connected through RabbitMQ (or the in-process bus), with tokens for two
 //!   organisations.
 //!
 //! Servers are found through `DK_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432`)
@@ -24,6 +24,7 @@ use dk_messaging::topology::Names;
 use dk_proto::banksync::v1::bank_sync_service_client::BankSyncServiceClient;
 use dk_proto::billing::v1::billing_service_client::BillingServiceClient;
 use dk_proto::bookkeeping::v1::bookkeeping_service_client::BookkeepingServiceClient;
+use dk_proto::support::v1::support_service_client::SupportServiceClient;
 use dk_runtime::auth::TokenKeys;
 use sea_orm::{ConnectionTrait, Database};
 use tokio_util::sync::CancellationToken;
@@ -120,14 +121,16 @@ pub enum BusKind {
     InProcess,
 }
 
-/// Banksync, bookkeeping and billing running for one test.
+/// Banksync, bookkeeping, billing and support running for one test.
 pub struct Stack {
     pub banksync: SocketAddr,
     pub bookkeeping: SocketAddr,
     pub billing: SocketAddr,
+    pub support: SocketAddr,
     pub banksync_db: sea_orm::DatabaseConnection,
     pub bookkeeping_db: sea_orm::DatabaseConnection,
     pub billing_db: sea_orm::DatabaseConnection,
+    pub support_db: sea_orm::DatabaseConnection,
     pub bus: Bus,
     pub organisation: OrganisationId,
     pub other_organisation: OrganisationId,
@@ -149,6 +152,20 @@ impl Stack {
         bus_kind: BusKind,
         database_kind: DatabaseKind,
     ) -> anyhow::Result<Self> {
+        Self::start_with_calendar(
+            bus_kind,
+            database_kind,
+            dk_calendar::CalendarSettings::default(),
+        )
+        .await
+    }
+
+    /// Starts the services with `calendar` as support's business-hours settings.
+    pub async fn start_with_calendar(
+        bus_kind: BusKind,
+        database_kind: DatabaseKind,
+        calendar: dk_calendar::CalendarSettings,
+    ) -> anyhow::Result<Self> {
         init_logs();
         let names = Names::new(unique_prefix());
         let bus = match bus_kind {
@@ -158,17 +175,19 @@ impl Stack {
         bus.declare_topology().await?;
         let mut databases = Vec::new();
         let mut sqlite_dir = None;
-        let (banksync_url, bookkeeping_url, billing_url) = match database_kind {
+        let (banksync_url, bookkeeping_url, billing_url, support_url) = match database_kind {
             DatabaseKind::Postgres => {
                 let banksync = TestDatabase::create().await?;
                 let bookkeeping = TestDatabase::create().await?;
                 let billing = TestDatabase::create().await?;
+                let support = TestDatabase::create().await?;
                 let urls = (
                     banksync.url.clone(),
                     bookkeeping.url.clone(),
                     billing.url.clone(),
+                    support.url.clone(),
                 );
-                databases = vec![banksync, bookkeeping, billing];
+                databases = vec![banksync, bookkeeping, billing, support];
                 urls
             }
             DatabaseKind::Sqlite => {
@@ -179,6 +198,7 @@ impl Stack {
                     format!("sqlite://{}/banksync.sqlite?mode=rwc", dir.display()),
                     format!("sqlite://{}/bookkeeping.sqlite?mode=rwc", dir.display()),
                     format!("sqlite://{}/billing.sqlite?mode=rwc", dir.display()),
+                    format!("sqlite://{}/support.sqlite?mode=rwc", dir.display()),
                 );
                 sqlite_dir = Some(dir);
                 urls
@@ -215,14 +235,25 @@ impl Stack {
             telemetry: telemetry_settings(),
         };
         let billing = dk_billing::start(&billing_settings, bus.clone(), shutdown.clone()).await?;
+        let support_settings = dk_support::Settings {
+            grpc: grpc_settings(),
+            database: database_settings(&support_url),
+            messaging: messaging_settings(&names),
+            auth: auth_settings(),
+            telemetry: telemetry_settings(),
+            calendar,
+        };
+        let support = dk_support::start(&support_settings, bus.clone(), shutdown.clone()).await?;
 
         Ok(Self {
             banksync: banksync.address,
             bookkeeping: bookkeeping.address,
             billing: billing.address,
+            support: support.address,
             banksync_db: banksync.db.clone(),
             bookkeeping_db: bookkeeping.db.clone(),
             billing_db: billing.db.clone(),
+            support_db: support.db.clone(),
             bus,
             organisation: OrganisationId::new(),
             other_organisation: OrganisationId::new(),
@@ -231,7 +262,7 @@ impl Stack {
             databases,
             sqlite_dir,
             shutdown,
-            running: vec![banksync, bookkeeping, billing],
+            running: vec![banksync, bookkeeping, billing, support],
         })
     }
 
@@ -277,6 +308,18 @@ impl Stack {
         ))
     }
 
+    /// Connects a support client that calls as `organisation`.
+    pub async fn support_client(
+        &self,
+        organisation: OrganisationId,
+    ) -> anyhow::Result<SupportClient> {
+        let channel = channel(self.support).await?;
+        Ok(SupportServiceClient::with_interceptor(
+            channel,
+            self.bearer(organisation)?,
+        ))
+    }
+
     fn bearer(&self, organisation: OrganisationId) -> anyhow::Result<Bearer> {
         Ok(Bearer(Some(
             format!("Bearer {}", self.token(organisation)).parse()?,
@@ -292,6 +335,7 @@ impl Stack {
         self.banksync_db.clone().close().await?;
         self.bookkeeping_db.clone().close().await?;
         self.billing_db.clone().close().await?;
+        self.support_db.clone().close().await?;
         remove_resources(
             &self.bus,
             &std::mem::take(&mut self.databases),
@@ -364,6 +408,7 @@ impl tonic::service::Interceptor for Bearer {
 pub type BankSyncClient = BankSyncServiceClient<InterceptedService<Channel, Bearer>>;
 pub type BookkeepingClient = BookkeepingServiceClient<InterceptedService<Channel, Bearer>>;
 pub type BillingClient = BillingServiceClient<InterceptedService<Channel, Bearer>>;
+pub type SupportClient = SupportServiceClient<InterceptedService<Channel, Bearer>>;
 
 /// A channel to a service's address.
 pub async fn channel(address: SocketAddr) -> anyhow::Result<Channel> {

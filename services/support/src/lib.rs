@@ -1,0 +1,64 @@
+//! Support: the business-hours calendar over gRPC.
+//!
+//! `GetBusinessHoursStatus` returns whether support is open at an instant and when it opens
+//! next. `ComputeDeadline` returns the instant a number of business hours after a start has
+//! passed, with the opening-hour windows it counted and the closed days it skipped. Both come
+//! from `dk-calendar`, configured by the `[calendar]` settings.
+//!
+//! NOTE: tickets, time logging, prepaid credit and the knowledge base are not built yet, so
+//! support publishes and consumes no events.
+
+mod grpc;
+pub mod migration;
+pub mod settings;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use dk_calendar::Calendar;
+use dk_messaging::Bus;
+use dk_proto::support::v1::support_service_server::SupportServiceServer;
+use dk_runtime::auth::{Authenticate, TokenKeys};
+use dk_runtime::server;
+use sea_orm_migration::MigratorTrait;
+use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
+
+pub use settings::Settings;
+
+/// gRPC service name, as health checks and probes name it.
+pub const SERVICE_NAME: &str = "dk.support.v1.SupportService";
+
+/// Checks the calendar settings, connects and migrates the database and serves gRPC until
+/// `shutdown` is cancelled.
+///
+/// The bus is taken for the shared `main_loop` signature and unused, because support
+/// publishes and consumes no events yet.
+pub async fn start(
+    settings: &Settings,
+    _bus: Bus,
+    shutdown: CancellationToken,
+) -> anyhow::Result<server::Running> {
+    let calendar =
+        Calendar::new(settings.calendar.clone()).context("invalid [calendar] settings")?;
+    let db = dk_runtime::database::connect(&settings.database).await?;
+    migration::Migrator::up(&db, None).await?;
+    tracing::info!("support database migrated");
+
+    let keys = Arc::new(TokenKeys::new(settings.auth.token_secret.expose()));
+    let service = SupportServiceServer::new(grpc::Support { calendar });
+    let serving = server::spawn(
+        SERVICE_NAME,
+        &settings.grpc,
+        dk_proto::FILE_DESCRIPTOR_SET,
+        shutdown,
+        |router| router.add_service(InterceptedService::new(service, Authenticate::new(keys))),
+    )
+    .await?;
+
+    Ok(server::Running {
+        address: serving.address,
+        db,
+        tasks: vec![serving.task],
+    })
+}

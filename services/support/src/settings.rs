@@ -1,0 +1,75 @@
+//! Typed settings of the support service.
+
+use std::path::Path;
+
+use dk_calendar::{Calendar, CalendarSettings};
+use dk_config::{
+    AuthSettings, ConfigError, DatabaseSettings, GrpcSettings, MessagingSettings, TelemetrySettings,
+};
+use serde::Deserialize;
+
+/// Compiled-in defaults; see the file for each value's meaning.
+pub const DEFAULTS: &str = include_str!("defaults.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub grpc: GrpcSettings,
+    pub database: DatabaseSettings,
+    pub messaging: MessagingSettings,
+    pub auth: AuthSettings,
+    pub telemetry: TelemetrySettings,
+    /// Opening hours and holiday switches; checked by `Calendar::new` when the service starts.
+    #[serde(default)]
+    pub calendar: CalendarSettings,
+}
+
+impl Settings {
+    /// Loads defaults, then the optional file, then `DK_SUPPORT__…` variables, and checks the
+    /// calendar settings, so that invalid opening hours stop the service like any other invalid
+    /// setting.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let settings: Self = dk_config::load("support", DEFAULTS, file)?;
+        Calendar::new(settings.calendar.clone()).map_err(|error| ConfigError {
+            service: "support".to_owned(),
+            source: Box::new(config::ConfigError::Message(format!(
+                "invalid [calendar] settings: {error}"
+            ))),
+        })?;
+        Ok(settings)
+    }
+}
+
+impl dk_runtime::main_loop::ServiceSettings for Settings {
+    fn telemetry(&self) -> &TelemetrySettings {
+        &self.telemetry
+    }
+
+    fn messaging(&self) -> &MessagingSettings {
+        &self.messaging
+    }
+
+    fn database(&self) -> &DatabaseSettings {
+        &self.database
+    }
+
+    fn auth(&self) -> &AuthSettings {
+        &self.auth
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use dk_calendar::{GoodFriday, LiberationDay};
+
+    use super::*;
+
+    #[test]
+    fn defaults_parse_with_calendar() {
+        let settings = Settings::load(None).expect("compiled-in defaults load");
+        assert_eq!(settings.grpc.listen.port(), 50064);
+        assert_eq!(settings.calendar.good_friday, GoodFriday::Open);
+        assert_eq!(settings.calendar.liberation_day, LiberationDay::LustrumOnly);
+        assert_eq!(settings.calendar, CalendarSettings::default());
+    }
+}
