@@ -8,6 +8,9 @@
 //! - [`server`]: health checking, reflection, serving on a bound listener, graceful shutdown.
 //! - [`main_loop`]: the `main` of every service binary.
 
+/// The configuration crate, for [`service_settings!`].
+pub use dk_config as config;
+
 pub mod auth;
 pub mod bus;
 pub mod database;

@@ -96,3 +96,28 @@ pub async fn run<S: ServiceSettings>(
     drop(telemetry);
     ExitCode::SUCCESS
 }
+
+/// Implements [`ServiceSettings`] for a settings struct whose fields `telemetry`, `messaging`,
+/// `database` and `auth` hold the shared sections.
+#[macro_export]
+macro_rules! service_settings {
+    ($settings:ty) => {
+        impl $crate::main_loop::ServiceSettings for $settings {
+            fn telemetry(&self) -> &$crate::config::TelemetrySettings {
+                &self.telemetry
+            }
+
+            fn messaging(&self) -> &$crate::config::MessagingSettings {
+                &self.messaging
+            }
+
+            fn database(&self) -> &$crate::config::DatabaseSettings {
+                &self.database
+            }
+
+            fn auth(&self) -> &$crate::config::AuthSettings {
+                &self.auth
+            }
+        }
+    };
+}

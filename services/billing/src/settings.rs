@@ -27,20 +27,4 @@ impl Settings {
     }
 }
 
-impl dk_runtime::main_loop::ServiceSettings for Settings {
-    fn telemetry(&self) -> &TelemetrySettings {
-        &self.telemetry
-    }
-
-    fn messaging(&self) -> &MessagingSettings {
-        &self.messaging
-    }
-
-    fn database(&self) -> &DatabaseSettings {
-        &self.database
-    }
-
-    fn auth(&self) -> &AuthSettings {
-        &self.auth
-    }
-}
+dk_runtime::service_settings!(Settings);
