@@ -10,8 +10,6 @@ use dk_config::{
     TelemetrySettings,
 };
 use dk_messaging::Bus;
-use dk_messaging::memory::MemoryBus;
-use dk_messaging::topology::Names;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use tokio_util::sync::CancellationToken;
 
@@ -66,16 +64,9 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
         amqp_url: options.amqp_url.clone().map(Secret::new),
         name_prefix: options.name_prefix.clone(),
     };
-    let bus = match &options.amqp_url {
-        Some(_) => dk_runtime::bus::connect(&messaging)
-            .await
-            .context("failed to connect to RabbitMQ")?,
-        None => {
-            let bus = Bus::Memory(MemoryBus::new(Names::new(options.name_prefix.clone())));
-            bus.declare_topology().await?;
-            bus
-        }
-    };
+    let bus = dk_runtime::bus::connect(&messaging)
+        .await
+        .context("failed to connect to RabbitMQ")?;
     let banksync_db = database_url(options, "banksync").await?;
     let bookkeeping_db = database_url(options, "bookkeeping").await?;
     let billing_db = database_url(options, "billing").await?;
@@ -171,9 +162,16 @@ async fn database_url(options: &StackOptions, service: &str) -> anyhow::Result<S
     };
     let server = server_part(server);
     let name = format!("dk_{service}");
-    let admin = Database::connect(quiet_options(format!("{server}/postgres")))
-        .await
-        .with_context(|| format!("failed to connect to PostgreSQL at {}", redact(&server)))?;
+    let admin = Database::connect(dk_runtime::database::admin_options(format!(
+        "{server}/postgres"
+    )))
+    .await
+    .with_context(|| {
+        format!(
+            "failed to connect to PostgreSQL at {}",
+            dk_config::redact_url(&server)
+        )
+    })?;
     let exists = admin
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -191,15 +189,6 @@ async fn database_url(options: &StackOptions, service: &str) -> anyhow::Result<S
     Ok(format!("{server}/{name}"))
 }
 
-/// Connection options that do not log every statement.
-fn quiet_options(url: String) -> sea_orm::ConnectOptions {
-    let mut options = sea_orm::ConnectOptions::new(url);
-    options
-        .sqlx_logging(false)
-        .acquire_timeout(std::time::Duration::from_secs(10));
-    options
-}
-
 /// `postgres://user@host:port` without a database name or query.
 fn server_part(url: &str) -> String {
     let without_query = url.split('?').next().unwrap_or(url);
@@ -209,13 +198,6 @@ fn server_part(url: &str) -> String {
             None => without_query.to_owned(),
         },
         None => without_query.to_owned(),
-    }
-}
-
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(start), Some(at)) if at > start => format!("{}***{}", &url[..start + 3], &url[at..]),
-        _ => url.to_owned(),
     }
 }
 
@@ -233,10 +215,5 @@ mod tests {
             server_part("postgres://postgres@127.0.0.1:5432"),
             "postgres://postgres@127.0.0.1:5432"
         );
-    }
-
-    #[test]
-    fn redact_hides_credentials() {
-        assert_eq!(redact("postgres://u:p@h:5432"), "postgres://***@h:5432");
     }
 }

@@ -71,7 +71,7 @@ impl Secret {
         Self(value.into())
     }
 
-    /// The secret value itself, for the one place that needs it.
+    /// Returns the secret value itself, for the one place that needs it.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -83,7 +83,27 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Where the gRPC server listens.
+/// Hides the password of a URL such as `amqp://user:password@host`, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let (Some(scheme_end), Some(at)) = (url.find("://"), url.rfind('@')) else {
+        return url.to_owned();
+    };
+    if at < scheme_end {
+        return url.to_owned();
+    }
+    let credentials = &url[scheme_end + 3..at];
+    match credentials.find(':') {
+        Some(colon) => format!(
+            "{}{}:***{}",
+            &url[..scheme_end + 3],
+            &credentials[..colon],
+            &url[at..]
+        ),
+        None => url.to_owned(),
+    }
+}
+
+/// Address of the gRPC server and its shutdown grace period.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GrpcSettings {
@@ -280,6 +300,25 @@ mod tests {
             name_prefix: String::new(),
         };
         assert!(messaging.validate().is_err());
+    }
+
+    #[test]
+    fn url_password_is_hidden() {
+        let cases = [
+            (
+                "amqp://guest:guest@127.0.0.1:5672/%2f",
+                "amqp://guest:***@127.0.0.1:5672/%2f",
+            ),
+            ("postgres://u:p@h:5432", "postgres://u:***@h:5432"),
+            (
+                "postgres://postgres@127.0.0.1:5432",
+                "postgres://postgres@127.0.0.1:5432",
+            ),
+            ("amqp://127.0.0.1:5672", "amqp://127.0.0.1:5672"),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(redact_url(url), expected);
+        }
     }
 
     #[test]

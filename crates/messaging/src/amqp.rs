@@ -405,7 +405,7 @@ impl AmqpBus {
 
     fn error(&self, source: lapin::Error) -> BusError {
         BusError::Amqp {
-            url: redact_url(&self.url),
+            url: dk_config::redact_url(&self.url),
             source,
         }
     }
@@ -492,37 +492,4 @@ fn event_from_delivery(delivery: &Delivery) -> Result<Event, String> {
         payload: delivery.data.clone(),
         traceparent: header("traceparent"),
     })
-}
-
-/// Hides the password of an `amqp://user:password@host` URL.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme_end + 3],
-                    &credentials[..colon],
-                    &url[at..]
-                ),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn url_password_is_hidden() {
-        assert_eq!(
-            redact_url("amqp://guest:guest@127.0.0.1:5672/%2f"),
-            "amqp://guest:***@127.0.0.1:5672/%2f"
-        );
-        assert_eq!(redact_url("amqp://127.0.0.1:5672"), "amqp://127.0.0.1:5672");
-    }
 }

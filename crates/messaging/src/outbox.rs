@@ -169,11 +169,7 @@ impl Relay {
             .collect();
         self.bus.publish(&self.producer, &events).await?;
 
-        let last = rows.last().map(|row| row.seq).unwrap_or_default();
-        let first = rows.first().map(|row| row.seq).unwrap_or_default();
         Entity::delete_many()
-            .filter(Column::Producer.eq(self.producer.as_str()))
-            .filter(Column::Seq.between(first, last))
             .filter(Column::Id.is_in(rows.iter().map(|row| row.id)))
             .exec(&transaction)
             .await?;

@@ -51,3 +51,13 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
     })
     .await
 }
+
+/// Builds connection options for short administrative connections (creating or dropping
+/// databases): no statement logging, and a 10 s limit on waiting for a connection.
+pub fn admin_options(url: String) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10));
+    options
+}

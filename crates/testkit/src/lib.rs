@@ -72,8 +72,11 @@ impl TestDatabase {
     /// Creates a database with a unique name.
     pub async fn create() -> anyhow::Result<Self> {
         let name = format!("dk_test_{}", uuid::Uuid::new_v4().simple());
-        let admin =
-            Database::connect(quiet_options(format!("{}/postgres", postgres_url()))).await?;
+        let admin = Database::connect(dk_runtime::database::admin_options(format!(
+            "{}/postgres",
+            postgres_url()
+        )))
+        .await?;
         admin
             .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
             .await?;
@@ -86,8 +89,11 @@ impl TestDatabase {
 
     /// Drops the database, ending the connections that still use it.
     pub async fn drop_database(&self) -> anyhow::Result<()> {
-        let admin =
-            Database::connect(quiet_options(format!("{}/postgres", postgres_url()))).await?;
+        let admin = Database::connect(dk_runtime::database::admin_options(format!(
+            "{}/postgres",
+            postgres_url()
+        )))
+        .await?;
         admin
             .execute_unprepared(&format!(
                 "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
@@ -97,13 +103,6 @@ impl TestDatabase {
         admin.close().await?;
         Ok(())
     }
-}
-
-/// Connection options that do not log every statement.
-fn quiet_options(url: String) -> sea_orm::ConnectOptions {
-    let mut options = sea_orm::ConnectOptions::new(url);
-    options.sqlx_logging(false);
-    options
 }
 
 /// Which database server a [`Stack`] uses.
