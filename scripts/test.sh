@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace against PostgreSQL and RabbitMQ on 127.0.0.1.
 #
-# Servers that do not answer are started, and installed from Debian's packages when missing, so
+# Servers that are not reachable are started, and installed from Debian's packages when missing, so
 # this works on a fresh machine. Tests create their own databases, exchanges and queues and
 # remove them afterwards. Extra arguments go to the test runner.
 set -euo pipefail
@@ -29,7 +29,7 @@ ensure_postgres() {
         for _ in $(seq 1 30); do postgres_answers && break; sleep 1; done
     fi
     if ! postgres_trusts; then
-        # A fresh Debian cluster asks for passwords on TCP; the tests connect as postgres
+        # A fresh Debian cluster requires passwords on TCP; the tests connect as postgres
         # without one, so trust loopback connections only.
         local version hba
         version=$(ls /etc/postgresql | sort -V | tail -n 1)

@@ -101,7 +101,7 @@ async fn connect(url: &str) -> anyhow::Result<Channel> {
         .with_context(|| format!("failed to connect to {url}; is the stack running (dk dev)?"))
 }
 
-/// A new idempotency key, unless the user gave one.
+/// Returns a new idempotency key, unless the user passed one.
 pub fn idempotency_key(given: Option<String>) -> String {
     given.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }

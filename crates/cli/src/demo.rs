@@ -35,7 +35,7 @@ struct DemoInvoice {
     payment_reference: Option<String>,
 }
 
-/// What the demo found, printed after the stack has stopped and its files are gone.
+/// Results of the demo, printed after the stack has stopped and its files are gone.
 pub struct Report {
     imported: banksync::ImportStatementResponse,
     matches: Vec<bookkeeping::Match>,

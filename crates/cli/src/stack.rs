@@ -13,7 +13,7 @@ use dk_messaging::Bus;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use tokio_util::sync::CancellationToken;
 
-/// Where and how to run the stack.
+/// Options of a stack: data folder, servers, addresses and names.
 pub struct StackOptions {
     /// Folder of the SQLite files in embedded mode.
     pub data_dir: PathBuf,
@@ -145,7 +145,7 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
     })
 }
 
-/// The database URL of one service: a SQLite file in the data folder, or a database named
+/// Returns the database URL of one service: a SQLite file in the data folder, or a database named
 /// `dk_<service>` on the PostgreSQL server, created when missing.
 async fn database_url(options: &StackOptions, service: &str) -> anyhow::Result<String> {
     let Some(server) = &options.postgres_url else {

@@ -1,7 +1,7 @@
 //! International Bank Account Numbers.
 //!
 //! Validation (country format and the ISO 13616 mod-97 check) comes from the `iban_validate`
-//! crate; this type adds the electronic form we store and the Dutch bank recognition.
+//! crate. This type adds the electronic form we store and the recognition of Dutch banks.
 
 use std::fmt;
 use std::str::FromStr;
@@ -13,7 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Iban(String);
 
-/// Why a text is not a valid IBAN.
+/// Error of a text that is not a valid IBAN.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid IBAN {input:?}: {reason}")]
 pub struct IbanError {
@@ -49,17 +49,17 @@ impl Iban {
         }
     }
 
-    /// The IBAN in electronic form.
+    /// Returns the IBAN in electronic form.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
-    /// The two-letter ISO 3166 country code.
+    /// Returns the two-letter ISO 3166 country code.
     pub fn country_code(&self) -> &str {
         &self.0[..2]
     }
 
-    /// The bank code inside the IBAN (`ABNA` for `NL91ABNA0417164300`), where the country's
+    /// Returns the bank code inside the IBAN (`ABNA` for `NL91ABNA0417164300`), where the country's
     /// format has one.
     pub fn bank_code(&self) -> Option<&str> {
         self.0
@@ -68,7 +68,7 @@ impl Iban {
             .and_then(|valid| valid.bank_identifier().map(|code| self.slice_of(code)))
     }
 
-    /// The Dutch bank's name for a Dutch IBAN whose bank code we know.
+    /// Returns the Dutch bank's name for a Dutch IBAN with a known bank code.
     pub fn bank_name(&self) -> Option<&'static str> {
         if self.country_code() != "NL" {
             return None;

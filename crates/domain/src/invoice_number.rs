@@ -16,7 +16,7 @@ const MAX_LENGTH: usize = 40;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InvoiceNumber(String);
 
-/// Why a text cannot be an invoice number.
+/// Error of a text that cannot be an invoice number.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid invoice number {input:?}: {reason}")]
 pub struct InvoiceNumberError {

@@ -169,7 +169,7 @@ impl Money {
         self.checked_add(Self::new(-other.amount, other.currency))
     }
 
-    /// The amount as a whole number of minor units (cents for EUR), the form in which
+    /// Converts the amount to a whole number of minor units (cents for EUR), the form in which
     /// databases store it. Fails instead of rounding when the amount is more precise.
     pub fn to_minor_units(&self) -> Result<i64, MoneyError> {
         let digits = self.currency.minor_unit_digits();

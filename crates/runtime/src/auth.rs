@@ -59,7 +59,9 @@ impl TokenKeys {
             iat: now.timestamp(),
             exp: (now + lifetime).timestamp(),
         };
-        // Encoding HS256 claims of plain strings and numbers cannot fail.
+        // jsonwebtoken fails only on claims it cannot serialise or a key that does not fit the
+        // algorithm. Neither can happen with these claims and an HMAC key, so the default
+        // (empty) token is never returned.
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .unwrap_or_default()
     }
@@ -107,7 +109,7 @@ impl Interceptor for Authenticate {
     }
 }
 
-/// The caller that [`Authenticate`] stored in the request.
+/// Returns the caller that [`Authenticate`] stored in the request.
 pub fn caller<T>(request: &Request<T>) -> Result<Caller, Status> {
     request
         .extensions()

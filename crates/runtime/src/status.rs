@@ -15,7 +15,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 /// Domain of the `ErrorInfo` details.
 const ERROR_DOMAIN: &str = "digitaalkantoor.nl";
 
-/// A request field with an invalid value.
+/// Builds INVALID_ARGUMENT for a request field with an invalid value.
 pub fn invalid_argument(field: &str, description: impl Into<String>) -> Status {
     let description = description.into();
     Status::with_error_details(
@@ -25,7 +25,7 @@ pub fn invalid_argument(field: &str, description: impl Into<String>) -> Status {
     )
 }
 
-/// A failure with a stable, machine-readable reason such as `IBAN_NOT_REGISTERED`.
+/// Builds a status with a stable, machine-readable reason such as `IBAN_NOT_REGISTERED`.
 pub fn with_reason(
     code: Code,
     reason: &str,
@@ -43,8 +43,8 @@ pub fn with_reason(
     )
 }
 
-/// A resource of the caller's organisation that does not exist. Resources of other
-/// organisations get the same status, so their existence is not revealed.
+/// Builds NOT_FOUND for a resource of the caller's organisation that does not exist. Resources
+/// of other organisations get the same status, so their existence is not revealed.
 pub fn not_found(resource: &str, id: &str) -> Status {
     Status::not_found(format!("{resource} {id} not found"))
 }
@@ -71,7 +71,7 @@ pub fn from_db(context: &str, error: DbErr) -> Status {
     internal(context, &error)
 }
 
-/// Whether a database error is a transient conflict that a retry can resolve.
+/// Returns whether a database error is a transient conflict that a retry can resolve.
 pub fn is_retryable(error: &DbErr) -> bool {
     let text = error.to_string();
     // PostgreSQL serialization_failure (40001) and deadlock_detected (40P01); SQLite busy.

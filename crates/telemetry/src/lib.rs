@@ -1,8 +1,8 @@
 //! Logs and traces for every service.
 //!
 //! [`init`] installs a `tracing` subscriber with an env-filter and text or JSON output. When an
-//! OTLP endpoint is configured it also exports spans to an OpenTelemetry collector over gRPC and
-//! installs the W3C trace-context propagator; without one, nothing is exported. The returned
+//! OTLP endpoint is configured, it also exports spans to an OpenTelemetry collector over gRPC and
+//! installs the W3C trace-context propagator. Without one, nothing is exported. The returned
 //! [`TelemetryGuard`] flushes pending spans when dropped, so `main` keeps it until exit.
 
 use std::io::IsTerminal;
@@ -34,7 +34,7 @@ pub struct TelemetryGuard {
 }
 
 impl TelemetryGuard {
-    /// Whether spans are exported to a collector.
+    /// Returns whether spans are exported to a collector.
     pub fn exports_traces(&self) -> bool {
         self.provider.is_some()
     }

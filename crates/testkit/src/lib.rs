@@ -47,7 +47,8 @@ pub fn amqp_url() -> String {
         .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
 }
 
-/// A prefix such as `test-1a2b3c4d.` that makes exchange and queue names unique to one test.
+/// Returns a prefix such as `test-1a2b3c4d.` that makes exchange and queue names unique to one
+/// test.
 pub fn unique_prefix() -> String {
     format!("test-{}.", &uuid::Uuid::new_v4().simple().to_string()[..12])
 }
@@ -105,7 +106,7 @@ impl TestDatabase {
     }
 }
 
-/// Which database server a [`Stack`] uses.
+/// Database server of a [`Stack`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DatabaseKind {
     Postgres,
@@ -113,7 +114,7 @@ pub enum DatabaseKind {
     Sqlite,
 }
 
-/// Which message bus a [`Stack`] uses.
+/// Message bus of a [`Stack`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BusKind {
     RabbitMq,
@@ -265,13 +266,13 @@ impl Stack {
         })
     }
 
-    /// A bearer token for `organisation`.
+    /// Issues a bearer token for `organisation`.
     pub fn token(&self, organisation: OrganisationId) -> String {
         self.keys
             .issue("test", organisation, chrono::Duration::hours(1))
     }
 
-    /// A banksync client that calls as `organisation`.
+    /// Connects a banksync client that calls as `organisation`.
     pub async fn banksync_client(
         &self,
         organisation: OrganisationId,
@@ -283,7 +284,7 @@ impl Stack {
         ))
     }
 
-    /// A bookkeeping client that calls as `organisation`.
+    /// Connects a bookkeeping client that calls as `organisation`.
     pub async fn bookkeeping_client(
         &self,
         organisation: OrganisationId,
@@ -295,7 +296,7 @@ impl Stack {
         ))
     }
 
-    /// A billing client that calls as `organisation`.
+    /// Connects a billing client that calls as `organisation`.
     pub async fn billing_client(
         &self,
         organisation: OrganisationId,
@@ -409,7 +410,7 @@ pub type BookkeepingClient = BookkeepingServiceClient<InterceptedService<Channel
 pub type BillingClient = BillingServiceClient<InterceptedService<Channel, Bearer>>;
 pub type SupportClient = SupportServiceClient<InterceptedService<Channel, Bearer>>;
 
-/// A channel to a service's address.
+/// Opens a channel to a service's address.
 pub async fn channel(address: SocketAddr) -> anyhow::Result<Channel> {
     Ok(Channel::from_shared(format!("http://{address}"))?
         .connect()

@@ -3,10 +3,10 @@
 //! A mutation's fingerprint is a SHA-256 over its booking data (dates, amount, currency,
 //! counterparty, texts, references, reversal mark) plus its occurrence number among identical
 //! rows of the same account in the file. A unique index on (account, fingerprint) stores each
-//! mutation once: importing a file again, or a file that overlaps an earlier one, finds the
-//! fingerprints and skips those rows. Two really identical payments on one day (two equal coffee
-//! purchases) differ by occurrence number, so both are kept, as long as each file holds all
-//! transactions of each booking day it covers, which bank exports do.
+//! mutation once. So importing a file again, or a file that overlaps an earlier one, finds the
+//! fingerprints and skips those rows. Two identical payments on one day (two equal coffee
+//! purchases) differ by occurrence number, so both are kept. This assumes that each file
+//! contains every transaction of each booking day it covers, as bank exports do.
 
 use std::collections::{HashMap, HashSet};
 
@@ -430,7 +430,7 @@ async fn existing_fingerprints<C: ConnectionTrait>(
     Ok(found)
 }
 
-/// A warning when the statement's opening balance differs from the closing balance of the
+/// Returns a warning when the statement's opening balance differs from the closing balance of the
 /// account's latest earlier statement.
 async fn continuity_warning<C: ConnectionTrait>(
     db: &C,
@@ -473,9 +473,9 @@ async fn continuity_warning<C: ConnectionTrait>(
     )))
 }
 
-/// A balance in minor units for storage. A balance in another currency than its statement
-/// (seen in test files) is not stored, and a warning says so, because the account's balance
-/// chain is kept in one currency.
+/// Converts a balance to minor units for storage. A balance in another currency than its
+/// statement (seen in test files) is not stored but reported as a warning, because the account's
+/// balance chain is kept in one currency.
 fn stored_balance(
     balance: Option<&dk_statement::Balance>,
     currency: Currency,

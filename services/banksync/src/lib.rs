@@ -48,7 +48,7 @@ pub async fn start(
         max_file_bytes: settings.import.max_file_bytes,
     };
     // The transport limit is twice the file limit, so that a file up to twice too large gets
-    // the service's own error naming both sizes; a larger request gets tonic's OUT_OF_RANGE,
+    // the service's own error naming both sizes. A larger request gets tonic's OUT_OF_RANGE,
     // which names the sizes too.
     let service = BankSyncServiceServer::new(state).max_decoding_message_size(
         settings

@@ -209,8 +209,10 @@ fn validate_invoice(
             ));
         }
     };
+
     let number = InvoiceNumber::parse(&request.number)
         .map_err(|e| status::invalid_argument("number", e.to_string()))?;
+
     let counterparty_name = request.counterparty_name.trim();
     if counterparty_name.is_empty() || counterparty_name.chars().count() > 200 {
         return Err(status::invalid_argument(
@@ -218,6 +220,7 @@ fn validate_invoice(
             "expected 1 to 200 characters",
         ));
     }
+
     let counterparty_iban = match request.counterparty_iban.trim() {
         "" => None,
         text => Some(
@@ -225,6 +228,7 @@ fn validate_invoice(
                 .map_err(|e| status::invalid_argument("counterparty_iban", e.to_string()))?,
         ),
     };
+
     let amount = money_from_proto("amount", request.amount.as_ref())
         .map_err(|e| status::invalid_argument(&e.field, e.message))?;
     if amount.currency() != Currency::EUR {
@@ -245,6 +249,7 @@ fn validate_invoice(
     let amount_minor = amount
         .to_minor_units()
         .map_err(|e| status::invalid_argument("amount.amount", e.to_string()))?;
+
     let issue_date = date_from_proto("issue_date", request.issue_date.as_ref())
         .map_err(|e| status::invalid_argument(&e.field, e.message))?
         .unwrap_or_else(|| Utc::now().date_naive());
@@ -257,6 +262,7 @@ fn validate_invoice(
             format!("{due_date} is before the issue date {issue_date}"),
         ));
     }
+
     let payment_reference = match request.payment_reference.trim() {
         "" => None,
         text => Some(
@@ -265,6 +271,7 @@ fn validate_invoice(
                 .to_string(),
         ),
     };
+
     let now = Utc::now();
     Ok(invoice::Model {
         id: Uuid::now_v7(),

@@ -3,7 +3,7 @@
 //! Each event is handled in one transaction: record the event id as processed, decide with
 //! `dk-matching`, lower the open amounts of the paid invoices, store the decision with its
 //! reasons, and enqueue one `invoice.paid.v1` per paid invoice in the outbox. A redelivered
-//! event finds its id in `processed_events` and changes nothing; a mutation that arrives under a
+//! event finds its id in `processed_events` and changes nothing. A mutation that arrives under a
 //! new event id finds its decision by the unique (organisation, mutation) index.
 
 use std::str::FromStr;
@@ -257,7 +257,7 @@ fn non_empty(text: &str) -> Option<&str> {
     (!trimmed.is_empty()).then_some(trimmed)
 }
 
-/// The stored and listed name of an outcome.
+/// Returns the name under which an outcome is stored and listed.
 pub fn outcome_name(outcome: Outcome) -> &'static str {
     match outcome {
         Outcome::Exact => "exact",
