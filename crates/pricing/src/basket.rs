@@ -1,5 +1,6 @@
 //! The basket of a quote request, and its validation against a catalogue.
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{BANK_LINK_CODE, Catalogue, CatalogueItem, ItemKind};
@@ -22,6 +23,9 @@ pub struct Basket {
     pub one_off_products: Vec<String>,
     /// Total number of users, the included ones counted.
     pub users: u32,
+    /// Monthly price per extra user that a sales employee set, used only when `users` is beyond
+    /// the last block of the user price table.
+    pub custom_user_price: Option<Decimal>,
     /// ISO 3166 alpha-2 code of the customer's country, case-insensitive.
     pub country: String,
     /// The customer's VAT id, if the customer is a business that has one.
@@ -38,6 +42,7 @@ impl Default for Basket {
             bank_link: false,
             one_off_products: Vec::new(),
             users: 1,
+            custom_user_price: None,
             country: "NL".to_owned(),
             vat_id: None,
             language: Language::Nl,

@@ -18,8 +18,46 @@ pub enum Language {
 }
 
 impl Language {
+    /// Names a month of a year: "april 2026" in Dutch, "April 2026" in English.
+    pub fn month(self, year: i32, month: u32) -> String {
+        const DUTCH: [&str; 12] = [
+            "januari",
+            "februari",
+            "maart",
+            "april",
+            "mei",
+            "juni",
+            "juli",
+            "augustus",
+            "september",
+            "oktober",
+            "november",
+            "december",
+        ];
+        const ENGLISH: [&str; 12] = [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ];
+        let names = match self {
+            Language::Nl => &DUTCH,
+            Language::En => &ENGLISH,
+        };
+        let index = (month.clamp(1, 12) - 1) as usize;
+        format!("{} {year}", names[index])
+    }
+
     /// Picks the Dutch or the English text.
-    pub(crate) fn pick<'a>(self, dutch: &'a str, english: &'a str) -> &'a str {
+    pub fn pick<'a>(self, dutch: &'a str, english: &'a str) -> &'a str {
         match self {
             Language::Nl => dutch,
             Language::En => english,
@@ -34,7 +72,7 @@ impl Language {
     }
 
     /// Formats an amount with two decimals, rounded half away from zero.
-    pub(crate) fn amount(self, value: Decimal) -> String {
+    pub fn amount(self, value: Decimal) -> String {
         let mut rounded = value.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
         rounded.rescale(2);
         self.number(rounded)
@@ -109,6 +147,12 @@ mod tests {
             assert_eq!(Language::Nl.percent(value), dutch, "{value}");
             assert_eq!(Language::En.percent(value), english, "{value}");
         }
+    }
+
+    #[test]
+    fn month_names() {
+        assert_eq!(Language::Nl.month(2026, 3), "maart 2026");
+        assert_eq!(Language::En.month(2026, 12), "December 2026");
     }
 
     #[test]

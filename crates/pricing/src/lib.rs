@@ -46,5 +46,5 @@ pub use catalogue::{
 pub use diff::{BillingMonth, Change, DiffLine, ItemTotal, QuoteDiff, diff};
 pub use error::QuoteError;
 pub use language::Language;
-pub use quote::{LineKind, Quote, QuoteLine, QuoteStatus, VatAmount, quote};
+pub use quote::{LineKind, Quote, QuoteLine, QuoteStatus, VatAmount, quote, vat_per_rate};
 pub use vat::{EU_COUNTRIES, VatTreatment, is_eu, treatment, validate_vat_id};

@@ -125,6 +125,7 @@ pub fn quote(catalogue: &Catalogue, basket: &Basket) -> Result<Quote, QuoteError
     lines.extend(user_lines(
         pricing,
         basket.users,
+        basket.custom_user_price,
         currency,
         vat_rate,
         language,
@@ -204,8 +205,9 @@ fn item_line(
     }
 }
 
-/// Sums the priced lines per VAT rate and rounds each rate's VAT once.
-fn vat_per_rate(lines: &[QuoteLine], currency: Currency) -> Vec<VatAmount> {
+/// Sums the priced lines per VAT rate and rounds each rate's VAT once, half away from zero, so
+/// an invoice built from quote lines gets its VAT the same way as the quote.
+pub fn vat_per_rate(lines: &[QuoteLine], currency: Currency) -> Vec<VatAmount> {
     let mut bases: BTreeMap<Decimal, Decimal> = BTreeMap::new();
     for line in lines {
         if let Some(amount) = line.amount {

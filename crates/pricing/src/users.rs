@@ -12,11 +12,12 @@ use crate::catalogue::{USERS_CODE, UserPricing};
 use crate::language::Language;
 use crate::quote::{LineKind, QuoteLine};
 
-/// Builds the users lines for `users` users (at least 1), or one unpriced line when the count is
-/// beyond the last block and needs custom pricing.
+/// Builds the users lines for `users` users (at least 1). A count beyond the last block gets one
+/// line for the extra users at `custom_price`, or one unpriced line when sales has set no price.
 pub(crate) fn user_lines(
     pricing: &UserPricing,
     users: u32,
+    custom_price: Option<Decimal>,
     currency: Currency,
     vat_rate: Decimal,
     language: Language,
@@ -35,6 +36,29 @@ pub(crate) fn user_lines(
     };
 
     let max_priced = pricing.max_priced_users();
+    if let Some(price) = custom_price.filter(|_| users > max_priced) {
+        let included = users.min(pricing.included_users);
+        let extra = users - included;
+        let range = user_range(included + 1, users, language);
+        let price_text = language.amount(price);
+        let explanation = match language {
+            Language::Nl => {
+                format!("{range} à {price_text}, prijs op maat vastgesteld door verkoop")
+            }
+            Language::En => format!("{range} at {price_text}, custom price set by sales"),
+        };
+        let mut lines = Vec::new();
+        if included > 0 {
+            let range = user_range(1, included, language);
+            let explanation = match language {
+                Language::Nl => format!("{range} inbegrepen"),
+                Language::En => format!("{range} included"),
+            };
+            lines.push(line(included, Some(Decimal::ZERO), explanation));
+        }
+        lines.push(line(extra, Some(price), explanation));
+        return lines;
+    }
     if users > max_priced {
         let explanation = match language {
             Language::Nl => format!(
@@ -107,6 +131,7 @@ mod tests {
         user_lines(
             &catalogue.user_pricing[0],
             users,
+            None,
             Currency::EUR,
             dec!(0.21),
             language,
@@ -118,6 +143,37 @@ mod tests {
             .iter()
             .map(|line| line.amount.map(|amount| amount.amount()))
             .sum()
+    }
+
+    #[test]
+    fn custom_price_prices_users_beyond_the_table() {
+        let catalogue = Catalogue::default_nl();
+        let lines = user_lines(
+            &catalogue.user_pricing[0],
+            60,
+            Some(dec!(3.75)),
+            Currency::EUR,
+            dec!(0.21),
+            Language::Nl,
+        );
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[1].quantity, dec!(59));
+        assert_eq!(lines[1].amount.unwrap().amount(), dec!(221.25));
+        assert_eq!(
+            lines[1].explanation,
+            "gebruikers 2-60 à 3,75, prijs op maat vastgesteld door verkoop"
+        );
+        // Within the table the custom price is ignored.
+        let within = user_lines(
+            &catalogue.user_pricing[0],
+            12,
+            Some(dec!(1)),
+            Currency::EUR,
+            dec!(0.21),
+            Language::Nl,
+        );
+        let total: Decimal = within.iter().map(|l| l.amount.unwrap().amount()).sum();
+        assert_eq!(total, dec!(108.00));
     }
 
     #[test]
