@@ -17,7 +17,7 @@ impl OrganisationId {
         Self(Uuid::new_v4())
     }
 
-    pub fn from_uuid(id: Uuid) -> Self {
+    pub const fn from_uuid(id: Uuid) -> Self {
         Self(id)
     }
 

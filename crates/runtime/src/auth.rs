@@ -1,6 +1,9 @@
 //! Authentication: every call carries `authorization: Bearer <token>`, an HS256 JSON Web Token
 //! whose `org` claim names the one organisation the call may act on.
 //!
+//! Staff tokens also carry a `roles` claim (`support_agent`, `sales`, `finance`); a service that
+//! offers staff calls checks the role and the organisation with [`Caller::require_staff`].
+//!
 //! NOTE: the tokens are signed with a shared secret from the configuration. Real customer
 //! sign-in (an identity provider issuing these tokens) is not part of this system yet; `dk dev`
 //! issues development tokens with the same key.
@@ -21,8 +24,42 @@ struct Claims {
     sub: String,
     /// The organisation the token is for.
     org: Uuid,
+    /// Staff roles; absent on customer tokens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    roles: Vec<Role>,
     iat: i64,
     exp: i64,
+}
+
+/// A staff role of the vendor's employees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    SupportAgent,
+    Sales,
+    Finance,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::SupportAgent => "support_agent",
+            Role::Sales => "sales",
+            Role::Finance => "finance",
+        }
+    }
+
+    /// Parses `support_agent`, `sales` or `finance`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.trim() {
+            "support_agent" => Ok(Role::SupportAgent),
+            "sales" => Ok(Role::Sales),
+            "finance" => Ok(Role::Finance),
+            other => Err(format!(
+                "unknown role {other:?}: expected support_agent, sales or finance"
+            )),
+        }
+    }
 }
 
 /// The authenticated caller of one request.
@@ -30,6 +67,29 @@ struct Claims {
 pub struct Caller {
     pub subject: String,
     pub organisation_id: OrganisationId,
+    pub roles: Vec<Role>,
+}
+
+impl Caller {
+    /// Allows a staff call: the caller acts for the vendor's organisation `vendor` and holds
+    /// `role`. Anyone else gets PERMISSION_DENIED naming what is missing.
+    pub fn require_staff(&self, role: Role, vendor: OrganisationId) -> Result<(), Status> {
+        if self.organisation_id != vendor {
+            return Err(Status::permission_denied(format!(
+                "this call is for staff of the vendor organisation {vendor}; the token is for \
+                 organisation {}",
+                self.organisation_id
+            )));
+        }
+        if !self.roles.contains(&role) {
+            return Err(Status::permission_denied(format!(
+                "this call needs the {} role; the token of {:?} has none",
+                role.as_str(),
+                self.subject
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Signs and verifies tokens with one HMAC key.
@@ -52,10 +112,22 @@ impl TokenKeys {
 
     /// Issues a token for `subject` acting on `organisation`, valid for `lifetime`.
     pub fn issue(&self, subject: &str, organisation: OrganisationId, lifetime: Duration) -> String {
+        self.issue_with_roles(subject, organisation, &[], lifetime)
+    }
+
+    /// Issues a staff token with `roles`.
+    pub fn issue_with_roles(
+        &self,
+        subject: &str,
+        organisation: OrganisationId,
+        roles: &[Role],
+        lifetime: Duration,
+    ) -> String {
         let now = Utc::now();
         let claims = Claims {
             sub: subject.to_owned(),
             org: organisation.as_uuid(),
+            roles: roles.to_vec(),
             iat: now.timestamp(),
             exp: (now + lifetime).timestamp(),
         };
@@ -73,6 +145,7 @@ impl TokenKeys {
         Ok(Caller {
             subject: data.claims.sub,
             organisation_id: OrganisationId::from_uuid(data.claims.org),
+            roles: data.claims.roles,
         })
     }
 }
@@ -147,6 +220,33 @@ mod tests {
             keys.verify(&token).unwrap_err().code(),
             tonic::Code::Unauthenticated
         );
+    }
+
+    #[test]
+    fn staff_calls_need_role_and_vendor_organisation() {
+        let keys = TokenKeys::new("k");
+        let vendor = OrganisationId::new();
+        let finance = keys.issue_with_roles("fien", vendor, &[Role::Finance], Duration::hours(1));
+        let caller = keys.verify(&finance).unwrap();
+        assert_eq!(caller.roles, vec![Role::Finance]);
+        assert!(caller.require_staff(Role::Finance, vendor).is_ok());
+
+        let denied = caller.require_staff(Role::Sales, vendor).unwrap_err();
+        assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+        assert!(denied.message().contains("sales"), "{}", denied.message());
+
+        let customer = keys.verify(&keys.issue("klant", OrganisationId::new(), Duration::hours(1)));
+        let denied = customer
+            .unwrap()
+            .require_staff(Role::Finance, vendor)
+            .unwrap_err();
+        assert!(
+            denied.message().contains(&vendor.to_string()),
+            "{}",
+            denied.message()
+        );
+        assert_eq!(Role::parse("finance"), Ok(Role::Finance));
+        assert!(Role::parse("admin").unwrap_err().contains("admin"));
     }
 
     #[test]
