@@ -10,6 +10,12 @@
 pub const BANK_MUTATION_IMPORTED: &str = "bank.mutation.imported.v1";
 /// Routing key and CloudEvents type of a payment applied to an invoice.
 pub const INVOICE_PAID: &str = "invoice.paid.v1";
+/// Routing key and CloudEvents type of an invoice or credit note that billing issued.
+pub const INVOICE_ISSUED: &str = "invoice.issued.v1";
+/// Routing key and CloudEvents type of a licence that started (trial) or became paid.
+pub const LICENCE_ACTIVATED: &str = "licence.activated.v1";
+/// Routing key and CloudEvents type of a licence's changed entitlements.
+pub const LICENCE_CHANGED: &str = "licence.changed.v1";
 
 /// A consumer's queue on one producer's exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,11 +37,42 @@ pub const BOOKKEEPING_BANK_MUTATIONS: Subscription = Subscription {
     routing_keys: &[BANK_MUTATION_IMPORTED],
 };
 
+/// Bookkeeping receives the invoices billing issues, to book them as sales invoices of the
+/// issuing organisation.
+pub const BOOKKEEPING_ISSUED_INVOICES: Subscription = Subscription {
+    consumer: "bookkeeping",
+    name: "issued-invoices",
+    producer: "billing",
+    routing_keys: &[INVOICE_ISSUED],
+};
+
+/// Banksync receives the licences' entitlements, to allow the automatic bank link and cap its
+/// IBANs.
+pub const BANKSYNC_LICENCES: Subscription = Subscription {
+    consumer: "banksync",
+    name: "licences",
+    producer: "billing",
+    routing_keys: &[LICENCE_ACTIVATED, LICENCE_CHANGED],
+};
+
+/// Billing receives the payments bookkeeping applies, to mark the vendor's invoices paid.
+pub const BILLING_INVOICE_PAYMENTS: Subscription = Subscription {
+    consumer: "billing",
+    name: "invoice-payments",
+    producer: "bookkeeping",
+    routing_keys: &[INVOICE_PAID],
+};
+
 /// The producing services, each with its exchange.
 pub const PRODUCERS: &[&str] = &["banksync", "bookkeeping", "billing", "support"];
 
 /// Every subscription in the system.
-pub const SUBSCRIPTIONS: &[Subscription] = &[BOOKKEEPING_BANK_MUTATIONS];
+pub const SUBSCRIPTIONS: &[Subscription] = &[
+    BOOKKEEPING_BANK_MUTATIONS,
+    BOOKKEEPING_ISSUED_INVOICES,
+    BILLING_INVOICE_PAYMENTS,
+    BANKSYNC_LICENCES,
+];
 
 /// Concrete names for one environment.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
