@@ -169,6 +169,23 @@ pub async fn load<C: ConnectionTrait>(
     Ok(catalogue.effective_on(date))
 }
 
+/// Reads the catalogue in force on a date for the handlers. The table is read on every call,
+/// so a new price version counts from its first request on; reading about a dozen rows costs
+/// less than the quote's own insert (see docs/benchmarks.md).
+#[derive(Clone, Default)]
+pub struct Reader;
+
+impl Reader {
+    /// Returns the catalogue in force on `date`.
+    pub async fn in_force<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        date: NaiveDate,
+    ) -> Result<std::sync::Arc<Catalogue>, CatalogueError> {
+        load(db, date).await.map(std::sync::Arc::new)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

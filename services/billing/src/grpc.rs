@@ -1,13 +1,15 @@
-//! The gRPC face of billing: creating and reading quotes.
+//! The gRPC face of billing. Each handler checks its request, runs in one write transaction
+//! with its idempotency key, and maps domain errors to statuses that name the field or the rule.
 
 use std::str::FromStr;
 
 use chrono::{DateTime, Days, NaiveDate, SubsecRound, Utc};
+use dk_messaging::outbox::Relay;
 use dk_pricing::{Basket, ItemKind, Language, QuoteError, QuoteStatus};
 use dk_proto::billing::v1 as pb;
 use dk_proto::billing::v1::billing_service_server::BillingService;
 use dk_proto::convert::timestamp_from;
-use dk_runtime::auth::caller;
+use dk_runtime::auth::{Role, caller};
 use dk_runtime::idempotency::{self, Key};
 use dk_runtime::status;
 use rust_decimal::Decimal;
@@ -16,7 +18,9 @@ use sea_orm::{DatabaseConnection, IntoActiveModel};
 use serde::Serialize;
 use tonic::{Request, Response, Status};
 
+use crate::catalogue;
 use crate::entity::quote;
+use crate::invoicing::Issuer;
 
 /// Days after the quote date until which a quote can be accepted.
 const QUOTE_VALID_DAYS: u64 = 30;
@@ -24,6 +28,9 @@ const QUOTE_VALID_DAYS: u64 = 30;
 /// Shared state of the gRPC handlers.
 pub struct Billing {
     pub db: DatabaseConnection,
+    pub catalogues: catalogue::Reader,
+    pub issuer: Issuer,
+    pub relay: Relay,
 }
 
 #[tonic::async_trait]
@@ -44,22 +51,22 @@ impl BillingService for Billing {
         let basket = basket_from_request(&request)?;
         // PostgreSQL keeps microseconds, so the time is cut to them before it is returned.
         let now = Utc::now().trunc_subsecs(6);
-        let quote_date = now
-            .with_timezone(&chrono_tz::Europe::Amsterdam)
-            .date_naive();
+        let quote_date = crate::licensing::local_date(now);
 
         let context = "creating a quote";
+        let catalogue = self
+            .catalogues
+            .in_force(&self.db, quote_date)
+            .await
+            .map_err(|e| status::internal("loading the catalogue", &e))?;
+        let priced = dk_pricing::quote(&catalogue, &basket).map_err(|e| quote_error(&basket, e))?;
+        let row = quote_row(organisation, &basket, &priced, now, quote_date)?;
         let transaction = dk_runtime::database::begin_write(&self.db)
             .await
             .map_err(|e| status::from_db(context, e))?;
         if let Some(response) = idempotency::replay(&transaction, &key).await? {
             return Ok(Response::new(response));
         }
-        let catalogue = crate::catalogue::load(&transaction, quote_date)
-            .await
-            .map_err(|e| status::internal("loading the catalogue", &e))?;
-        let priced = dk_pricing::quote(&catalogue, &basket).map_err(|e| quote_error(&basket, e))?;
-        let row = quote_row(organisation, &basket, &priced, now, quote_date)?;
         let row = row
             .into_active_model()
             .insert(&transaction)
@@ -83,30 +90,177 @@ impl BillingService for Billing {
         request: Request<pb::GetQuoteRequest>,
     ) -> Result<Response<pb::GetQuoteResponse>, Status> {
         let caller = caller(&request)?;
-        let text = &request.get_ref().quote_id;
-        let id = Uuid::from_str(text).map_err(|_| {
-            status::invalid_argument(
-                "quote_id",
-                format!("{text:?} is not a UUID: expected the quote_id that CreateQuote returned"),
-            )
-        })?;
-        let row = quote::Entity::find_by_id(id)
-            .filter(quote::Column::OrganisationId.eq(caller.organisation_id.as_uuid()))
-            .one(&self.db)
-            .await
-            .map_err(|e| status::from_db("reading a quote", e))?
-            .ok_or_else(|| status::not_found("quote", &id.to_string()))?;
-        let priced: dk_pricing::Quote = serde_json::from_str(&row.quote)
-            .map_err(|e| status::internal("reading a stored quote", &e))?;
+        let id = parse_uuid(
+            "quote_id",
+            &request.get_ref().quote_id,
+            "the quote_id that CreateQuote returned",
+        )?;
+        let row = find_quote(&self.db, caller.organisation_id.as_uuid(), id).await?;
+        let priced = stored_quote(&row)?;
         Ok(Response::new(pb::GetQuoteResponse {
             quote: Some(quote_to_proto(&row, &priced)),
         }))
     }
+
+    async fn set_custom_user_price(
+        &self,
+        request: Request<pb::SetCustomUserPriceRequest>,
+    ) -> Result<Response<pb::SetCustomUserPriceResponse>, Status> {
+        let caller = caller(&request)?;
+        caller.require_staff(Role::Sales, self.vendor())?;
+        let request = request.into_inner();
+        crate::licence_calls::set_custom_user_price(self, &caller, request)
+            .await
+            .map(Response::new)
+    }
+
+    async fn start_trial(
+        &self,
+        request: Request<pb::StartTrialRequest>,
+    ) -> Result<Response<pb::StartTrialResponse>, Status> {
+        let caller = caller(&request)?;
+        crate::licence_calls::start_trial(self, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn accept_quote(
+        &self,
+        request: Request<pb::AcceptQuoteRequest>,
+    ) -> Result<Response<pb::AcceptQuoteResponse>, Status> {
+        let caller = caller(&request)?;
+        crate::licence_calls::accept_quote(self, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_licence(
+        &self,
+        request: Request<pb::GetLicenceRequest>,
+    ) -> Result<Response<pb::GetLicenceResponse>, Status> {
+        let caller = caller(&request)?;
+        crate::licence_calls::get_licence(self, &caller)
+            .await
+            .map(Response::new)
+    }
+
+    async fn preview_licence_change(
+        &self,
+        request: Request<pb::PreviewLicenceChangeRequest>,
+    ) -> Result<Response<pb::PreviewLicenceChangeResponse>, Status> {
+        let caller = caller(&request)?;
+        crate::licence_calls::preview_change(self, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn change_licence(
+        &self,
+        request: Request<pb::ChangeLicenceRequest>,
+    ) -> Result<Response<pb::ChangeLicenceResponse>, Status> {
+        let caller = caller(&request)?;
+        crate::licence_calls::change_licence(self, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn update_billing_details(
+        &self,
+        request: Request<pb::UpdateBillingDetailsRequest>,
+    ) -> Result<Response<pb::UpdateBillingDetailsResponse>, Status> {
+        let caller = caller(&request)?;
+        crate::licence_calls::update_billing_details(self, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_invoices(
+        &self,
+        request: Request<pb::ListInvoicesRequest>,
+    ) -> Result<Response<pb::ListInvoicesResponse>, Status> {
+        let caller = caller(&request)?;
+        crate::invoice_calls::list_invoices(self, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_invoice(
+        &self,
+        request: Request<pb::GetInvoiceRequest>,
+    ) -> Result<Response<pb::GetInvoiceResponse>, Status> {
+        let caller = caller(&request)?;
+        crate::invoice_calls::get_invoice(self, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn run_monthly_invoices(
+        &self,
+        request: Request<pb::RunMonthlyInvoicesRequest>,
+    ) -> Result<Response<pb::RunMonthlyInvoicesResponse>, Status> {
+        let caller = caller(&request)?;
+        caller.require_staff(Role::Finance, self.vendor())?;
+        crate::invoice_calls::run_monthly_invoices(self, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn issue_credit_note(
+        &self,
+        request: Request<pb::IssueCreditNoteRequest>,
+    ) -> Result<Response<pb::IssueCreditNoteResponse>, Status> {
+        let caller = caller(&request)?;
+        caller.require_staff(Role::Finance, self.vendor())?;
+        crate::invoice_calls::issue_credit_note(self, &caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+}
+
+impl Billing {
+    /// The vendor's organisation, whose staff make the staff calls.
+    pub fn vendor(&self) -> dk_domain::OrganisationId {
+        dk_domain::OrganisationId::from_uuid(self.issuer.organisation_id())
+    }
+}
+
+/// Parses a UUID field, naming what was expected when it is not one.
+pub fn parse_uuid(field: &str, text: &str, expected: &str) -> Result<Uuid, Status> {
+    Uuid::from_str(text.trim()).map_err(|_| {
+        status::invalid_argument(
+            field,
+            format!("{text:?} is not a UUID: expected {expected}"),
+        )
+    })
+}
+
+/// Reads a quote of `organisation`; other organisations' quotes are NOT_FOUND.
+pub async fn find_quote<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    organisation: Uuid,
+    id: Uuid,
+) -> Result<quote::Model, Status> {
+    quote::Entity::find_by_id(id)
+        .filter(quote::Column::OrganisationId.eq(organisation))
+        .one(db)
+        .await
+        .map_err(|e| status::from_db("reading a quote", e))?
+        .ok_or_else(|| status::not_found("quote", &id.to_string()))
+}
+
+/// The priced quote stored in a quote row.
+pub fn stored_quote(row: &quote::Model) -> Result<dk_pricing::Quote, Status> {
+    serde_json::from_str(&row.quote).map_err(|e| status::internal("reading a stored quote", &e))
+}
+
+/// The basket stored in a quote row.
+pub fn stored_basket(row: &quote::Model) -> Result<Basket, Status> {
+    serde_json::from_str(&row.basket).map_err(|e| status::internal("reading a stored quote", &e))
 }
 
 /// Checks what the pricing engine cannot see (the wire's signed user count and language enum)
 /// and builds the basket.
-fn basket_from_request(request: &pb::CreateQuoteRequest) -> Result<Basket, Status> {
+pub fn basket_from_request(request: &pb::CreateQuoteRequest) -> Result<Basket, Status> {
     let users = u32::try_from(request.users)
         .ok()
         .filter(|users| *users > 0)
@@ -119,19 +273,7 @@ fn basket_from_request(request: &pb::CreateQuoteRequest) -> Result<Basket, Statu
                 ),
             )
         })?;
-    let language = match pb::Language::try_from(request.language) {
-        Ok(pb::Language::Unspecified | pb::Language::Nl) => Language::Nl,
-        Ok(pb::Language::En) => Language::En,
-        Err(_) => {
-            return Err(status::invalid_argument(
-                "language",
-                format!(
-                    "unknown language {}: expected LANGUAGE_NL or LANGUAGE_EN",
-                    request.language
-                ),
-            ));
-        }
-    };
+    let language = language_from_proto(request.language)?.unwrap_or_default();
     let country = match request.country_code.trim() {
         "" => "NL".to_owned(),
         country => country.to_owned(),
@@ -146,15 +288,36 @@ fn basket_from_request(request: &pb::CreateQuoteRequest) -> Result<Basket, Statu
         bank_link: request.bank_link,
         one_off_products: Vec::new(),
         users,
+        custom_user_price: None,
         country,
         vat_id,
         language,
     })
 }
 
+/// Reads the wire language; `None` when unspecified.
+pub fn language_from_proto(value: i32) -> Result<Option<Language>, Status> {
+    match pb::Language::try_from(value) {
+        Ok(pb::Language::Unspecified) => Ok(None),
+        Ok(pb::Language::Nl) => Ok(Some(Language::Nl)),
+        Ok(pb::Language::En) => Ok(Some(Language::En)),
+        Err(_) => Err(status::invalid_argument(
+            "language",
+            format!("unknown language {value}: expected LANGUAGE_NL or LANGUAGE_EN"),
+        )),
+    }
+}
+
+pub fn language_to_proto(language: Language) -> pb::Language {
+    match language {
+        Language::Nl => pb::Language::Nl,
+        Language::En => pb::Language::En,
+    }
+}
+
 /// Maps a pricing error to INVALID_ARGUMENT on the request field that caused it. Errors of the
 /// catalogue itself are internal, because the caller cannot fix them.
-fn quote_error(basket: &Basket, error: QuoteError) -> Status {
+pub fn quote_error(basket: &Basket, error: QuoteError) -> Status {
     let field = match &error {
         QuoteError::UnknownCode { kind, .. } => match kind {
             ItemKind::AddOn => "addons",
@@ -183,7 +346,7 @@ fn quote_error(basket: &Basket, error: QuoteError) -> Status {
     status::invalid_argument(field, error.to_string())
 }
 
-fn quote_row(
+pub fn quote_row(
     organisation: Uuid,
     basket: &Basket,
     priced: &dk_pricing::Quote,
@@ -203,8 +366,8 @@ fn quote_row(
         id: Uuid::now_v7(),
         organisation_id: organisation,
         created_at: now,
-        valid_until: quote_date + Days::new(QUOTE_VALID_DAYS),
-        language: language_code(priced.language).to_owned(),
+        valid_until: valid_until(quote_date),
+        language: crate::invoicing::language_code(priced.language).to_owned(),
         basket: to_json(basket)?,
         quote: to_json(priced)?,
         status: match priced.status {
@@ -219,21 +382,13 @@ fn quote_row(
     })
 }
 
-fn language_code(language: Language) -> &'static str {
-    match language {
-        Language::Nl => "nl",
-        Language::En => "en",
-    }
-}
-
 fn to_json<T: Serialize>(value: &T) -> Result<String, Status> {
     serde_json::to_string(value).map_err(|e| status::internal("storing a quote", &e))
 }
 
-/// Builds the wire quote from its row and the priced quote stored in it.
-fn quote_to_proto(row: &quote::Model, priced: &dk_pricing::Quote) -> pb::Quote {
-    let lines = priced
-        .lines
+/// Builds the wire quote lines of a priced quote.
+pub fn quote_lines_to_proto(lines: &[dk_pricing::QuoteLine]) -> Vec<pb::QuoteLine> {
+    lines
         .iter()
         .map(|line| pb::QuoteLine {
             code: line.code.clone(),
@@ -243,24 +398,18 @@ fn quote_to_proto(row: &quote::Model, priced: &dk_pricing::Quote) -> pb::Quote {
             amount: line.amount.map(Into::into),
             explanation: line.explanation.clone(),
         })
-        .collect();
-    let vat = priced
-        .vat
-        .iter()
-        .map(|vat| pb::VatLine {
-            rate: (vat.rate * Decimal::ONE_HUNDRED).normalize().to_string(),
-            base: Some(vat.base.into()),
-            amount: Some(vat.amount.into()),
-        })
-        .collect();
+        .collect()
+}
+
+/// Builds the wire quote from its row and the priced quote stored in it.
+pub fn quote_to_proto(row: &quote::Model, priced: &dk_pricing::Quote) -> pb::Quote {
+    let lines = quote_lines_to_proto(&priced.lines);
+    let vat = vat_lines_to_proto(&priced.vat);
     let status = match priced.status {
         QuoteStatus::Priced => pb::QuoteStatus::Priced,
         QuoteStatus::CustomPricingRequired => pb::QuoteStatus::CustomPricingRequired,
     };
-    let language = match priced.language {
-        Language::Nl => pb::Language::Nl,
-        Language::En => pb::Language::En,
-    };
+    let language = language_to_proto(priced.language);
     pb::Quote {
         quote_id: row.id.to_string(),
         lines,
@@ -275,4 +424,30 @@ fn quote_to_proto(row: &quote::Model, priced: &dk_pricing::Quote) -> pb::Quote {
         language: language as i32,
         create_time: Some(timestamp_from(row.created_at)),
     }
+}
+
+/// Builds the wire VAT lines.
+pub fn vat_lines_to_proto(vat: &[dk_pricing::VatAmount]) -> Vec<pb::VatLine> {
+    vat.iter()
+        .map(|vat| pb::VatLine {
+            rate: (vat.rate * Decimal::ONE_HUNDRED).normalize().to_string(),
+            base: Some(vat.base.into()),
+            amount: Some(vat.amount.into()),
+        })
+        .collect()
+}
+
+/// Maps a status-producing step's database error with a context.
+pub fn db(context: &'static str) -> impl Fn(DbErr) -> Status {
+    move |error| status::from_db(context, error)
+}
+
+/// The quote date plus its validity.
+pub fn valid_until(quote_date: NaiveDate) -> NaiveDate {
+    quote_date + Days::new(QUOTE_VALID_DAYS)
+}
+
+/// The current time, cut to microseconds as PostgreSQL stores it.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }

@@ -5,7 +5,11 @@ use dk_pricing::Catalogue;
 use sea_orm::{EntityTrait, IntoActiveModel};
 use sea_orm_migration::prelude::*;
 
-use crate::entity::{catalogue_item, quote};
+use crate::entity::{
+    billing_details, catalogue_item, credited_line, custom_user_price, invoice, invoice_line,
+    invoice_payment, invoice_series, licence, licence_charge, licence_period, licence_version,
+    quote,
+};
 
 pub struct Migrator;
 
@@ -17,6 +21,8 @@ impl MigratorTrait for Migrator {
             Box::new(dk_runtime::idempotency::CreateIdempotencyKeys),
             Box::new(CreateCatalogueItems),
             Box::new(CreateQuotes),
+            Box::new(CreateLicences),
+            Box::new(CreateInvoices),
         ]
     }
 }
@@ -138,4 +144,395 @@ impl MigrationTrait for CreateQuotes {
             .drop_table(Table::drop().table(quote::Entity).to_owned())
             .await
     }
+}
+
+/// Creates billing details, custom user prices, licences, their versions and their charges.
+struct CreateLicences;
+
+impl MigrationName for CreateLicences {
+    fn name(&self) -> &str {
+        "m0005_licences"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateLicences {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use billing_details::Column as Details;
+        manager
+            .create_table(
+                Table::create()
+                    .table(billing_details::Entity)
+                    .col(uuid_key(Details::OrganisationId))
+                    .col(text(Details::Name))
+                    .col(text(Details::Street))
+                    .col(text(Details::PostalCode))
+                    .col(text(Details::City))
+                    .col(
+                        ColumnDef::new(Details::CountryCode)
+                            .string_len(2)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Details::VatId).string())
+                    .col(timestamp(Details::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+
+        use custom_user_price::Column as Price;
+        manager
+            .create_table(
+                Table::create()
+                    .table(custom_user_price::Entity)
+                    .col(uuid_key(Price::QuoteId))
+                    .col(
+                        ColumnDef::new(Price::UnitPriceMinor)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Price::Currency).string_len(3).not_null())
+                    .col(text(Price::SetBy))
+                    .col(timestamp(Price::SetAt))
+                    .to_owned(),
+            )
+            .await?;
+
+        use licence::Column as Licence;
+        manager
+            .create_table(
+                Table::create()
+                    .table(licence::Entity)
+                    .col(uuid_key(Licence::Id))
+                    .col(
+                        ColumnDef::new(Licence::OrganisationId)
+                            .uuid()
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(Licence::State).string_len(16).not_null())
+                    .col(ColumnDef::new(Licence::Language).string_len(2).not_null())
+                    .col(ColumnDef::new(Licence::ActivatedOn).date())
+                    .col(ColumnDef::new(Licence::QuoteId).uuid())
+                    .col(timestamp(Licence::CreatedAt))
+                    .to_owned(),
+            )
+            .await?;
+
+        use licence_version::Column as Version;
+        manager
+            .create_table(
+                Table::create()
+                    .table(licence_version::Entity)
+                    .col(ColumnDef::new(Version::LicenceId).uuid().not_null())
+                    .col(ColumnDef::new(Version::EffectiveFrom).date().not_null())
+                    .col(text(Version::Basket))
+                    .col(timestamp(Version::CreatedAt))
+                    .primary_key(
+                        Index::create()
+                            .col(Version::LicenceId)
+                            .col(Version::EffectiveFrom),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
+        use licence_charge::Column as Charge;
+        manager
+            .create_table(
+                Table::create()
+                    .table(licence_charge::Entity)
+                    .col(uuid_key(Charge::Id))
+                    .col(ColumnDef::new(Charge::LicenceId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(Charge::BillingMonth)
+                            .string_len(7)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Charge::ChangeDate).date().not_null())
+                    .col(text(Charge::Code))
+                    .col(text(Charge::Description))
+                    .col(ColumnDef::new(Charge::AmountMinor).big_integer().not_null())
+                    .col(ColumnDef::new(Charge::Currency).string_len(3).not_null())
+                    .col(ColumnDef::new(Charge::VatRate).string_len(16).not_null())
+                    .col(text(Charge::Explanation))
+                    .col(ColumnDef::new(Charge::InvoiceId).uuid())
+                    .col(timestamp(Charge::CreatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("licence_charges_licence_invoice")
+                    .table(licence_charge::Entity)
+                    .col(Charge::LicenceId)
+                    .col(Charge::InvoiceId)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            "licence_charges",
+            "licence_versions",
+            "licences",
+            "custom_user_prices",
+            "billing_details",
+        ] {
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Creates the invoice tables. Issued invoices and their lines are immutable: triggers refuse
+/// every UPDATE and DELETE on both databases, so a correction can only be a credit note.
+struct CreateInvoices;
+
+impl MigrationName for CreateInvoices {
+    fn name(&self) -> &str {
+        "m0006_invoices"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateInvoices {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use invoice_series::Column as Series;
+        manager
+            .create_table(
+                Table::create()
+                    .table(invoice_series::Entity)
+                    .col(uuid_key(Series::IssuerOrganisationId))
+                    .col(ColumnDef::new(Series::LastNumber).big_integer().not_null())
+                    .to_owned(),
+            )
+            .await?;
+
+        use invoice::Column as Invoice;
+        manager
+            .create_table(
+                Table::create()
+                    .table(invoice::Entity)
+                    .col(uuid_key(Invoice::Id))
+                    .col(
+                        ColumnDef::new(Invoice::IssuerOrganisationId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Invoice::Sequence).big_integer().not_null())
+                    .col(ColumnDef::new(Invoice::Number).string_len(40).not_null())
+                    .col(ColumnDef::new(Invoice::Kind).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(Invoice::CustomerOrganisationId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Invoice::LicenceId).uuid())
+                    .col(ColumnDef::new(Invoice::Period).string_len(7))
+                    .col(ColumnDef::new(Invoice::CorrectsInvoiceId).uuid())
+                    .col(ColumnDef::new(Invoice::IssueDate).date().not_null())
+                    .col(ColumnDef::new(Invoice::DueDate).date().not_null())
+                    .col(ColumnDef::new(Invoice::Language).string_len(2).not_null())
+                    .col(ColumnDef::new(Invoice::Currency).string_len(3).not_null())
+                    .col(ColumnDef::new(Invoice::NetMinor).big_integer().not_null())
+                    .col(ColumnDef::new(Invoice::VatMinor).big_integer().not_null())
+                    .col(ColumnDef::new(Invoice::TotalMinor).big_integer().not_null())
+                    .col(text(Invoice::Supplier))
+                    .col(text(Invoice::Customer))
+                    .col(text(Invoice::Vat))
+                    .col(ColumnDef::new(Invoice::VatNote).string())
+                    .col(ColumnDef::new(Invoice::Reason).text())
+                    .col(timestamp(Invoice::CreatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, columns) in [
+            (
+                "invoices_issuer_sequence",
+                vec![Invoice::IssuerOrganisationId, Invoice::Sequence],
+            ),
+            (
+                "invoices_issuer_number",
+                vec![Invoice::IssuerOrganisationId, Invoice::Number],
+            ),
+        ] {
+            let mut index = Index::create();
+            index.name(name).table(invoice::Entity).unique();
+            for column in columns {
+                index.col(column);
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+        manager
+            .create_index(
+                Index::create()
+                    .name("invoices_customer_sequence")
+                    .table(invoice::Entity)
+                    .col(Invoice::CustomerOrganisationId)
+                    .col(Invoice::Sequence)
+                    .to_owned(),
+            )
+            .await?;
+
+        use invoice_line::Column as Line;
+        manager
+            .create_table(
+                Table::create()
+                    .table(invoice_line::Entity)
+                    .col(ColumnDef::new(Line::InvoiceId).uuid().not_null())
+                    .col(ColumnDef::new(Line::LineNumber).integer().not_null())
+                    .col(text(Line::Code))
+                    .col(text(Line::Description))
+                    .col(ColumnDef::new(Line::Quantity).string_len(32).not_null())
+                    .col(
+                        ColumnDef::new(Line::UnitPriceMinor)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Line::AmountMinor).big_integer().not_null())
+                    .col(ColumnDef::new(Line::VatRate).string_len(16).not_null())
+                    .col(text(Line::Explanation))
+                    .primary_key(Index::create().col(Line::InvoiceId).col(Line::LineNumber))
+                    .to_owned(),
+            )
+            .await?;
+
+        use licence_period::Column as Period;
+        manager
+            .create_table(
+                Table::create()
+                    .table(licence_period::Entity)
+                    .col(ColumnDef::new(Period::LicenceId).uuid().not_null())
+                    .col(ColumnDef::new(Period::Period).string_len(7).not_null())
+                    .col(ColumnDef::new(Period::InvoiceId).uuid().not_null())
+                    .primary_key(Index::create().col(Period::LicenceId).col(Period::Period))
+                    .to_owned(),
+            )
+            .await?;
+
+        use credited_line::Column as Credited;
+        manager
+            .create_table(
+                Table::create()
+                    .table(credited_line::Entity)
+                    .col(ColumnDef::new(Credited::InvoiceId).uuid().not_null())
+                    .col(ColumnDef::new(Credited::LineNumber).integer().not_null())
+                    .col(ColumnDef::new(Credited::CreditNoteId).uuid().not_null())
+                    .primary_key(
+                        Index::create()
+                            .col(Credited::InvoiceId)
+                            .col(Credited::LineNumber),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
+        use invoice_payment::Column as Payment;
+        manager
+            .create_table(
+                Table::create()
+                    .table(invoice_payment::Entity)
+                    .col(ColumnDef::new(Payment::MatchId).uuid().not_null())
+                    .col(ColumnDef::new(Payment::InvoiceId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(Payment::AmountMinor)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(timestamp(Payment::ReceivedAt))
+                    .primary_key(
+                        Index::create()
+                            .col(Payment::MatchId)
+                            .col(Payment::InvoiceId),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
+        let connection = manager.get_connection();
+        for statement in immutability_triggers(manager.get_database_backend()) {
+            connection.execute_unprepared(&statement).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            "invoice_payments",
+            "credited_lines",
+            "licence_periods",
+            "invoice_lines",
+            "invoices",
+            "invoice_series",
+        ] {
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
+        }
+        if manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared("DROP FUNCTION IF EXISTS refuse_change_to_issued_invoice()")
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// SQL that makes `invoices` and `invoice_lines` append-only.
+fn immutability_triggers(backend: sea_orm::DatabaseBackend) -> Vec<String> {
+    let tables = ["invoices", "invoice_lines"];
+    match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            let mut statements = vec![
+                "CREATE FUNCTION refuse_change_to_issued_invoice() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'issued invoices are immutable: % on % refused; issue a \
+                 credit note instead', TG_OP, TG_TABLE_NAME; END; $$ LANGUAGE plpgsql"
+                    .to_owned(),
+            ];
+            statements.extend(tables.iter().map(|table| {
+                format!(
+                    "CREATE TRIGGER {table}_immutable BEFORE UPDATE OR DELETE ON {table} \
+                     FOR EACH ROW EXECUTE FUNCTION refuse_change_to_issued_invoice()"
+                )
+            }));
+            statements
+        }
+        _ => tables
+            .iter()
+            .flat_map(|table| {
+                ["UPDATE", "DELETE"].map(|operation| {
+                    format!(
+                        "CREATE TRIGGER {table}_no_{op} BEFORE {operation} ON {table} \
+                         BEGIN SELECT RAISE(ABORT, 'issued invoices are immutable: {operation} \
+                         on {table} refused; issue a credit note instead'); END",
+                        op = operation.to_lowercase()
+                    )
+                })
+            })
+            .collect(),
+    }
+}
+
+fn uuid_key(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column)
+        .uuid()
+        .not_null()
+        .primary_key()
+        .to_owned()
+}
+
+fn text(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column).text().not_null().to_owned()
+}
+
+fn timestamp(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
 }

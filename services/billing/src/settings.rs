@@ -6,6 +6,7 @@ use dk_config::{
     AuthSettings, ConfigError, DatabaseSettings, GrpcSettings, MessagingSettings, TelemetrySettings,
 };
 use serde::Deserialize;
+use uuid::Uuid;
 
 /// Compiled-in defaults; see the file for each value's meaning.
 pub const DEFAULTS: &str = include_str!("defaults.toml");
@@ -18,6 +19,64 @@ pub struct Settings {
     pub messaging: MessagingSettings,
     pub auth: AuthSettings,
     pub telemetry: TelemetrySettings,
+    pub issuer: IssuerSettings,
+    pub invoicing: InvoicingSettings,
+}
+
+/// The vendor that issues the subscription invoices: the supplier on every invoice.
+///
+/// Empty fields are allowed at start-up; issuing an invoice without one of the legal fields
+/// fails with an error that names it.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IssuerSettings {
+    /// The vendor's own organisation: its staff call the staff RPCs, and its bookkeeping books
+    /// the invoices.
+    pub organisation_id: Uuid,
+    pub name: String,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    /// ISO 3166 alpha-2 code.
+    pub country_code: String,
+    /// Chamber of Commerce (KvK) number, 8 digits.
+    pub kvk_number: String,
+    pub vat_id: String,
+    /// Account the customers pay to.
+    pub iban: String,
+    /// Prefix of the invoice numbers, for example `DK`; the series itself is one gapless
+    /// counter per issuer.
+    pub number_prefix: String,
+}
+
+impl IssuerSettings {
+    /// A made-up vendor with every legal field filled, for `dk dev`, the demo and tests. The KvK
+    /// number, VAT id and IBAN are the documented example values, not a real company's.
+    pub fn demo(organisation_id: Uuid) -> Self {
+        Self {
+            organisation_id,
+            name: "Kantoorsoft Demo B.V.".to_owned(),
+            street: "Stationsplein 1".to_owned(),
+            postal_code: "3511 ED".to_owned(),
+            city: "Utrecht".to_owned(),
+            country_code: "NL".to_owned(),
+            kvk_number: "12345678".to_owned(),
+            vat_id: "NL123456789B01".to_owned(),
+            iban: "NL91ABNA0417164300".to_owned(),
+            number_prefix: "DK".to_owned(),
+        }
+    }
+}
+
+/// When and how invoices are issued.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct InvoicingSettings {
+    /// Days between the issue date and the due date.
+    pub payment_term_days: u32,
+    /// Seconds between two checks of the monthly invoice run; 0 turns the scheduled run off,
+    /// leaving only the RunMonthlyInvoices call.
+    pub run_interval_seconds: u64,
 }
 
 impl Settings {
