@@ -2,10 +2,12 @@
 //!
 //! The service consumes `bank.mutation.imported.v1`, decides for each mutation which invoices
 //! it pays (see `dk-matching` for the rules), books the payments on the invoices' open amounts,
-//! stores every decision with its reasons and publishes `invoice.paid.v1`.
+//! stores every decision with its reasons and publishes `invoice.paid.v1`. It also books the
+//! invoices billing issues (`invoice.issued.v1`) as sales invoices of the issuing organisation.
 
 mod entity;
 mod grpc;
+mod issued;
 mod matching;
 pub mod migration;
 pub mod settings;
@@ -51,6 +53,14 @@ pub async fn start(
         )
         .await?;
     let consumer_task = tokio::spawn(consumer.join());
+    let issued = bus
+        .subscribe(
+            &topology::BOOKKEEPING_ISSUED_INVOICES,
+            Arc::new(issued::IssuedInvoiceHandler { db: db.clone() }),
+            shutdown.clone(),
+        )
+        .await?;
+    let issued_task = tokio::spawn(issued.join());
 
     let keys = Arc::new(TokenKeys::new(settings.auth.token_secret.expose()));
     let service = BookkeepingServiceServer::new(grpc::Bookkeeping { db: db.clone() });
@@ -66,6 +76,6 @@ pub async fn start(
     Ok(server::Running {
         address: serving.address,
         db,
-        tasks: vec![serving.task, relay_task, consumer_task],
+        tasks: vec![serving.task, relay_task, consumer_task, issued_task],
     })
 }
