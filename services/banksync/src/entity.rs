@@ -110,3 +110,46 @@ pub mod bank_mutation {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod licence_entitlement {
+    use sea_orm::entity::prelude::*;
+
+    /// What an organisation's licence allows from `effective_from` on, as billing announced it
+    /// in `licence.activated.v1` and `licence.changed.v1`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "licence_entitlements")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub organisation_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub effective_from: Date,
+        pub licence_id: Uuid,
+        pub automatic_bank_link: bool,
+        pub max_linked_ibans: i32,
+        pub received_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod automatic_link {
+    use sea_orm::entity::prelude::*;
+
+    /// A bank account that is synced automatically through the bank link.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "automatic_links")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub bank_account_id: Uuid,
+        pub organisation_id: Uuid,
+        pub linked_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -82,8 +82,11 @@ impl BankSyncService for BankSync {
             .await
             .map_err(|e| status::from_db("registering a bank account", e))?,
         };
+        let linked = crate::links::linked_among(&transaction, &[account.id])
+            .await
+            .map_err(|e| status::from_db("registering a bank account", e))?;
         let response = pb::RegisterBankAccountResponse {
-            bank_account: Some(account_to_proto(&account)),
+            bank_account: Some(account_to_proto(&account, linked.contains(&account.id))),
             already_registered,
         };
         idempotency::store(&transaction, &key, &response)
@@ -113,10 +116,91 @@ impl BankSyncService for BankSync {
             .await
             .map_err(|e| status::from_db("listing bank accounts", e))?;
         let next_page_token = page.finish(&mut rows);
+        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+        let linked = crate::links::linked_among(&self.db, &ids)
+            .await
+            .map_err(|e| status::from_db("listing bank accounts", e))?;
         Ok(Response::new(pb::ListBankAccountsResponse {
-            bank_accounts: rows.iter().map(account_to_proto).collect(),
+            bank_accounts: rows
+                .iter()
+                .map(|row| account_to_proto(row, linked.contains(&row.id)))
+                .collect(),
             next_page_token,
         }))
+    }
+
+    async fn set_automatic_link(
+        &self,
+        request: Request<pb::SetAutomaticLinkRequest>,
+    ) -> Result<Response<pb::SetAutomaticLinkResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        let organisation = caller.organisation_id.as_uuid();
+        let key = Key::new(
+            organisation,
+            "SetAutomaticLink",
+            &request.idempotency_key,
+            &request,
+        )?;
+        let text = request.bank_account_id.trim();
+        let account_id = Uuid::from_str(text).map_err(|_| {
+            status::invalid_argument(
+                "bank_account_id",
+                format!("{text:?} is not a UUID: expected the id of a registered bank account"),
+            )
+        })?;
+        let context = "setting the automatic bank link";
+        let transaction = dk_runtime::database::begin_write(&self.db)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        if let Some(response) = idempotency::replay(&transaction, &key).await? {
+            return Ok(Response::new(response));
+        }
+        let account = bank_account::Entity::find_by_id(account_id)
+            .filter(bank_account::Column::OrganisationId.eq(organisation))
+            .one(&transaction)
+            .await
+            .map_err(|e| status::from_db(context, e))?
+            .ok_or_else(|| status::not_found("bank account", &account_id.to_string()))?;
+        let today = Utc::now()
+            .with_timezone(&chrono_tz::Europe::Amsterdam)
+            .date_naive();
+        let (linked, max) = if request.enabled {
+            crate::links::link(&transaction, organisation, account.id, today)
+                .await
+                .map_err(|error| match error {
+                    crate::links::LinkError::NotEntitled(_) => status::with_reason(
+                        Code::FailedPrecondition,
+                        "BANK_LINK_NOT_IN_LICENCE",
+                        error.to_string(),
+                        &[("iban", account.iban.clone())],
+                    ),
+                    crate::links::LinkError::LimitReached { .. } => status::with_reason(
+                        Code::FailedPrecondition,
+                        "BANK_LINK_IBAN_LIMIT",
+                        format!("cannot link {} automatically: {error}", account.iban),
+                        &[("iban", account.iban.clone())],
+                    ),
+                    crate::links::LinkError::Database(error) => status::from_db(context, error),
+                })?
+        } else {
+            crate::links::unlink(&transaction, organisation, account.id, today)
+                .await
+                .map_err(|e| status::from_db(context, e))?
+        };
+        let response = pb::SetAutomaticLinkResponse {
+            bank_account: Some(account_to_proto(&account, request.enabled)),
+            linked_count: i32::try_from(linked).unwrap_or(i32::MAX),
+            max_linked_ibans: max,
+        };
+        idempotency::store(&transaction, &key, &response)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        transaction
+            .commit()
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        Ok(Response::new(response))
     }
 
     async fn import_statement(
@@ -289,7 +373,7 @@ fn import_status(error: ImportError) -> Status {
     }
 }
 
-fn account_to_proto(account: &bank_account::Model) -> pb::BankAccount {
+fn account_to_proto(account: &bank_account::Model, automatic_link: bool) -> pb::BankAccount {
     let bank_name = Iban::parse(&account.iban)
         .ok()
         .and_then(|iban| iban.bank_name())
@@ -300,6 +384,7 @@ fn account_to_proto(account: &bank_account::Model) -> pb::BankAccount {
         name: account.name.clone(),
         bank_name: bank_name.to_owned(),
         create_time: Some(timestamp_from(account.created_at)),
+        automatic_link,
     }
 }
 

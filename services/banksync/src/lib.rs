@@ -8,6 +8,7 @@
 mod entity;
 mod grpc;
 mod import;
+mod links;
 pub mod migration;
 pub mod settings;
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use dk_messaging::Bus;
 use dk_messaging::outbox::Relay;
+use dk_messaging::topology;
 use dk_proto::banksync::v1::bank_sync_service_server::BankSyncServiceServer;
 use dk_runtime::auth::{Authenticate, TokenKeys};
 use dk_runtime::server;
@@ -27,8 +29,8 @@ pub use settings::Settings;
 /// gRPC service name, as health checks and probes name it.
 pub const SERVICE_NAME: &str = "dk.banksync.v1.BankSyncService";
 
-/// Connects the database, migrates it, starts the outbox relay and serves gRPC until
-/// `shutdown` is cancelled.
+/// Connects the database, migrates it, starts the outbox relay and the consumer of licence
+/// entitlements, and serves gRPC until `shutdown` is cancelled.
 pub async fn start(
     settings: &Settings,
     bus: Bus,
@@ -38,8 +40,16 @@ pub async fn start(
     migration::Migrator::up(&db, None).await?;
     tracing::info!("banksync database migrated");
 
-    let relay = Relay::new(db.clone(), bus, "banksync");
+    let relay = Relay::new(db.clone(), bus.clone(), "banksync");
     let relay_task = tokio::spawn(relay.clone().run(shutdown.clone()));
+    let licences = bus
+        .subscribe(
+            &topology::BANKSYNC_LICENCES,
+            Arc::new(links::LicenceHandler { db: db.clone() }),
+            shutdown.clone(),
+        )
+        .await?;
+    let licences_task = tokio::spawn(licences.join());
 
     let keys = Arc::new(TokenKeys::new(settings.auth.token_secret.expose()));
     let state = grpc::BankSync {
@@ -69,6 +79,6 @@ pub async fn start(
     Ok(server::Running {
         address: serving.address,
         db,
-        tasks: vec![serving.task, relay_task],
+        tasks: vec![serving.task, relay_task, licences_task],
     })
 }

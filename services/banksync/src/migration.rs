@@ -2,7 +2,10 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::entity::{bank_account, bank_mutation, bank_statement, statement_import};
+use crate::entity::{
+    automatic_link, bank_account, bank_mutation, bank_statement, licence_entitlement,
+    statement_import,
+};
 
 pub struct Migrator;
 
@@ -13,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(dk_messaging::migration::CreateMessagingTables),
             Box::new(dk_runtime::idempotency::CreateIdempotencyKeys),
             Box::new(CreateBankTables),
+            Box::new(CreateLinkTables),
         ]
     }
 }
@@ -214,6 +218,94 @@ impl MigrationTrait for CreateBankTables {
             Table::drop().table(bank_account::Entity).to_owned(),
         ] {
             manager.drop_table(table).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Creates the entitlements received from billing and the automatically linked accounts.
+struct CreateLinkTables;
+
+impl MigrationName for CreateLinkTables {
+    fn name(&self) -> &str {
+        "m0004_link_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateLinkTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use licence_entitlement::Column as Entitlement;
+        manager
+            .create_table(
+                Table::create()
+                    .table(licence_entitlement::Entity)
+                    .col(
+                        ColumnDef::new(Entitlement::OrganisationId)
+                            .uuid()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Entitlement::EffectiveFrom).date().not_null())
+                    .col(ColumnDef::new(Entitlement::LicenceId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(Entitlement::AutomaticBankLink)
+                            .boolean()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Entitlement::MaxLinkedIbans)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Entitlement::ReceivedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .primary_key(
+                        Index::create()
+                            .col(Entitlement::OrganisationId)
+                            .col(Entitlement::EffectiveFrom),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        use automatic_link::Column as Link;
+        manager
+            .create_table(
+                Table::create()
+                    .table(automatic_link::Entity)
+                    .col(
+                        ColumnDef::new(Link::BankAccountId)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(Link::OrganisationId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(Link::LinkedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("automatic_links_organisation")
+                    .table(automatic_link::Entity)
+                    .col(Link::OrganisationId)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["automatic_links", "licence_entitlements"] {
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
         }
         Ok(())
     }
