@@ -2,6 +2,7 @@
 
 mod flow;
 mod isolation;
+mod licence;
 mod messaging;
 mod money;
 mod quote;

@@ -23,6 +23,11 @@ use dk_proto::bookkeeping::v1 as bookkeeping;
 const DEV_TOKEN_SECRET: &str = "dk-development-secret";
 /// The organisation that development tokens are for unless `--organisation` names another.
 const DEV_ORGANISATION: &str = "0195f0c4-0000-7000-8000-000000000001";
+/// The vendor organisation that `dk dev` issues the subscription invoices as (the billing
+/// default); its staff make the staff calls of billing.
+pub(crate) const DEV_VENDOR: OrganisationId = OrganisationId::from_uuid(uuid::Uuid::from_u128(
+    0x0195f0c4_0000_7000_8000_000000000000,
+));
 
 #[derive(Parser)]
 #[command(

@@ -118,6 +118,11 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
         messaging: messaging.clone(),
         auth: auth.clone(),
         telemetry: telemetry.clone(),
+        issuer: dk_billing::settings::IssuerSettings::demo(crate::DEV_VENDOR.as_uuid()),
+        invoicing: dk_billing::settings::InvoicingSettings {
+            payment_term_days: 14,
+            run_interval_seconds: 3600,
+        },
     };
     let billing = dk_billing::start(&billing_settings, bus.clone(), shutdown.clone())
         .await

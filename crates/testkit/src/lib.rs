@@ -25,6 +25,7 @@ use dk_proto::banksync::v1::bank_sync_service_client::BankSyncServiceClient;
 use dk_proto::billing::v1::billing_service_client::BillingServiceClient;
 use dk_proto::bookkeeping::v1::bookkeeping_service_client::BookkeepingServiceClient;
 use dk_proto::support::v1::support_service_client::SupportServiceClient;
+pub use dk_runtime::auth::Role;
 use dk_runtime::auth::TokenKeys;
 use sea_orm::{ConnectionTrait, Database};
 use tokio_util::sync::CancellationToken;
@@ -134,6 +135,8 @@ pub struct Stack {
     pub bus: Bus,
     pub organisation: OrganisationId,
     pub other_organisation: OrganisationId,
+    /// The vendor organisation that billing issues its invoices as.
+    pub vendor: OrganisationId,
     pub names: Names,
     keys: TokenKeys,
     databases: Vec<TestDatabase>,
@@ -205,6 +208,7 @@ impl Stack {
             }
         };
         let shutdown = CancellationToken::new();
+        let vendor = OrganisationId::new();
 
         let banksync_settings = dk_banksync::Settings {
             grpc: grpc_settings(),
@@ -233,6 +237,12 @@ impl Stack {
             messaging: messaging_settings(&names),
             auth: auth_settings(),
             telemetry: telemetry_settings(),
+            issuer: dk_billing::settings::IssuerSettings::demo(vendor.as_uuid()),
+            invoicing: dk_billing::settings::InvoicingSettings {
+                payment_term_days: 14,
+                // Tests run the month they mean with RunMonthlyInvoices.
+                run_interval_seconds: 0,
+            },
         };
         let billing = dk_billing::start(&billing_settings, bus.clone(), shutdown.clone()).await?;
         let support_settings = dk_support::Settings {
@@ -257,6 +267,7 @@ impl Stack {
             bus,
             organisation: OrganisationId::new(),
             other_organisation: OrganisationId::new(),
+            vendor,
             names,
             keys: TokenKeys::new(TEST_TOKEN_SECRET),
             databases,
@@ -305,6 +316,18 @@ impl Stack {
         Ok(BillingServiceClient::with_interceptor(
             channel,
             self.bearer(organisation)?,
+        ))
+    }
+
+    /// Connects a billing client for a staff member of the vendor with `roles`.
+    pub async fn billing_staff_client(&self, roles: &[Role]) -> anyhow::Result<BillingClient> {
+        let channel = channel(self.billing).await?;
+        let token =
+            self.keys
+                .issue_with_roles("staff", self.vendor, roles, chrono::Duration::hours(1));
+        Ok(BillingServiceClient::with_interceptor(
+            channel,
+            Bearer(Some(format!("Bearer {token}").parse()?)),
         ))
     }
 
