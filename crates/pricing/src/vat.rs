@@ -105,14 +105,13 @@ const VAT_FORMATS: &[VatFormat] = &[
     },
 ];
 
-/// Parses a country code: two ASCII letters, case-insensitive, returned in upper case.
-pub(crate) fn parse_country(text: &str) -> Result<String, QuoteError> {
-    let trimmed = text.trim();
-    if trimmed.len() == 2 && trimmed.bytes().all(|byte| byte.is_ascii_alphabetic()) {
-        Ok(trimmed.to_ascii_uppercase())
-    } else {
-        Err(QuoteError::InvalidCountry(text.to_owned()))
-    }
+/// Parses an assigned ISO 3166-1 alpha-2 country code, case-insensitive, returned in upper
+/// case. The list of codes comes from the `isocountry` crate.
+pub fn parse_country(text: &str) -> Result<String, QuoteError> {
+    let upper = text.trim().to_ascii_uppercase();
+    isocountry::CountryCode::for_alpha2(&upper)
+        .map(|_| upper)
+        .map_err(|_| QuoteError::InvalidCountry(text.to_owned()))
 }
 
 /// Returns whether `country` (upper case) is an EU member state.
@@ -287,7 +286,7 @@ mod tests {
     #[test]
     fn country_codes() {
         assert_eq!(parse_country(" be ").unwrap(), "BE");
-        for input in ["", "N", "NLD", "N1"] {
+        for input in ["", "N", "NLD", "N1", "XX", "QQ"] {
             assert_eq!(
                 parse_country(input),
                 Err(QuoteError::InvalidCountry(input.to_owned()))
