@@ -85,10 +85,19 @@ pub async fn run_monthly_invoices(
             status::invalid_argument("month", "missing: expected a date in the month to invoice")
         })?;
     let period = BillingMonth::of(month);
+    let today = licensing::local_date(grpc::now());
+    if period.first_day() > today {
+        return Err(status::invalid_argument(
+            "month",
+            format!(
+                "{period} has not begun (today is {today}): a month is invoiced on or after its \
+                 first day, so that every change made before then is on its invoice"
+            ),
+        ));
+    }
     if let Some(response) = idempotency::replay(&billing.db, &key).await? {
         return Ok(response);
     }
-    let today = licensing::local_date(grpc::now());
     let report = invoicing::run_month(
         &billing.db,
         &billing.issuer,
@@ -338,13 +347,17 @@ fn invoice_to_proto(
         }
     };
     let vat: Vec<dk_pricing::VatAmount> = serde_json::from_str(&row.vat).unwrap_or_default();
+    // A credit note is settled against the invoice it corrects: it lowers that invoice's open
+    // amount and has nothing open of its own.
     let is_credit_note = row.kind == KIND_CREDIT_NOTE;
     let open_minor = if is_credit_note {
-        row.total_minor
+        0
     } else {
-        row.total_minor + credited_minor - paid_minor
+        (row.total_minor + credited_minor - paid_minor).max(0)
     };
-    let payment_status = if is_credit_note || (paid_minor == 0 && open_minor > 0) {
+    let payment_status = if is_credit_note {
+        pb::PaymentStatus::Credited
+    } else if paid_minor == 0 && open_minor > 0 {
         pb::PaymentStatus::Open
     } else if open_minor > 0 {
         pb::PaymentStatus::PartiallyPaid

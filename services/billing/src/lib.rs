@@ -10,7 +10,7 @@
 //! - Billing publishes `licence.activated.v1`, `licence.changed.v1` and `invoice.issued.v1`
 //!   through its outbox and consumes `invoice.paid.v1` to mark its invoices paid.
 
-mod catalogue;
+pub mod catalogue;
 mod entity;
 mod grpc;
 mod invoice_calls;

@@ -840,12 +840,12 @@ async fn save_billing_details(
             )
         }
     };
-    if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(status::invalid_argument(
+    let country = dk_pricing::parse_country(&country).map_err(|_| {
+        status::invalid_argument(
             "billing_details.country_code",
             format!("{country:?} is not a country: expected an ISO 3166 alpha-2 code such as NL"),
-        ));
-    }
+        )
+    })?;
     let model = billing_details::Model {
         organisation_id: organisation,
         name: details.name.trim().to_owned(),
