@@ -1,15 +1,18 @@
 //! `dk`: the command-line tool of the Digitaal Kantoor back end.
 //!
 //! Offline: `dk statement parse`. The stack: `dk dev` runs it, `dk demo` runs the main job once.
-//! Clients: `dk account`, `dk bank`, `dk invoice`, `dk matches`, `dk quote`, `dk support` call a
-//! running stack.
+//! Clients: `dk account`, `dk bank`, `dk invoice`, `dk matches`, `dk quote`, `dk licence`,
+//! `dk billing`, `dk support` call a running stack.
 
+mod billing;
 mod client;
 mod demo;
+mod licence;
 mod quote;
 mod stack;
 mod statement;
 mod support;
+mod table;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,6 +68,13 @@ enum Command {
     Matches(MatchesCommand),
     /// Price a licence: modules, add-ons, users and the bank link, with VAT.
     Quote(quote::QuoteArgs),
+    /// Start a trial, accept a quote, and show or change the organisation's licence.
+    #[command(subcommand)]
+    Licence(licence::LicenceCommand),
+    /// List the subscription invoices; staff: run the monthly invoices, credit an invoice, set a
+    /// custom user price.
+    #[command(subcommand)]
+    Billing(billing::BillingCommand),
     /// Ask support's business-hours calendar: open at an instant, deadlines in business hours.
     #[command(subcommand)]
     Support(support::SupportCommand),
@@ -272,6 +282,13 @@ fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
     dk_domain::parse_date(text).map_err(|error| error.to_string())
 }
 
+/// Parses the id of a quote, licence or invoice.
+fn parse_id(text: &str) -> Result<uuid::Uuid, String> {
+    text.trim().parse::<uuid::Uuid>().map_err(|_| {
+        format!("invalid id {text:?}: expected a UUID such as 0195f0c4-0000-7000-8000-000000000001")
+    })
+}
+
 impl TargetArgs {
     fn target(&self) -> client::Target {
         let token = self
@@ -286,12 +303,32 @@ impl TargetArgs {
             token,
         }
     }
+
+    /// Returns the target of a staff call: the given --token, or else a development staff token
+    /// of the vendor organisation with `role`. --organisation is not used.
+    fn staff_target(&self, role: dk_runtime::auth::Role) -> client::Target {
+        let mut target = self.target();
+        if self.token.is_none() {
+            target.token = staff_token(role);
+        }
+        target
+    }
 }
 
 fn dev_token(organisation: OrganisationId) -> String {
     dk_runtime::auth::TokenKeys::new(DEV_TOKEN_SECRET).issue(
         "dk-cli",
         organisation,
+        chrono::Duration::days(30),
+    )
+}
+
+/// Issues a development staff token of the vendor organisation `DEV_VENDOR` with one role.
+fn staff_token(role: dk_runtime::auth::Role) -> String {
+    dk_runtime::auth::TokenKeys::new(DEV_TOKEN_SECRET).issue_with_roles(
+        "dk-cli",
+        DEV_VENDOR,
+        &[role],
         chrono::Duration::days(30),
     )
 }
@@ -402,6 +439,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Quote(args) => quote::run(args).await,
+        Command::Licence(command) => licence::run(command).await,
+        Command::Billing(command) => billing::run(command).await,
         Command::Support(command) => support::run(command).await,
     }
 }
@@ -527,5 +566,126 @@ fn init_logs(default_filter: &str) {
     if let Ok(guard) = dk_telemetry::init("dk", &settings) {
         // Nothing is exported without an endpoint, so there is nothing to flush at exit.
         std::mem::forget(guard);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("dk").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn cli_definition_is_valid() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parse_id_names_invalid_value() {
+        assert!(parse_id("0195f0c4-0000-7000-8000-000000000001").is_ok());
+        let error = parse_id("quote-7").unwrap_err();
+        assert!(error.contains("\"quote-7\""), "{error}");
+    }
+
+    #[test]
+    fn licence_change_negative_users_delta() {
+        for args in [
+            ["licence", "change", "--users-delta=-2"].as_slice(),
+            ["licence", "change", "--users-delta", "-2"].as_slice(),
+        ] {
+            assert!(parse(args).is_ok(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn licence_change_bank_link_conflict() {
+        let result = parse(&["licence", "change", "--add-bank-link", "--remove-bank-link"]);
+        assert!(result.is_err());
+    }
+
+    #[test]
+    fn licence_change_language_needs_preview() {
+        assert!(
+            parse(&[
+                "licence",
+                "change",
+                "--users-delta",
+                "1",
+                "--language",
+                "en"
+            ])
+            .is_err()
+        );
+        let preview = [
+            "licence",
+            "change",
+            "--users-delta",
+            "1",
+            "--preview",
+            "--language",
+            "en",
+        ];
+        assert!(parse(&preview).is_ok());
+    }
+
+    #[test]
+    fn licence_accept_address_optional() {
+        let id = "0195f0c4-0000-7000-8000-000000000009";
+        assert!(parse(&["licence", "accept", id]).is_ok());
+        let full = [
+            "licence",
+            "accept",
+            id,
+            "--name",
+            "Bakkerij de Vries",
+            "--street",
+            "Dorpsstraat 1",
+            "--postal-code",
+            "1234 AB",
+            "--city",
+            "Utrecht",
+        ];
+        assert!(parse(&full).is_ok());
+    }
+
+    #[test]
+    fn licence_accept_partial_address() {
+        let id = "0195f0c4-0000-7000-8000-000000000009";
+        let error = parse(&["licence", "accept", id, "--name", "Bakkerij de Vries"])
+            .err()
+            .expect("a name without an address is rejected");
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn billing_credit_lines_list() {
+        let id = "0195f0c4-0000-7000-8000-000000000009";
+        let Ok(Cli {
+            command: Command::Billing(billing::BillingCommand::Credit(_)),
+        }) = parse(&[
+            "billing", "credit", id, "--reason", "dubbel", "--lines", "1,2",
+        ])
+        else {
+            panic!("billing credit with --lines 1,2 did not parse");
+        };
+        assert!(
+            parse(&[
+                "billing", "credit", id, "--reason", "dubbel", "--lines", "0"
+            ])
+            .is_err()
+        );
+        assert!(parse(&["billing", "credit", id, "--reason", " "]).is_err());
+    }
+
+    #[test]
+    fn billing_run_month_format() {
+        assert!(parse(&["billing", "run", "--month", "2026-05"]).is_ok());
+        assert!(parse(&["billing", "run", "--month", "2026-05-01"]).is_err());
     }
 }

@@ -36,17 +36,24 @@ pub struct QuoteArgs {
     target: TargetArgs,
 }
 
+/// Language of the texts that billing returns: descriptions, explanations and the VAT note.
 #[derive(Clone, Copy, ValueEnum)]
-enum QuoteLanguage {
+pub(crate) enum QuoteLanguage {
     Nl,
     En,
 }
 
+impl QuoteLanguage {
+    pub(crate) fn to_proto(self) -> billing::Language {
+        match self {
+            QuoteLanguage::Nl => billing::Language::Nl,
+            QuoteLanguage::En => billing::Language::En,
+        }
+    }
+}
+
 pub async fn run(args: QuoteArgs) -> anyhow::Result<()> {
-    let language = match args.language {
-        QuoteLanguage::Nl => billing::Language::Nl,
-        QuoteLanguage::En => billing::Language::En,
-    };
+    let language = args.language.to_proto();
     let request = billing::CreateQuoteRequest {
         idempotency_key: idempotency_key(None),
         modules: args.modules,
@@ -76,7 +83,7 @@ pub async fn run(args: QuoteArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn amount(money: Option<&common::Money>) -> Value {
+pub(crate) fn amount(money: Option<&common::Money>) -> Value {
     match money {
         Some(money) => Value::String(money.amount.clone()),
         None => Value::Null,
@@ -95,20 +102,9 @@ fn status_name(status: i32) -> &'static str {
 pub fn quote_json(quote: &billing::Quote) -> Value {
     json!({
         "quote_id": quote.quote_id,
-        "lines": quote.lines.iter().map(|line| json!({
-            "code": line.code,
-            "description": line.description,
-            "quantity": line.quantity,
-            "unit_price": amount(line.unit_price.as_ref()),
-            "amount": amount(line.amount.as_ref()),
-            "explanation": line.explanation,
-        })).collect::<Vec<_>>(),
+        "lines": quote.lines.iter().map(quote_line_json).collect::<Vec<_>>(),
         "net": amount(quote.net.as_ref()),
-        "vat": quote.vat.iter().map(|vat| json!({
-            "rate": vat.rate,
-            "base": amount(vat.base.as_ref()),
-            "amount": amount(vat.amount.as_ref()),
-        })).collect::<Vec<_>>(),
+        "vat": quote.vat.iter().map(vat_json).collect::<Vec<_>>(),
         "total": amount(quote.total.as_ref()),
         "status": status_name(quote.status),
         "reverse_charge": quote.reverse_charge,
@@ -118,12 +114,31 @@ pub fn quote_json(quote: &billing::Quote) -> Value {
     })
 }
 
-fn money_text(money: Option<&common::Money>) -> String {
+pub(crate) fn quote_line_json(line: &billing::QuoteLine) -> Value {
+    json!({
+        "code": line.code,
+        "description": line.description,
+        "quantity": line.quantity,
+        "unit_price": amount(line.unit_price.as_ref()),
+        "amount": amount(line.amount.as_ref()),
+        "explanation": line.explanation,
+    })
+}
+
+pub(crate) fn vat_json(vat: &billing::VatLine) -> Value {
+    json!({
+        "rate": vat.rate,
+        "base": amount(vat.base.as_ref()),
+        "amount": amount(vat.amount.as_ref()),
+    })
+}
+
+pub(crate) fn money_text(money: Option<&common::Money>) -> String {
     money.map(|money| money.amount.clone()).unwrap_or_default()
 }
 
 /// Prints the lines as a table with the explanation of each, then net, VAT and total.
-fn print_quote(quote: &billing::Quote) {
+pub(crate) fn print_quote(quote: &billing::Quote) {
     let header = [
         "description",
         "quantity",
