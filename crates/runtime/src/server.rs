@@ -4,8 +4,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
 
 pub use tonic_health::server::HealthReporter;
 
@@ -39,10 +39,12 @@ pub async fn serve(
     grace: Duration,
 ) -> Result<(), tonic::transport::Error> {
     let stop = shutdown.clone();
-    let server =
-        router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
-            stop.cancelled().await;
-        });
+    // Without TCP_NODELAY a response written in several HTTP/2 frames waits for the client's
+    // delayed acknowledgement, about 40 ms per call.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server = router.serve_with_incoming_shutdown(incoming, async move {
+        stop.cancelled().await;
+    });
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result,
