@@ -218,7 +218,7 @@ impl BillingService for Billing {
 }
 
 impl Billing {
-    /// The vendor's organisation, whose staff make the staff calls.
+    /// Returns the vendor's organisation, whose staff make the staff calls.
     pub fn vendor(&self) -> dk_domain::OrganisationId {
         dk_domain::OrganisationId::from_uuid(self.issuer.organisation_id())
     }
@@ -248,12 +248,12 @@ pub async fn find_quote<C: sea_orm::ConnectionTrait>(
         .ok_or_else(|| status::not_found("quote", &id.to_string()))
 }
 
-/// The priced quote stored in a quote row.
+/// Reads the priced quote stored in a quote row.
 pub fn stored_quote(row: &quote::Model) -> Result<dk_pricing::Quote, Status> {
     serde_json::from_str(&row.quote).map_err(|e| status::internal("reading a stored quote", &e))
 }
 
-/// The basket stored in a quote row.
+/// Reads the basket stored in a quote row.
 pub fn stored_basket(row: &quote::Model) -> Result<Basket, Status> {
     serde_json::from_str(&row.basket).map_err(|e| status::internal("reading a stored quote", &e))
 }
@@ -442,12 +442,12 @@ pub fn db(context: &'static str) -> impl Fn(DbErr) -> Status {
     move |error| status::from_db(context, error)
 }
 
-/// The quote date plus its validity.
+/// Returns the last day on which a quote of `quote_date` can be accepted.
 pub fn valid_until(quote_date: NaiveDate) -> NaiveDate {
     quote_date + Days::new(QUOTE_VALID_DAYS)
 }
 
-/// The current time, cut to microseconds as PostgreSQL stores it.
+/// Returns the current time, cut to microseconds as PostgreSQL stores it.
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }

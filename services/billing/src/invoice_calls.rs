@@ -20,7 +20,7 @@ use crate::grpc::{self, Billing, db};
 use crate::invoicing::{self, CreditError, KIND_CREDIT_NOTE, Party};
 use crate::licensing;
 
-/// Longest reason accepted on a credit note.
+/// Maximum length of a credit note's reason, in characters.
 const MAX_REASON_LENGTH: usize = 500;
 
 pub async fn list_invoices(

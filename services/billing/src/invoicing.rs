@@ -123,7 +123,7 @@ pub fn missing_legal_fields(
     missing
 }
 
-/// Who issues invoices, and on what terms.
+/// The issuer of the invoices and its payment terms.
 #[derive(Debug, Clone)]
 pub struct Issuer {
     pub settings: IssuerSettings,
@@ -362,7 +362,7 @@ pub fn percent(fraction: &str) -> String {
         .unwrap_or_else(|_| fraction.to_owned())
 }
 
-/// What the monthly run did.
+/// Result of a monthly run: the issued invoices, the skipped licences and the failures.
 #[derive(Debug, Default)]
 pub struct RunReport {
     pub period: String,

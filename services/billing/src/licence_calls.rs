@@ -22,7 +22,7 @@ use crate::grpc::{self, Billing, db};
 use crate::invoicing::{EVENT_SOURCE, PRODUCER, language_code};
 use crate::licensing::{self, ACTIVE, Licence, TRIAL};
 
-/// Longest name or address field accepted in billing details.
+/// Maximum length of a name or address field in billing details, in characters.
 const MAX_DETAIL_LENGTH: usize = 200;
 
 pub async fn set_custom_user_price(
@@ -609,7 +609,7 @@ async fn apply_plan(
             catalogue,
         ));
     } else if had_scheduled {
-        // The change cancels a scheduled removal: announce what holds next month after all.
+        // The change cancels a scheduled removal, so announce the entitlements of next month again.
         let holds = plan.from_today.as_ref().unwrap_or(current);
         events.push(licence_event(
             topology::LICENCE_CHANGED,
@@ -625,7 +625,7 @@ async fn apply_plan(
     Ok(events)
 }
 
-/// The basket in force today and the one the change asks for.
+/// Returns the basket in force today and the basket the change requests.
 fn desired_basket(
     licence: &Licence,
     change: Option<&pb::LicenceChange>,
@@ -929,7 +929,7 @@ fn trial_not_charged() -> Status {
     )
 }
 
-/// The entitlements a basket grants.
+/// Returns the entitlements a basket grants.
 pub fn entitlements(basket: &Basket, catalogue: &Catalogue) -> events::Entitlements {
     let max_ibans = if basket.bank_link {
         catalogue.bank_link_max_ibans().unwrap_or_default()

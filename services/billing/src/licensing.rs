@@ -1,6 +1,6 @@
 //! Licences: the entitlements an organisation pays for, as dated versions of a basket.
 //!
-//! A licence holds one version per date on which its basket changed. The basket in force on a
+//! A licence has one version per date on which its basket changed. The basket in force on a
 //! day is the version with the latest `effective_from` not after it. A change is the full basket
 //! the customer wants next (`desired`), derived from the latest version:
 //!
@@ -25,7 +25,7 @@ pub const TRIAL: &str = "trial";
 /// A paid licence, invoiced monthly in advance.
 pub const ACTIVE: &str = "active";
 
-/// The day in the Netherlands at `now`: licences change and invoices are dated by it.
+/// Returns the date in the Netherlands at `now`, by which licences change and invoices are dated.
 pub fn local_date(now: DateTime<Utc>) -> NaiveDate {
     now.with_timezone(&chrono_tz::Europe::Amsterdam)
         .date_naive()
@@ -86,7 +86,7 @@ impl Licence {
         self.row.state == TRIAL
     }
 
-    /// The basket in force on `date`, if the licence existed then.
+    /// Returns the basket in force on `date`, if the licence existed then.
     pub fn basket_on(&self, date: NaiveDate) -> Option<&Basket> {
         self.versions
             .iter()
@@ -109,8 +109,8 @@ impl Licence {
     }
 }
 
-/// The union of two baskets: every item of either, the larger user count. Customer data and the
-/// custom user price come from `desired`.
+/// Returns the union of two baskets: every item of either, and the larger user count. Customer
+/// data and the custom user price come from `desired`.
 pub fn union(current: &Basket, desired: &Basket) -> Basket {
     let merge = |left: &[String], right: &[String]| {
         let mut merged = left.to_vec();
@@ -127,7 +127,7 @@ pub fn union(current: &Basket, desired: &Basket) -> Basket {
     }
 }
 
-/// What a change writes: the versions from today and next month, and today's charges.
+/// The writes of a change: the versions from today and from next month, and today's charges.
 #[derive(Debug)]
 pub struct Plan {
     /// The basket from the change date on, when it differs from the current one.
@@ -155,7 +155,7 @@ pub fn plan(
     })
 }
 
-/// An empty basket of the same customer: what a new licence changes from.
+/// Returns an empty basket of the same customer, the starting point of a new licence.
 pub fn empty_like(basket: &Basket) -> Basket {
     Basket {
         modules: Vec::new(),
@@ -338,7 +338,8 @@ mod tests {
         let catalogue = Catalogue::default_nl();
         let current = basket(&["crm"], 2);
         let plan = plan(&catalogue, &current, &current, date("2026-05-31")).unwrap();
-        assert!(plan.from_today.is_none() && plan.from_next_month.is_none());
+        assert!(plan.from_today.is_none());
+        assert!(plan.from_next_month.is_none());
         assert!(plan.diff.prorated_total.is_zero());
     }
 

@@ -1,6 +1,6 @@
 //! `dk-load`: measures a service's requests per second against a bare tonic echo service,
 //! started in the same process on 127.0.0.1, driven by the same client with the same
-//! concurrency. The ratio of the two rates says how much the service's own work costs.
+//! concurrency. The ratio of the two rates shows how much the service's own work costs.
 //!
 //! `dk-load quote` drives billing's `CreateQuote` (pricing, a catalogue read, the quote row and
 //! the idempotency key in one committed transaction) against the echo service. Every run is
