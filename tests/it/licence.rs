@@ -119,7 +119,7 @@ async fn run_ahead(stack: &Stack, month: common::Date) -> (Vec<billing::Invoice>
     let report = dk_billing::invoicing::run_month(
         &stack.billing_db,
         &issuer(stack),
-        &dk_billing::catalogue::Reader,
+        &dk_billing::catalogue::Reader::default(),
         period,
         period.first_day(),
     )
@@ -670,7 +670,7 @@ async fn concurrent_runs_and_credit_notes_keep_numbers_gapless() {
             dk_billing::invoicing::run_month(
                 &db,
                 &issuer,
-                &dk_billing::catalogue::Reader,
+                &dk_billing::catalogue::Reader::default(),
                 period,
                 period.first_day(),
             )
@@ -859,7 +859,7 @@ async fn missing_legal_fields_stop_the_invoice_and_name_the_field() {
     let report = dk_billing::invoicing::run_month(
         &stack.billing_db,
         &issuer,
-        &dk_billing::catalogue::Reader,
+        &dk_billing::catalogue::Reader::default(),
         period,
         period.first_day(),
     )

@@ -475,10 +475,18 @@ async fn new_catalogue_row_changes_price() {
         .await
         .expect("insert catalogue row");
 
-    let after = create(&mut client, spec_example())
-        .await
-        .expect("quote after");
-    assert_eq!(amount(after.lines[0].unit_price.as_ref()), "20.00");
+    // Billing reads the catalogue again at most a second after its last read.
+    let after = dk_testkit::eventually(std::time::Duration::from_secs(5), || {
+        let mut client = client.clone();
+        async move {
+            let quote = create(&mut client, spec_example())
+                .await
+                .expect("quote after");
+            (amount(quote.lines[0].unit_price.as_ref()) == "20.00").then_some(quote)
+        }
+    })
+    .await
+    .expect("the new CRM price within 5 seconds");
     assert_eq!(amount(after.net.as_ref()), "185.50");
 
     let stored = client
@@ -492,5 +500,85 @@ async fn new_catalogue_row_changes_price() {
         .expect("quote");
     assert_eq!(amount(stored.lines[0].unit_price.as_ref()), "15.00");
     assert_eq!(amount(stored.net.as_ref()), "180.50");
+    stack.stop().await.expect("stop");
+}
+
+/// Parallel quotes share commits: every key stores one quote, calls repeating a key at the same
+/// moment get that one quote, and a call reusing a key for another basket is rejected.
+async fn check_parallel_quotes(stack: &Stack) {
+    let client = stack
+        .billing_client(stack.organisation)
+        .await
+        .expect("client");
+    let keys: Vec<String> = (0..40).map(|_| key()).collect();
+    let mut calls = Vec::new();
+    for (index, shared) in keys.iter().enumerate() {
+        // Each key is sent three times at once with 12 users; the first ten keys also once
+        // with 13 users, which is another request under the same key.
+        let variants: &[i32] = if index < 10 {
+            &[12, 12, 12, 13]
+        } else {
+            &[12, 12, 12]
+        };
+        for users in variants {
+            let mut client = client.clone();
+            let request = billing::CreateQuoteRequest {
+                idempotency_key: shared.clone(),
+                users: *users,
+                ..spec_example()
+            };
+            calls.push(tokio::spawn(async move {
+                (
+                    request.idempotency_key.clone(),
+                    create(&mut client, request).await,
+                )
+            }));
+        }
+    }
+    let mut ids: std::collections::HashMap<String, std::collections::BTreeSet<String>> =
+        std::collections::HashMap::new();
+    let mut rejected: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for call in calls {
+        let (key, result) = call.await.expect("call task");
+        match result {
+            Ok(quote) => {
+                ids.entry(key).or_default().insert(quote.quote_id);
+            }
+            Err(status) => {
+                assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+                *rejected.entry(key).or_default() += 1;
+            }
+        }
+    }
+    for (index, shared) in keys.iter().enumerate() {
+        let quotes = ids.get(shared).map(|ids| ids.len()).unwrap_or_default();
+        assert_eq!(quotes, 1, "one quote for key {index}");
+        let refused = rejected.get(shared).copied().unwrap_or_default();
+        if index < 10 {
+            // Whichever basket came first wins; the other basket's calls are rejected.
+            assert!(
+                refused == 1 || refused == 3,
+                "key {index}: {refused} rejected"
+            );
+        } else {
+            assert_eq!(refused, 0, "key {index}");
+        }
+    }
+    assert_eq!(quote_rows(stack).await.len(), keys.len());
+}
+
+#[tokio::test]
+async fn parallel_quotes_on_postgres() {
+    let stack = Stack::start().await.expect("stack");
+    check_parallel_quotes(&stack).await;
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn parallel_quotes_on_sqlite() {
+    let stack = Stack::start_with(BusKind::InProcess, DatabaseKind::Sqlite)
+        .await
+        .expect("stack");
+    check_parallel_quotes(&stack).await;
     stack.stop().await.expect("stop");
 }

@@ -94,19 +94,24 @@ pub async fn replay<C: ConnectionTrait, R: prost::Message + Default>(
         return Ok(None);
     };
     if found.request_hash != key.request_hash {
-        return Err(crate::status::with_reason(
-            tonic::Code::FailedPrecondition,
-            "IDEMPOTENCY_KEY_REUSED",
-            format!(
-                "idempotency key {:?} was already used for a different {} request; use a new key for a new change",
-                key.key, key.method
-            ),
-            &[("idempotency_key", key.key.clone())],
-        ));
+        return Err(reused(key));
     }
     R::decode(found.response.as_slice())
         .map(Some)
         .map_err(|error| crate::status::internal("decoding a stored response", &error))
+}
+
+/// Builds the error of a key that was used before for a different request.
+pub fn reused(key: &Key) -> Status {
+    crate::status::with_reason(
+        tonic::Code::FailedPrecondition,
+        "IDEMPOTENCY_KEY_REUSED",
+        format!(
+            "idempotency key {:?} was already used for a different {} request; use a new key for a new change",
+            key.key, key.method
+        ),
+        &[("idempotency_key", key.key.clone())],
+    )
 }
 
 /// Stores the response of a call, inside the transaction of its change.

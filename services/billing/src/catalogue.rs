@@ -169,11 +169,22 @@ pub async fn load<C: ConnectionTrait>(
     Ok(catalogue.effective_on(date))
 }
 
-/// Reads the catalogue in force on a date for the handlers. The table is read on every call,
-/// so a new price version counts from its first request on; reading about a dozen rows costs
-/// less than the quote's own insert (see docs/benchmarks.md).
+/// How long a catalogue read from the database is used, so a new price row counts within this
+/// time without a read on every request.
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reads the catalogue in force on a date for the handlers, keeping the last one read for
+/// [`CACHE_TTL`] so that most requests need no database read.
 #[derive(Clone, Default)]
-pub struct Reader;
+pub struct Reader {
+    cached: std::sync::Arc<std::sync::Mutex<Option<Cached>>>,
+}
+
+struct Cached {
+    date: NaiveDate,
+    read_at: std::time::Instant,
+    catalogue: std::sync::Arc<Catalogue>,
+}
 
 impl Reader {
     /// Returns the catalogue in force on `date`.
@@ -182,7 +193,19 @@ impl Reader {
         db: &C,
         date: NaiveDate,
     ) -> Result<std::sync::Arc<Catalogue>, CatalogueError> {
-        load(db, date).await.map(std::sync::Arc::new)
+        if let Some(cached) = self.cached.lock().expect("catalogue cache").as_ref()
+            && cached.date == date
+            && cached.read_at.elapsed() < CACHE_TTL
+        {
+            return Ok(cached.catalogue.clone());
+        }
+        let catalogue = std::sync::Arc::new(load(db, date).await?);
+        *self.cached.lock().expect("catalogue cache") = Some(Cached {
+            date,
+            read_at: std::time::Instant::now(),
+            catalogue: catalogue.clone(),
+        });
+        Ok(catalogue)
     }
 }
 

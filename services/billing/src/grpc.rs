@@ -13,8 +13,8 @@ use dk_runtime::auth::{Role, caller};
 use dk_runtime::idempotency::{self, Key};
 use dk_runtime::status;
 use rust_decimal::Decimal;
+use sea_orm::DatabaseConnection;
 use sea_orm::entity::prelude::*;
-use sea_orm::{DatabaseConnection, IntoActiveModel};
 use serde::Serialize;
 use tonic::{Request, Response, Status};
 
@@ -31,6 +31,8 @@ pub struct Billing {
     pub catalogues: catalogue::Reader,
     pub issuer: Issuer,
     pub relay: Relay,
+    /// Commits new quotes in batches.
+    pub quotes: crate::quote_writer::QuoteWriter,
 }
 
 #[tonic::async_trait]
@@ -53,35 +55,27 @@ impl BillingService for Billing {
         let now = Utc::now().trunc_subsecs(6);
         let quote_date = crate::licensing::local_date(now);
 
-        let context = "creating a quote";
         let catalogue = self
             .catalogues
             .in_force(&self.db, quote_date)
             .await
             .map_err(|e| status::internal("loading the catalogue", &e))?;
-        let priced = dk_pricing::quote(&catalogue, &basket).map_err(|e| quote_error(&basket, e))?;
+        let priced = match dk_pricing::quote(&catalogue, &basket) {
+            Ok(priced) => priced,
+            Err(error) => {
+                // A repeated key returns its first quote even when the catalogue has changed
+                // since and no longer prices the basket.
+                if let Some(response) = idempotency::replay(&self.db, &key).await? {
+                    return Ok(Response::new(response));
+                }
+                return Err(quote_error(&basket, error));
+            }
+        };
         let row = quote_row(organisation, &basket, &priced, now, quote_date)?;
-        let transaction = dk_runtime::database::begin_write(&self.db)
-            .await
-            .map_err(|e| status::from_db(context, e))?;
-        if let Some(response) = idempotency::replay(&transaction, &key).await? {
-            return Ok(Response::new(response));
-        }
-        let row = row
-            .into_active_model()
-            .insert(&transaction)
-            .await
-            .map_err(|e| status::from_db(context, e))?;
         let response = pb::CreateQuoteResponse {
             quote: Some(quote_to_proto(&row, &priced)),
         };
-        idempotency::store(&transaction, &key, &response)
-            .await
-            .map_err(|e| status::from_db(context, e))?;
-        transaction
-            .commit()
-            .await
-            .map_err(|e| status::from_db(context, e))?;
+        let response = self.quotes.write(key, row, response).await?;
         Ok(Response::new(response))
     }
 

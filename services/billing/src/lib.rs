@@ -19,6 +19,7 @@ mod licence_calls;
 pub mod licensing;
 pub mod migration;
 mod payments;
+mod quote_writer;
 pub mod settings;
 
 use std::sync::Arc;
@@ -54,7 +55,7 @@ pub async fn start(
         settings: settings.issuer.clone(),
         payment_term_days: settings.invoicing.payment_term_days,
     };
-    let catalogues = catalogue::Reader;
+    let catalogues = catalogue::Reader::default();
     let relay = Relay::new(db.clone(), bus.clone(), invoicing::PRODUCER);
     let mut tasks = vec![tokio::spawn(relay.clone().run(shutdown.clone()))];
 
@@ -82,12 +83,15 @@ pub async fn start(
         )));
     }
 
+    let (quotes, quote_tasks) = quote_writer::QuoteWriter::start(db.clone());
+    tasks.extend(quote_tasks);
     let keys = Arc::new(TokenKeys::new(settings.auth.token_secret.expose()));
     let service = BillingServiceServer::new(grpc::Billing {
         db: db.clone(),
         catalogues,
         issuer,
         relay,
+        quotes,
     });
     let serving = server::spawn(
         SERVICE_NAME,
