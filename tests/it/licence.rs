@@ -258,6 +258,7 @@ async fn check_accept_and_monthly_invoice(stack: &Stack) {
     let current = run(&mut finance, activated.into()).await.expect("run");
     assert!(current.issued.is_empty());
     assert!(current.failures.is_empty());
+    assert_eq!(current.started_during_month, 1);
 
     // A month that has not begun is refused: changes made before its first day belong on it.
     let early = run(&mut finance, month_after(activated)).await.unwrap_err();
@@ -487,6 +488,16 @@ async fn custom_user_price_is_set_by_sales() {
         .await
         .unwrap_err();
     assert_eq!(reason(&again), "QUOTE_ALREADY_ACCEPTED");
+    let repriced = sales
+        .set_custom_user_price(billing::SetCustomUserPriceRequest {
+            idempotency_key: key(),
+            organisation_id: stack.organisation.to_string(),
+            quote_id: large.quote_id.clone(),
+            unit_price: eur("1.00"),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&repriced), "QUOTE_ALREADY_ACCEPTED");
     stack.stop().await.expect("stop");
 }
 
@@ -535,9 +546,9 @@ async fn trial_converts_by_accepting_a_quote() {
         })
         .await
         .expect("change trial")
-        .into_inner()
-        .licence
-        .expect("licence");
+        .into_inner();
+    assert!(changed.preview.is_none(), "a trial change costs nothing");
+    let changed = changed.licence.expect("licence");
     assert_eq!(
         changed.entitlements.expect("entitlements").modules,
         ["handel"]
@@ -644,6 +655,25 @@ async fn licence_change_is_previewed_and_prorated() {
     assert!(!scheduled.modules.contains(&"crm".to_owned()));
     let new_charges = licence.pending_charges.len() - before.pending_charges.len();
     assert_eq!(new_charges, 2, "{:?}", licence.pending_charges);
+
+    // Removing CRM again names the date its removal is scheduled for.
+    let twice = client
+        .change_licence(billing::ChangeLicenceRequest {
+            idempotency_key: key(),
+            change: Some(billing::LicenceChange {
+                remove_modules: vec!["crm".into()],
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&twice), "REMOVAL_SCHEDULED");
+    let scheduled_date = date(licence.scheduled_date.as_ref()).to_string();
+    assert!(
+        twice.message().contains(&scheduled_date),
+        "{}",
+        twice.message()
+    );
     stack.stop().await.expect("stop");
 }
 

@@ -330,6 +330,7 @@ pub fn run_json(response: &billing::RunMonthlyInvoicesResponse) -> Value {
         "period": response.period,
         "issued": response.issued.iter().map(invoice_json).collect::<Vec<_>>(),
         "already_invoiced": response.already_invoiced,
+        "started_during_month": response.started_during_month,
         "failures": response.failures.iter().map(|failure| json!({
             "licence_id": failure.licence_id,
             "organisation_id": failure.organisation_id,
@@ -485,6 +486,13 @@ fn print_run(response: &billing::RunMonthlyInvoicesResponse) {
         response.already_invoiced,
         response.failures.len()
     );
+    if response.started_during_month > 0 {
+        println!(
+            "{} licence(s) became paid during {}: not invoiced for it in advance; the rest of \
+             that month is charged pro rata on the next month's invoice",
+            response.started_during_month, response.period
+        );
+    }
     if !response.issued.is_empty() {
         let rows: Vec<Vec<String>> = response
             .issued

@@ -293,16 +293,18 @@ async fn change(args: ChangeArgs) -> anyhow::Result<()> {
         .await
         .map_err(status_error)?
         .into_inner();
-    let preview = response.preview.unwrap_or_default();
     let licence = response.licence.unwrap_or_default();
     if args.target.json {
         client::print_json(&json!({
             "applied": true,
-            "preview": preview_json(&preview),
+            "preview": response.preview.as_ref().map(preview_json),
             "licence": licence_json(&licence),
         }));
     } else {
-        print_preview(&preview);
+        match &response.preview {
+            Some(preview) => print_preview(preview),
+            None => println!("trial licence: the change costs nothing"),
+        }
         println!("licence {} changed", licence.licence_id);
         if licence.scheduled_entitlements.is_some() {
             println!(

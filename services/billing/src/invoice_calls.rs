@@ -127,6 +127,7 @@ pub async fn run_monthly_invoices(
         period: report.period.clone(),
         issued: to_proto(&billing.db, &rows).await?,
         already_invoiced: i32::try_from(report.already_invoiced).unwrap_or(i32::MAX),
+        started_during_month: i32::try_from(report.started_during_month).unwrap_or(i32::MAX),
         failures: report
             .failures
             .iter()

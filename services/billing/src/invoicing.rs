@@ -22,8 +22,8 @@ use prost::Message;
 use rust_decimal::Decimal;
 use sea_orm::entity::prelude::*;
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, IntoActiveModel, QueryOrder, Set,
-    SqlErr, Statement,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, IntoActiveModel, PaginatorTrait,
+    QueryOrder, Set, SqlErr, Statement,
 };
 use serde::{Deserialize, Serialize};
 
@@ -369,6 +369,8 @@ pub struct RunReport {
     pub issued: Vec<Issued>,
     pub already_invoiced: u32,
     pub failures: Vec<RunFailure>,
+    /// Licences that became paid during the month, charged pro rata on the next invoice.
+    pub started_during_month: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -409,8 +411,15 @@ pub async fn run_month(
         .map(|claim| claim.licence_id)
         .collect();
 
+    let started_during_month = licence::Entity::find()
+        .filter(licence::Column::State.eq(ACTIVE))
+        .filter(licence::Column::ActivatedOn.gte(period.first_day()))
+        .filter(licence::Column::ActivatedOn.lte(period.last_day()))
+        .count(db)
+        .await?;
     let mut report = RunReport {
         period: period_text,
+        started_during_month,
         ..RunReport::default()
     };
     for row in licences {

@@ -66,6 +66,23 @@ pub async fn set_custom_user_price(
         return Ok(response);
     }
     let row = grpc::find_quote(&transaction, organisation, quote_id).await?;
+    let accepted = licence::Entity::find()
+        .filter(licence::Column::QuoteId.eq(quote_id))
+        .one(&transaction)
+        .await
+        .map_err(db(context))?;
+    if let Some(accepted) = accepted {
+        return Err(status::with_reason(
+            tonic::Code::FailedPrecondition,
+            "QUOTE_ALREADY_ACCEPTED",
+            format!(
+                "quote {quote_id} is accepted already (licence {}); its price can no longer \
+                 change, so make a new quote",
+                accepted.id
+            ),
+            &[("quote_id", quote_id.to_string())],
+        ));
+    }
     let quote_date = licensing::local_date(row.created_at);
     let catalogue = catalogue_on(billing, &transaction, quote_date).await?;
     let mut basket = grpc::stored_basket(&row)?;
@@ -529,7 +546,7 @@ pub async fn change_licence(
         .map_err(|e| status::internal(context, &e))?;
     let response = pb::ChangeLicenceResponse {
         licence: Some(licence_view(&transaction, &licence, &catalogue, today).await?),
-        preview: Some(preview_to_proto(&diff)),
+        preview: (!licence.is_trial()).then(|| preview_to_proto(&diff)),
     };
     finish(transaction, &key, &response, context).await?;
     billing.relay.notify();
@@ -640,6 +657,35 @@ fn desired_basket(
     let change = change.ok_or_else(|| {
         status::invalid_argument("change", "missing: expected the items to add or remove")
     })?;
+    if let Some((from, _)) = licence.scheduled_after(today) {
+        let removals = [
+            (
+                &change.remove_modules,
+                &current.modules,
+                &latest.modules,
+                "module",
+            ),
+            (
+                &change.remove_addons,
+                &current.add_ons,
+                &latest.add_ons,
+                "add-on",
+            ),
+        ];
+        for (requested, held_now, held_later, kind) in removals {
+            for code in requested {
+                let code = code.trim().to_lowercase();
+                if held_now.contains(&code) && !held_later.contains(&code) {
+                    return Err(status::with_reason(
+                        tonic::Code::FailedPrecondition,
+                        "REMOVAL_SCHEDULED",
+                        format!("{kind} {code:?} is already scheduled for removal on {from}"),
+                        &[("code", code.clone())],
+                    ));
+                }
+            }
+        }
+    }
     Ok((current, apply_change(&latest, change)?))
 }
 

@@ -2,8 +2,8 @@
 //!
 //! A quote is durable before its call returns, as with a transaction per call, but the commit
 //! and the statements are paid once per batch: the writer takes the quotes that are waiting
-//! (up to [`MAX_BATCH`]), looks up their idempotency keys with one query, inserts the new quotes
-//! and keys with one statement each and commits. A key used before gets the stored response,
+//! (up to [`MAX_BATCH`]), inserts their idempotency keys with one statement that skips the keys
+//! stored before, inserts the quotes of the new keys with one more and commits. A key used before gets the stored response,
 //! or FAILED_PRECONDITION when it came with another request. When a batch fails as a whole (for
 //! example because another replica inserted one of its keys first), each quote of it is written
 //! again in a transaction of its own, so one bad call cannot fail its neighbours.
@@ -12,7 +12,7 @@
 //! its commit to reach the disk. SQLite has a single writer, because its write transactions are
 //! serial and a second writer would only wait for the lock.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -21,7 +21,7 @@ use dk_runtime::idempotency::{self, Key};
 use dk_runtime::status;
 use prost::Message;
 use sea_orm::entity::prelude::*;
-use sea_orm::{DatabaseConnection, IntoActiveModel, Set};
+use sea_orm::{ConnectionTrait, DatabaseConnection, IntoActiveModel, Statement};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tonic::Status;
 
@@ -125,73 +125,122 @@ async fn run(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<Pending>
 }
 
 /// Commits a batch; returns each call's outcome in order.
+///
+/// The keys are inserted first with `ON CONFLICT DO NOTHING RETURNING`, so each key costs one
+/// probe of the primary key. Keys the insert did not return were stored before; their responses
+/// are read one by one, which only repeated calls pay for.
 async fn commit(
     db: &DatabaseConnection,
     batch: &[Pending],
 ) -> Result<Vec<Result<pb::CreateQuoteResponse, Status>>, DbErr> {
-    let transaction = dk_runtime::database::begin_write(db).await?;
-    // One index scan over the batch's organisations and keys; pairs of one organisation's
-    // id and another's key are dropped below.
-    let organisations: std::collections::BTreeSet<Uuid> = batch
-        .iter()
-        .map(|pending| pending.key.organisation_id)
-        .collect();
-    let wanted: std::collections::HashSet<(Uuid, &str)> = batch
-        .iter()
-        .map(|pending| (pending.key.organisation_id, pending.key.key.as_str()))
-        .collect();
-    let mut known: HashMap<(Uuid, String), (String, Vec<u8>)> = idempotency::Entity::find()
-        .filter(idempotency::Column::OrganisationId.is_in(organisations))
-        .filter(idempotency::Column::Method.eq(METHOD))
-        .filter(idempotency::Column::Key.is_in(wanted.iter().map(|(_, key)| (*key).to_owned())))
-        .all(&transaction)
-        .await?
-        .into_iter()
-        .filter(|row| wanted.contains(&(row.organisation_id, row.key.as_str())))
-        .map(|row| {
-            (
-                (row.organisation_id, row.key),
-                (row.request_hash, row.response),
-            )
-        })
-        .collect();
+    // The first call with a key in this batch speaks for the later ones with the same key.
+    let mut first_with_key: HashMap<(Uuid, &str), usize> = HashMap::new();
+    let mut candidates = Vec::new();
+    for (index, pending) in batch.iter().enumerate() {
+        let id = (pending.key.organisation_id, pending.key.key.as_str());
+        if let std::collections::hash_map::Entry::Vacant(entry) = first_with_key.entry(id) {
+            entry.insert(index);
+            candidates.push(index);
+        }
+    }
 
-    let mut outcomes = Vec::with_capacity(batch.len());
-    let mut quotes = Vec::new();
-    let mut keys = Vec::new();
+    let transaction = dk_runtime::database::begin_write(db).await?;
     let now = Utc::now();
-    for pending in batch {
+    // What the key of each first call stores: its request hash and response.
+    let mut stored_for: HashMap<usize, (String, Vec<u8>)> = HashMap::new();
+    let mut inserted: HashSet<(Uuid, String)> = HashSet::new();
+    // SQLite allows 32,766 bound values per statement; a key row binds 6.
+    for chunk in candidates.chunks(1000) {
+        let backend = transaction.get_database_backend();
+        let mut sql = String::from(
+            "INSERT INTO idempotency_keys \
+             (organisation_id, method, key, request_hash, response, created_at) VALUES ",
+        );
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 6);
+        for (row, index) in chunk.iter().enumerate() {
+            let pending = &batch[*index];
+            let response = pending.response.encode_to_vec();
+            if row > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for column in 0..6 {
+                if column > 0 {
+                    sql.push_str(", ");
+                }
+                match backend {
+                    sea_orm::DatabaseBackend::Postgres => {
+                        sql.push_str(&format!("${}", values.len() + column + 1))
+                    }
+                    _ => sql.push('?'),
+                }
+            }
+            sql.push(')');
+            values.extend([
+                pending.key.organisation_id.into(),
+                METHOD.into(),
+                pending.key.key.clone().into(),
+                pending.key.request_hash.clone().into(),
+                response.clone().into(),
+                now.into(),
+            ]);
+            stored_for.insert(*index, (pending.key.request_hash.clone(), response));
+        }
+        sql.push_str(" ON CONFLICT DO NOTHING RETURNING organisation_id, key");
+        for row in transaction
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?
+        {
+            inserted.insert((
+                row.try_get::<Uuid>("", "organisation_id")?,
+                row.try_get::<String>("", "key")?,
+            ));
+        }
+    }
+
+    let mut quotes = Vec::new();
+    let mut outcomes: Vec<Option<Result<pb::CreateQuoteResponse, Status>>> =
+        vec![None; batch.len()];
+    for index in &candidates {
+        let pending = &batch[*index];
         let id = (pending.key.organisation_id, pending.key.key.clone());
-        if let Some((hash, response)) = known.get(&id) {
-            outcomes.push(stored(&pending.key, hash, response));
+        if inserted.contains(&id) {
+            quotes.push(pending.row.clone().into_active_model());
+            outcomes[*index] = Some(Ok(pending.response.clone()));
             continue;
         }
-        let response = pending.response.encode_to_vec();
-        known.insert(id, (pending.key.request_hash.clone(), response.clone()));
-        quotes.push(pending.row.clone().into_active_model());
-        keys.push(idempotency::ActiveModel {
-            organisation_id: Set(pending.key.organisation_id),
-            method: Set(pending.key.method.to_owned()),
-            key: Set(pending.key.key.clone()),
-            request_hash: Set(pending.key.request_hash.clone()),
-            response: Set(response),
-            created_at: Set(now),
-        });
-        outcomes.push(Ok(pending.response.clone()));
+        let earlier = idempotency::Entity::find_by_id((id.0, METHOD.to_owned(), id.1))
+            .one(&transaction)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("an idempotency key that conflicted".into()))?;
+        outcomes[*index] = Some(stored(
+            &pending.key,
+            &earlier.request_hash,
+            &earlier.response,
+        ));
+        stored_for.insert(*index, (earlier.request_hash, earlier.response));
     }
+    for (index, pending) in batch.iter().enumerate() {
+        if outcomes[index].is_some() {
+            continue;
+        }
+        let first = first_with_key[&(pending.key.organisation_id, pending.key.key.as_str())];
+        let (hash, response) = &stored_for[&first];
+        let outcome = stored(&pending.key, hash, response);
+        outcomes[index] = Some(outcome);
+    }
+
     // SQLite allows 32,766 bound values per statement; a quote row binds 13.
     for chunk in quotes.chunks(1000) {
         quote::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(&transaction)
             .await?;
     }
-    for chunk in keys.chunks(1000) {
-        idempotency::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&transaction)
-            .await?;
-    }
     transaction.commit().await?;
-    Ok(outcomes)
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| outcome.expect("every call is decided"))
+        .collect())
 }
 
 /// Returns the stored response of a key, or the error of a key reused for another request.
