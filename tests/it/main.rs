@@ -8,6 +8,7 @@ mod money;
 mod quote;
 mod rejection;
 mod support;
+mod tickets;
 
 use std::time::Duration;
 

@@ -134,6 +134,11 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
         auth,
         telemetry,
         calendar: dk_calendar::CalendarSettings::default(),
+        tickets: dk_support::settings::TicketSettings {
+            staff_organisation_id: crate::DEV_VENDOR.as_uuid(),
+            billing_unit_minutes: 15,
+            response_hours: [4, 8, 16],
+        },
     };
     let support = dk_support::start(&support_settings, bus.clone(), shutdown.clone())
         .await

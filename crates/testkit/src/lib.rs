@@ -252,6 +252,11 @@ impl Stack {
             auth: auth_settings(),
             telemetry: telemetry_settings(),
             calendar,
+            tickets: dk_support::settings::TicketSettings {
+                staff_organisation_id: vendor.as_uuid(),
+                billing_unit_minutes: 15,
+                response_hours: [4, 8, 16],
+            },
         };
         let support = dk_support::start(&support_settings, bus.clone(), shutdown.clone()).await?;
 
@@ -326,6 +331,21 @@ impl Stack {
             self.keys
                 .issue_with_roles("staff", self.vendor, roles, chrono::Duration::hours(1));
         Ok(BillingServiceClient::with_interceptor(
+            channel,
+            Bearer(Some(format!("Bearer {token}").parse()?)),
+        ))
+    }
+
+    /// Connects a support client for a support agent of the vendor.
+    pub async fn support_agent_client(&self) -> anyhow::Result<SupportClient> {
+        let channel = channel(self.support).await?;
+        let token = self.keys.issue_with_roles(
+            "agent-anna",
+            self.vendor,
+            &[Role::SupportAgent],
+            chrono::Duration::hours(1),
+        );
+        Ok(SupportServiceClient::with_interceptor(
             channel,
             Bearer(Some(format!("Bearer {token}").parse()?)),
         ))

@@ -1,20 +1,100 @@
-//! The gRPC face of support: business-hours status and deadlines from the calendar.
+//! The gRPC face of support: tickets and their time (see `tickets`), and business-hours status
+//! and deadlines from the calendar.
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc, Weekday};
 use dk_calendar::{Calendar, CalendarError, ClosedReason, Deadline, MAX_BUSINESS_HOURS};
 use dk_proto::convert::timestamp_from;
 use dk_proto::support::v1 as pb;
 use dk_proto::support::v1::support_service_server::SupportService;
+use dk_runtime::auth::caller;
 use dk_runtime::status;
 use tonic::{Request, Response, Status};
 
 /// Shared state of the gRPC handlers.
 pub struct Support {
     pub calendar: Calendar,
+    pub tickets: crate::tickets::Tickets,
 }
 
 #[tonic::async_trait]
 impl SupportService for Support {
+    async fn open_ticket(
+        &self,
+        request: Request<pb::OpenTicketRequest>,
+    ) -> Result<Response<pb::OpenTicketResponse>, Status> {
+        let caller = caller(&request)?;
+        self.tickets
+            .open_ticket(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_ticket(
+        &self,
+        request: Request<pb::GetTicketRequest>,
+    ) -> Result<Response<pb::GetTicketResponse>, Status> {
+        let caller = caller(&request)?;
+        self.tickets
+            .get_ticket(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_tickets(
+        &self,
+        request: Request<pb::ListTicketsRequest>,
+    ) -> Result<Response<pb::ListTicketsResponse>, Status> {
+        let caller = caller(&request)?;
+        self.tickets
+            .list_tickets(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn escalate_ticket(
+        &self,
+        request: Request<pb::EscalateTicketRequest>,
+    ) -> Result<Response<pb::EscalateTicketResponse>, Status> {
+        let caller = caller(&request)?;
+        self.tickets
+            .escalate(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn set_ticket_status(
+        &self,
+        request: Request<pb::SetTicketStatusRequest>,
+    ) -> Result<Response<pb::SetTicketStatusResponse>, Status> {
+        let caller = caller(&request)?;
+        self.tickets
+            .set_status(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn log_time(
+        &self,
+        request: Request<pb::LogTimeRequest>,
+    ) -> Result<Response<pb::LogTimeResponse>, Status> {
+        let caller = caller(&request)?;
+        self.tickets
+            .log_time(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_billed_time(
+        &self,
+        request: Request<pb::GetBilledTimeRequest>,
+    ) -> Result<Response<pb::GetBilledTimeResponse>, Status> {
+        let caller = caller(&request)?;
+        self.tickets
+            .billed_time(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
     async fn get_business_hours_status(
         &self,
         request: Request<pb::GetBusinessHoursStatusRequest>,

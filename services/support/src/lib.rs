@@ -1,16 +1,23 @@
-//! Support: the business-hours calendar over gRPC.
+//! Support: tickets on three support lines with the time logged on them, and the
+//! business-hours calendar over gRPC.
+//!
+//! Tickets open on the free first line and move to the billed second or third line only with
+//! the customer's recorded agreement; billed time per ticket and month is rounded up to the
+//! billing unit (see `tickets`).
 //!
 //! `GetBusinessHoursStatus` returns whether support is open at an instant and when it opens
 //! next. `ComputeDeadline` returns the instant a number of business hours after a start has
 //! passed, with the opening-hour windows it counted and the closed days it skipped. Both come
 //! from `dk-calendar`, configured by the `[calendar]` settings.
 //!
-//! NOTE: tickets, time logging, prepaid credit and the knowledge base are not built yet, so
-//! support publishes and consumes no events.
+//! NOTE: prepaid credit, the monthly post-calculation run and the knowledge base are not built
+//! yet, so support publishes and consumes no events.
 
+mod entity;
 mod grpc;
 pub mod migration;
 pub mod settings;
+pub mod tickets;
 
 use std::sync::Arc;
 
@@ -46,7 +53,12 @@ pub async fn start(
     tracing::info!("support database migrated");
 
     let keys = Arc::new(TokenKeys::new(settings.auth.token_secret.expose()));
-    let service = SupportServiceServer::new(grpc::Support { calendar });
+    let tickets = tickets::Tickets {
+        db: db.clone(),
+        calendar: calendar.clone(),
+        settings: settings.tickets.clone(),
+    };
+    let service = SupportServiceServer::new(grpc::Support { calendar, tickets });
     let serving = server::spawn(
         SERVICE_NAME,
         &settings.grpc,
