@@ -75,7 +75,8 @@ enum Command {
     /// custom user price.
     #[command(subcommand)]
     Billing(billing::BillingCommand),
-    /// Ask support's business-hours calendar: open at an instant, deadlines in business hours.
+    /// Ask support's business-hours calendar, and work with support tickets and their billed
+    /// time.
     #[command(subcommand)]
     Support(support::SupportCommand),
 }
@@ -681,6 +682,53 @@ mod tests {
             .is_err()
         );
         assert!(parse(&["billing", "credit", id, "--reason", " "]).is_err());
+    }
+
+    #[test]
+    fn support_escalate_agreed_at_needs_agreed_by() {
+        let base = [
+            "support",
+            "ticket",
+            "escalate",
+            "0195f0c4-0000-7000-8000-000000000009",
+            "--customer-organisation",
+            DEV_ORGANISATION,
+            "--line",
+            "2",
+        ];
+        let agreed_at = ["--agreed-at", "2026-04-07T10:00:00+02:00"];
+        let agreed_by = ["--agreed-by", "Jan de Vries"];
+        assert!(parse(&base).is_ok(), "the server checks the agreement");
+        assert!(parse(&[&base[..], &agreed_by[..]].concat()).is_ok());
+        assert!(parse(&[&base[..], &agreed_by[..], &agreed_at[..]].concat()).is_ok());
+        let error = parse(&[&base[..], &agreed_at[..]].concat())
+            .err()
+            .expect("--agreed-at without --agreed-by is rejected");
+        assert_eq!(
+            error.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
+        );
+    }
+
+    #[test]
+    fn support_log_minutes_range() {
+        let id = "0195f0c4-0000-7000-8000-000000000009";
+        let log = |minutes: &str| {
+            parse(&[
+                "support",
+                "log",
+                id,
+                "--customer-organisation",
+                DEV_ORGANISATION,
+                "--minutes",
+                minutes,
+            ])
+        };
+        assert!(log("1").is_ok());
+        assert!(log("1440").is_ok());
+        assert!(log("0").is_err());
+        assert!(log("1441").is_err());
+        assert!(log("-5").is_err());
     }
 
     #[test]

@@ -139,6 +139,7 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
             billing_unit_minutes: 15,
             response_hours: [4, 8, 16],
         },
+        credit: dk_support::settings::CreditSettings::default_nl(),
     };
     let support = dk_support::start(&support_settings, bus.clone(), shutdown.clone())
         .await

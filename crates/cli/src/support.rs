@@ -1,5 +1,7 @@
-//! `dk support`: calls the support service to check whether support is open and to compute
-//! deadlines in business hours.
+//! `dk support`: calls the support service to check whether support is open, to compute
+//! deadlines in business hours, and to work with tickets and their time (see `tickets`).
+
+mod tickets;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use clap::{Args, Subcommand};
@@ -16,6 +18,18 @@ pub enum SupportCommand {
     Open(OpenArgs),
     /// Compute the instant a number of business hours after a start has passed.
     Deadline(DeadlineArgs),
+    /// Open, show and list support tickets; staff: escalate a ticket or set its status.
+    #[command(subcommand)]
+    Ticket(tickets::TicketCommand),
+    /// Staff, role support_agent: log minutes of work on a ticket.
+    ///
+    /// Time logged on the first line is never billed. Without --token, calls with a development
+    /// staff token of the vendor organisation.
+    Log(tickets::LogArgs),
+    /// Show the billed time of one month per ticket: raw, billable and billed minutes.
+    ///
+    /// Billed minutes are the second- and third-line minutes rounded up to the billing unit.
+    Billed(tickets::BilledArgs),
 }
 
 #[derive(Args)]
@@ -61,6 +75,9 @@ pub async fn run(command: SupportCommand) -> anyhow::Result<()> {
     match command {
         SupportCommand::Open(args) => open(args).await,
         SupportCommand::Deadline(args) => deadline(args).await,
+        SupportCommand::Ticket(command) => tickets::run_ticket(command).await,
+        SupportCommand::Log(args) => tickets::log(args).await,
+        SupportCommand::Billed(args) => tickets::billed(args).await,
     }
 }
 

@@ -257,6 +257,7 @@ impl Stack {
                 billing_unit_minutes: 15,
                 response_hours: [4, 8, 16],
             },
+            credit: dk_support::settings::CreditSettings::default_nl(),
         };
         let support = dk_support::start(&support_settings, bus.clone(), shutdown.clone()).await?;
 

@@ -79,3 +79,96 @@ pub mod time_entry {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod billing_mode {
+    use sea_orm::entity::prelude::*;
+
+    /// How an organisation pays for billed time; post-calculation when it has no row.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "billing_modes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub organisation_id: Uuid,
+        /// `post_calculation` or `prepaid`.
+        pub mode: String,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod credit_package {
+    use sea_orm::entity::prelude::*;
+
+    /// A monthly or yearly support package that adds a lot every period.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "credit_packages")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organisation_id: Uuid,
+        /// `package_monthly` or `package_yearly`.
+        pub product: String,
+        pub started_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod credit_lot {
+    use sea_orm::entity::prelude::*;
+
+    /// Prepaid minutes bought at once; `(package_id, period)` is unique, and a check keeps
+    /// `remaining_minutes` from going below zero.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "credit_lots")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organisation_id: Uuid,
+        pub product: String,
+        pub package_id: Option<Uuid>,
+        /// `YYYY-MM` or `YYYY` of a package's period.
+        pub period: Option<String>,
+        pub purchased_at: DateTimeUtc,
+        pub hourly_rate_minor: i64,
+        pub currency: String,
+        pub total_minutes: i32,
+        pub remaining_minutes: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod credit_draw {
+    use sea_orm::entity::prelude::*;
+
+    /// Billed minutes of a time entry taken from a lot, or left to post-calculation when
+    /// `lot_id` is `None`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "credit_draws")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organisation_id: Uuid,
+        pub lot_id: Option<Uuid>,
+        pub ticket_id: Uuid,
+        pub time_entry_id: Uuid,
+        pub minutes: i32,
+        pub drawn_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

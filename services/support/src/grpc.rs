@@ -84,6 +84,50 @@ impl SupportService for Support {
             .map(Response::new)
     }
 
+    async fn set_billing_mode(
+        &self,
+        request: Request<pb::SetBillingModeRequest>,
+    ) -> Result<Response<pb::SetBillingModeResponse>, Status> {
+        let caller = caller(&request)?;
+        self.tickets
+            .set_billing_mode(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn buy_credit(
+        &self,
+        request: Request<pb::BuyCreditRequest>,
+    ) -> Result<Response<pb::BuyCreditResponse>, Status> {
+        let caller = caller(&request)?;
+        self.tickets
+            .buy_credit(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn renew_packages(
+        &self,
+        request: Request<pb::RenewPackagesRequest>,
+    ) -> Result<Response<pb::RenewPackagesResponse>, Status> {
+        let caller = caller(&request)?;
+        self.tickets
+            .renew_packages(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_credit_balance(
+        &self,
+        request: Request<pb::GetCreditBalanceRequest>,
+    ) -> Result<Response<pb::GetCreditBalanceResponse>, Status> {
+        let caller = caller(&request)?;
+        self.tickets
+            .credit_balance(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
     async fn get_billed_time(
         &self,
         request: Request<pb::GetBilledTimeRequest>,

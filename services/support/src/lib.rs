@@ -10,9 +10,14 @@
 //! passed, with the opening-hour windows it counted and the closed days it skipped. Both come
 //! from `dk-calendar`, configured by the `[calendar]` settings.
 //!
-//! NOTE: prepaid credit, the monthly post-calculation run and the knowledge base are not built
-//! yet, so support publishes and consumes no events.
+//! Prepaid credit (see `credits`) is drawn oldest lot first when billed time is logged, and
+//! bought credit is published as `support.credit.purchased.v1` for billing.
+//!
+//! NOTE: the monthly post-calculation run (`support.usage.billable.v1`) and the knowledge base
+//! are not built yet.
 
+mod credit_calls;
+pub mod credits;
 mod entity;
 mod grpc;
 pub mod migration;
@@ -24,6 +29,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use dk_calendar::Calendar;
 use dk_messaging::Bus;
+use dk_messaging::outbox::Relay;
 use dk_proto::support::v1::support_service_server::SupportServiceServer;
 use dk_runtime::auth::{Authenticate, TokenKeys};
 use dk_runtime::server;
@@ -39,11 +45,10 @@ pub const SERVICE_NAME: &str = "dk.support.v1.SupportService";
 /// Checks the calendar settings, connects and migrates the database and serves gRPC until
 /// `shutdown` is cancelled.
 ///
-/// The bus is taken for the shared `main_loop` signature and unused, because support
-/// publishes and consumes no events yet.
+/// Support publishes `support.credit.purchased.v1` through its outbox and consumes no events.
 pub async fn start(
     settings: &Settings,
-    _bus: Bus,
+    bus: Bus,
     shutdown: CancellationToken,
 ) -> anyhow::Result<server::Running> {
     let calendar =
@@ -53,10 +58,14 @@ pub async fn start(
     tracing::info!("support database migrated");
 
     let keys = Arc::new(TokenKeys::new(settings.auth.token_secret.expose()));
+    let relay = Relay::new(db.clone(), bus, credits::PRODUCER);
+    let relay_task = tokio::spawn(relay.clone().run(shutdown.clone()));
     let tickets = tickets::Tickets {
         db: db.clone(),
         calendar: calendar.clone(),
         settings: settings.tickets.clone(),
+        credit: settings.credit.clone(),
+        relay,
     };
     let service = SupportServiceServer::new(grpc::Support { calendar, tickets });
     let serving = server::spawn(
@@ -71,6 +80,6 @@ pub async fn start(
     Ok(server::Running {
         address: serving.address,
         db,
-        tasks: vec![serving.task],
+        tasks: vec![serving.task, relay_task],
     })
 }

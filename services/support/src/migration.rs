@@ -2,7 +2,9 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::entity::{escalation, ticket, time_entry};
+use crate::entity::{
+    billing_mode, credit_draw, credit_lot, credit_package, escalation, ticket, time_entry,
+};
 
 pub struct Migrator;
 
@@ -13,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(dk_messaging::migration::CreateMessagingTables),
             Box::new(dk_runtime::idempotency::CreateIdempotencyKeys),
             Box::new(CreateTickets),
+            Box::new(CreateCredit),
         ]
     }
 }
@@ -119,6 +122,139 @@ impl MigrationTrait for CreateTickets {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in ["time_entries", "ticket_escalations", "tickets"] {
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Creates billing modes, packages, credit lots and draws.
+struct CreateCredit;
+
+impl MigrationName for CreateCredit {
+    fn name(&self) -> &str {
+        "m0004_credit"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateCredit {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use billing_mode::Column as Mode;
+        manager
+            .create_table(
+                Table::create()
+                    .table(billing_mode::Entity)
+                    .col(
+                        ColumnDef::new(Mode::OrganisationId)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(Mode::Mode).string_len(20).not_null())
+                    .col(timestamp(Mode::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+
+        use credit_package::Column as Package;
+        manager
+            .create_table(
+                Table::create()
+                    .table(credit_package::Entity)
+                    .col(ColumnDef::new(Package::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Package::OrganisationId).uuid().not_null())
+                    .col(ColumnDef::new(Package::Product).string_len(32).not_null())
+                    .col(timestamp(Package::StartedAt))
+                    .to_owned(),
+            )
+            .await?;
+
+        use credit_lot::Column as Lot;
+        manager
+            .create_table(
+                Table::create()
+                    .table(credit_lot::Entity)
+                    .col(ColumnDef::new(Lot::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Lot::OrganisationId).uuid().not_null())
+                    .col(ColumnDef::new(Lot::Product).string_len(32).not_null())
+                    .col(ColumnDef::new(Lot::PackageId).uuid())
+                    .col(ColumnDef::new(Lot::Period).string_len(7))
+                    .col(timestamp(Lot::PurchasedAt))
+                    .col(
+                        ColumnDef::new(Lot::HourlyRateMinor)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Lot::Currency).string_len(3).not_null())
+                    .col(ColumnDef::new(Lot::TotalMinutes).integer().not_null())
+                    .col(
+                        ColumnDef::new(Lot::RemainingMinutes)
+                            .integer()
+                            .not_null()
+                            .check(Expr::col(Lot::RemainingMinutes).gte(0)),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("credit_lots_package_period")
+                    .table(credit_lot::Entity)
+                    .col(Lot::PackageId)
+                    .col(Lot::Period)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("credit_lots_organisation_purchased_at")
+                    .table(credit_lot::Entity)
+                    .col(Lot::OrganisationId)
+                    .col(Lot::PurchasedAt)
+                    .to_owned(),
+            )
+            .await?;
+
+        use credit_draw::Column as Draw;
+        manager
+            .create_table(
+                Table::create()
+                    .table(credit_draw::Entity)
+                    .col(ColumnDef::new(Draw::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Draw::OrganisationId).uuid().not_null())
+                    .col(ColumnDef::new(Draw::LotId).uuid())
+                    .col(ColumnDef::new(Draw::TicketId).uuid().not_null())
+                    .col(ColumnDef::new(Draw::TimeEntryId).uuid().not_null())
+                    .col(ColumnDef::new(Draw::Minutes).integer().not_null())
+                    .col(timestamp(Draw::DrawnAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("credit_draws_organisation_drawn_at")
+                    .table(credit_draw::Entity)
+                    .col(Draw::OrganisationId)
+                    .col(Draw::DrawnAt)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            "credit_draws",
+            "credit_lots",
+            "credit_packages",
+            "billing_modes",
+        ] {
             manager
                 .drop_table(Table::drop().table(Alias::new(table)).to_owned())
                 .await?;

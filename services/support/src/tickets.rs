@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
 use dk_calendar::Calendar;
 use dk_domain::OrganisationId;
 use dk_proto::convert::timestamp_from;
@@ -23,7 +23,10 @@ use dk_runtime::paging::Page;
 use dk_runtime::status;
 use prost::Message;
 use sea_orm::entity::prelude::*;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, IntoActiveModel, QueryOrder, QuerySelect};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, IntoActiveModel, QueryOrder,
+    QuerySelect,
+};
 use tonic::Status;
 
 use crate::entity::{escalation, ticket, time_entry};
@@ -46,21 +49,23 @@ pub fn is_billable(line: i32) -> bool {
     line >= 2
 }
 
-/// State of the ticket handlers.
+/// State of the ticket and credit handlers.
 pub struct Tickets {
     pub db: DatabaseConnection,
     pub calendar: Calendar,
     pub settings: TicketSettings,
+    pub credit: crate::settings::CreditSettings,
+    pub relay: dk_messaging::outbox::Relay,
 }
 
 impl Tickets {
-    fn vendor(&self) -> OrganisationId {
+    pub(crate) fn vendor(&self) -> OrganisationId {
         OrganisationId::from_uuid(self.settings.staff_organisation_id)
     }
 
     /// Returns the organisation a call acts on: the caller's own, or for a support agent of the
     /// vendor, the one the request names.
-    fn organisation(&self, caller: &Caller, requested: &str) -> Result<Uuid, Status> {
+    pub(crate) fn organisation(&self, caller: &Caller, requested: &str) -> Result<Uuid, Status> {
         let requested = requested.trim();
         let is_agent =
             caller.organisation_id == self.vendor() && caller.roles.contains(&Role::SupportAgent);
@@ -412,7 +417,22 @@ impl Tickets {
         if let Some(response) = idempotency::replay(&transaction, &key).await? {
             return Ok(response);
         }
-        let row = find_ticket(&transaction, organisation, &request.ticket_id).await?;
+        // The ticket row is locked, so two agents logging on one ticket at once round its month
+        // one after the other.
+        let row = find_ticket_locked(&transaction, organisation, &request.ticket_id).await?;
+        let (month_first, month_last) =
+            month_range(&format!("{:04}-{:02}", work_date.year(), work_date.month()))?;
+        let earlier_billable: i64 = time_entry::Entity::find()
+            .filter(time_entry::Column::TicketId.eq(row.id))
+            .filter(time_entry::Column::Billable.eq(true))
+            .filter(time_entry::Column::WorkDate.gte(month_first))
+            .filter(time_entry::Column::WorkDate.lte(month_last))
+            .all(&transaction)
+            .await
+            .map_err(db(context))?
+            .iter()
+            .map(|entry| i64::from(entry.minutes))
+            .sum();
         let entry = time_entry::Model {
             id: Uuid::now_v7(),
             ticket_id: row.id,
@@ -431,6 +451,29 @@ impl Tickets {
             .insert(&transaction)
             .await
             .map_err(db(context))?;
+        if entry.billable
+            && crate::credits::mode(&transaction, organisation)
+                .await
+                .map_err(db(context))?
+                == crate::credits::PREPAID
+        {
+            let unit = self.settings.billing_unit_minutes;
+            let before = u32::try_from(earlier_billable).unwrap_or(u32::MAX);
+            let after = before.saturating_add(u32::try_from(entry.minutes).unwrap_or_default());
+            let added = billed_minutes(after, unit) - billed_minutes(before, unit);
+            if added > 0 {
+                crate::credits::draw(
+                    &transaction,
+                    organisation,
+                    row.id,
+                    entry.id,
+                    to_i32(added),
+                    now,
+                )
+                .await
+                .map_err(db(context))?;
+            }
+        }
         let response = pb::LogTimeResponse {
             time_entry: Some(entry_to_proto(&entry)),
             ticket: Some(self.ticket_view(&transaction, &row).await?),
@@ -624,7 +667,31 @@ async fn find_ticket<C: sea_orm::ConnectionTrait>(
         .ok_or_else(|| status::not_found("ticket", &id.to_string()))
 }
 
-fn parse_id(field: &str, text: &str, expected: &str) -> Result<Uuid, Status> {
+/// Reads a ticket like [`find_ticket`] and, on PostgreSQL, locks its row until the transaction
+/// ends.
+async fn find_ticket_locked(
+    transaction: &DatabaseTransaction,
+    organisation: Uuid,
+    ticket_id: &str,
+) -> Result<ticket::Model, Status> {
+    let id = parse_id(
+        "ticket_id",
+        ticket_id,
+        "the ticket_id that OpenTicket returned",
+    )?;
+    let mut query =
+        ticket::Entity::find_by_id(id).filter(ticket::Column::OrganisationId.eq(organisation));
+    if transaction.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    query
+        .one(transaction)
+        .await
+        .map_err(db("reading a ticket"))?
+        .ok_or_else(|| status::not_found("ticket", &id.to_string()))
+}
+
+pub(crate) fn parse_id(field: &str, text: &str, expected: &str) -> Result<Uuid, Status> {
     Uuid::from_str(text.trim()).map_err(|_| {
         status::invalid_argument(
             field,
@@ -633,21 +700,21 @@ fn parse_id(field: &str, text: &str, expected: &str) -> Result<Uuid, Status> {
     })
 }
 
-fn to_i32(value: u32) -> i32 {
+pub(crate) fn to_i32(value: u32) -> i32 {
     i32::try_from(value).unwrap_or(i32::MAX)
 }
 
 /// Returns the current time, cut to microseconds as PostgreSQL stores it.
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     use chrono::SubsecRound;
     Utc::now().trunc_subsecs(6)
 }
 
-fn db(context: &'static str) -> impl Fn(DbErr) -> Status {
+pub(crate) fn db(context: &'static str) -> impl Fn(DbErr) -> Status {
     move |error| status::from_db(context, error)
 }
 
-async fn begin(
+pub(crate) async fn begin(
     db_connection: &DatabaseConnection,
     context: &'static str,
 ) -> Result<DatabaseTransaction, Status> {
@@ -656,7 +723,7 @@ async fn begin(
         .map_err(db(context))
 }
 
-async fn finish<R: Message>(
+pub(crate) async fn finish<R: Message>(
     transaction: DatabaseTransaction,
     key: &Key,
     response: &R,
