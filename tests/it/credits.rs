@@ -302,3 +302,133 @@ async fn post_calculation_draws_nothing() {
     );
     stack.stop().await.expect("stop");
 }
+
+/// An ended month is post-calculated once: billed time that credit did not cover, at 95.00 an
+/// hour, per organisation; first-line time and covered time are not charged.
+#[tokio::test]
+async fn ended_month_is_post_calculated_once() {
+    let stack = Stack::start().await.expect("stack");
+    let mut agent = stack.support_agent_client().await.expect("agent");
+    let last_month = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Amsterdam)
+        .date_naive()
+        - chrono::Months::new(1);
+    let month = last_month.format("%Y-%m").to_string();
+    let log_then =
+        |organisation: OrganisationId, ticket: String, minutes: i32| support::LogTimeRequest {
+            idempotency_key: key(),
+            organisation_id: organisation.to_string(),
+            ticket_id: ticket,
+            minutes,
+            description: "Boekingen gecorrigeerd".into(),
+            work_date: last_month.to_string(),
+        };
+
+    // Post-calculation customer: 27 minutes are billed as 30.
+    let arrears = stack.organisation;
+    let mut arrears_client = stack.support_client(arrears).await.expect("client");
+    let ticket = billed_ticket(&mut arrears_client, &mut agent, arrears).await;
+    agent
+        .log_time(log_then(arrears, ticket, 27))
+        .await
+        .expect("log");
+
+    // Prepaid customer: 700 minutes are billed as 705, of which the card covers 600.
+    let prepaid = stack.other_organisation;
+    let mut prepaid_client = prepaid_customer(&stack, prepaid).await;
+    buy(&mut prepaid_client, support::CreditProduct::Card10Hours).await;
+    let ticket = billed_ticket(&mut prepaid_client, &mut agent, prepaid).await;
+    agent
+        .log_time(log_then(prepaid, ticket, 700))
+        .await
+        .expect("log");
+
+    // First-line time only: no statement.
+    let free = OrganisationId::new();
+    let mut free_client = stack.support_client(free).await.expect("client");
+    let question = free_client
+        .open_ticket(support::OpenTicketRequest {
+            idempotency_key: key(),
+            subject: "Hoe exporteer ik?".into(),
+            channel: support::Channel::Email as i32,
+        })
+        .await
+        .expect("open")
+        .into_inner()
+        .ticket
+        .expect("ticket");
+    agent
+        .log_time(log_then(free, question.ticket_id, 40))
+        .await
+        .expect("log");
+
+    let run = |month: String| support::RunPostCalculationRequest {
+        idempotency_key: key(),
+        month,
+    };
+    let first = agent
+        .run_post_calculation(run(month.clone()))
+        .await
+        .expect("run")
+        .into_inner();
+    assert_eq!(first.statements.len(), 2);
+    let statement_of = |organisation: OrganisationId| {
+        first
+            .statements
+            .iter()
+            .find(|statement| statement.organisation_id == organisation.to_string())
+            .cloned()
+            .expect("statement of the organisation")
+    };
+    let arrears_statement = statement_of(arrears);
+    let line = &arrears_statement.lines[0];
+    assert_eq!(
+        (
+            line.billed_minutes,
+            line.prepaid_minutes,
+            line.post_calculated_minutes
+        ),
+        (30, 0, 30)
+    );
+    assert_eq!(line.amount.clone().expect("amount").amount, "47.50");
+    assert_eq!(line.line, support::SupportLine::Second as i32);
+    let prepaid_statement = statement_of(prepaid);
+    let line = &prepaid_statement.lines[0];
+    assert_eq!(
+        (
+            line.billed_minutes,
+            line.prepaid_minutes,
+            line.post_calculated_minutes
+        ),
+        (705, 600, 105)
+    );
+    assert_eq!(
+        prepaid_statement.total.clone().expect("total").amount,
+        "166.25"
+    );
+
+    let again = agent
+        .run_post_calculation(run(month))
+        .await
+        .expect("run again")
+        .into_inner();
+    assert!(again.statements.is_empty());
+    assert_eq!(again.already_issued, 2);
+
+    let this_month = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Amsterdam)
+        .date_naive()
+        .format("%Y-%m")
+        .to_string();
+    let early = agent
+        .run_post_calculation(run(this_month))
+        .await
+        .unwrap_err();
+    assert_eq!(early.code(), tonic::Code::InvalidArgument);
+    assert!(
+        early.message().contains("has not ended"),
+        "{}",
+        early.message()
+    );
+    stack.stop().await.expect("stop");
+}

@@ -138,6 +138,7 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
             staff_organisation_id: crate::DEV_VENDOR.as_uuid(),
             billing_unit_minutes: 15,
             response_hours: [4, 8, 16],
+            post_calculation_interval_seconds: 3600,
         },
         credit: dk_support::settings::CreditSettings::default_nl(),
     };

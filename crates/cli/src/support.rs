@@ -1,6 +1,8 @@
 //! `dk support`: calls the support service to check whether support is open, to compute
-//! deadlines in business hours, and to work with tickets and their time (see `tickets`).
+//! deadlines in business hours, to work with tickets and their time (see `tickets`), and to
+//! manage prepaid support credit (see `credit`).
 
+mod credit;
 mod tickets;
 
 use chrono::{DateTime, FixedOffset, Utc};
@@ -30,6 +32,10 @@ pub enum SupportCommand {
     ///
     /// Billed minutes are the second- and third-line minutes rounded up to the billing unit.
     Billed(tickets::BilledArgs),
+    /// Prepaid support credit: choose the billing mode, buy hour cards and packages, and show
+    /// the balance. Staff renew packages.
+    #[command(subcommand)]
+    Credit(credit::CreditCommand),
 }
 
 #[derive(Args)]
@@ -78,6 +84,7 @@ pub async fn run(command: SupportCommand) -> anyhow::Result<()> {
         SupportCommand::Ticket(command) => tickets::run_ticket(command).await,
         SupportCommand::Log(args) => tickets::log(args).await,
         SupportCommand::Billed(args) => tickets::billed(args).await,
+        SupportCommand::Credit(command) => credit::run(command).await,
     }
 }
 

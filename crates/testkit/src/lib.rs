@@ -256,6 +256,7 @@ impl Stack {
                 staff_organisation_id: vendor.as_uuid(),
                 billing_unit_minutes: 15,
                 response_hours: [4, 8, 16],
+                post_calculation_interval_seconds: 0,
             },
             credit: dk_support::settings::CreditSettings::default_nl(),
         };

@@ -276,6 +276,100 @@ impl Tickets {
     }
 }
 
+impl Tickets {
+    pub async fn run_post_calculation(
+        &self,
+        caller: &Caller,
+        request: pb::RunPostCalculationRequest,
+    ) -> Result<pb::RunPostCalculationResponse, Status> {
+        caller.require_staff(Role::SupportAgent, self.vendor())?;
+        let key = Key::new(
+            caller.organisation_id.as_uuid(),
+            "RunPostCalculation",
+            &request.idempotency_key,
+            &request,
+        )?;
+        let (first, last) = crate::tickets::month_range(&request.month)?;
+        let today = Utc::now()
+            .with_timezone(&chrono_tz::Europe::Amsterdam)
+            .date_naive();
+        if last >= today {
+            return Err(status::invalid_argument(
+                "month",
+                format!(
+                    "{} has not ended (today is {today}): a month is post-calculated once all \
+                     its time is logged",
+                    request.month.trim()
+                ),
+            ));
+        }
+        if let Some(response) = idempotency::replay(&self.db, &key).await? {
+            return Ok(response);
+        }
+        let context = "running the post-calculation";
+        let report = crate::post_calculation::run(
+            &self.db,
+            first,
+            last,
+            self.settings.billing_unit_minutes,
+            self.credit.hourly_rate,
+        )
+        .await
+        .map_err(db(context))?;
+        if !report.statements.is_empty() {
+            self.relay.notify();
+        }
+        let response = pb::RunPostCalculationResponse {
+            statements: report.statements.iter().map(statement_to_proto).collect(),
+            already_issued: i32::try_from(report.already_issued).unwrap_or(i32::MAX),
+        };
+        let transaction = begin(&self.db, context).await?;
+        match idempotency::store(&transaction, &key, &response).await {
+            Ok(()) => transaction.commit().await.map_err(db(context))?,
+            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                drop(transaction);
+                return idempotency::replay(&self.db, &key)
+                    .await?
+                    .ok_or_else(|| status::internal(context, &error));
+            }
+            Err(error) => return Err(status::from_db(context, error)),
+        }
+        Ok(response)
+    }
+}
+
+fn statement_to_proto(
+    statement: &crate::post_calculation::Statement,
+) -> pb::PostCalculationStatement {
+    let money = |minor: i64| -> dk_proto::common::v1::Money {
+        Money::from_minor_units(minor, Currency::EUR).into()
+    };
+    pb::PostCalculationStatement {
+        statement_id: statement.row.id.to_string(),
+        organisation_id: statement.row.organisation_id.to_string(),
+        month: statement.row.month.clone(),
+        lines: statement
+            .lines
+            .iter()
+            .map(|line| pb::PostCalculationLine {
+                ticket_id: line.ticket_id.to_string(),
+                subject: line.subject.clone(),
+                line: if line.line >= 3 {
+                    pb::SupportLine::Third
+                } else {
+                    pb::SupportLine::Second
+                } as i32,
+                billed_minutes: to_i32(line.billed_minutes),
+                prepaid_minutes: to_i32(line.prepaid_minutes),
+                post_calculated_minutes: to_i32(line.post_calculated_minutes),
+                hourly_rate: Some(money(line.hourly_rate_minor)),
+                amount: Some(money(line.amount_minor)),
+            })
+            .collect(),
+        total: Some(money(statement.row.total_minor)),
+    }
+}
+
 fn mode_to_proto(mode: &str) -> pb::BillingMode {
     if mode == PREPAID {
         pb::BillingMode::Prepaid

@@ -172,3 +172,29 @@ pub mod credit_draw {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod usage_statement {
+    use sea_orm::entity::prelude::*;
+
+    /// An organisation's post-calculation statement of one month; `(organisation_id, month)` is
+    /// unique, so a month is charged once.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "usage_statements")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organisation_id: Uuid,
+        /// `YYYY-MM`.
+        pub month: String,
+        pub total_minor: i64,
+        pub currency: String,
+        /// The statement's lines as the JSON of `pb::PostCalculationLine` fields.
+        pub lines: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

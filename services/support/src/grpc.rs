@@ -128,6 +128,17 @@ impl SupportService for Support {
             .map(Response::new)
     }
 
+    async fn run_post_calculation(
+        &self,
+        request: Request<pb::RunPostCalculationRequest>,
+    ) -> Result<Response<pb::RunPostCalculationResponse>, Status> {
+        let caller = caller(&request)?;
+        self.tickets
+            .run_post_calculation(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
     async fn get_billed_time(
         &self,
         request: Request<pb::GetBilledTimeRequest>,

@@ -13,20 +13,24 @@
 //! Prepaid credit (see `credits`) is drawn oldest lot first when billed time is logged, and
 //! bought credit is published as `support.credit.purchased.v1` for billing.
 //!
-//! NOTE: the monthly post-calculation run (`support.usage.billable.v1`) and the knowledge base
-//! are not built yet.
+//! Once a month ends, the post-calculation run (see `post_calculation`) sends each
+//! organisation's statement of billed time not covered by credit as `support.usage.billable.v1`.
+//!
+//! NOTE: the knowledge base is not built yet.
 
 mod credit_calls;
 pub mod credits;
 mod entity;
 mod grpc;
 pub mod migration;
+pub mod post_calculation;
 pub mod settings;
 pub mod tickets;
 
 use std::sync::Arc;
 
 use anyhow::Context;
+use chrono::Datelike;
 use dk_calendar::Calendar;
 use dk_messaging::Bus;
 use dk_messaging::outbox::Relay;
@@ -67,6 +71,16 @@ pub async fn start(
         credit: settings.credit.clone(),
         relay,
     };
+    let mut tasks = vec![relay_task];
+    if settings.tickets.post_calculation_interval_seconds > 0 {
+        tasks.push(tokio::spawn(scheduled_post_calculation(
+            db.clone(),
+            settings.clone(),
+            tickets.relay.clone(),
+            std::time::Duration::from_secs(settings.tickets.post_calculation_interval_seconds),
+            shutdown.clone(),
+        )));
+    }
     let service = SupportServiceServer::new(grpc::Support { calendar, tickets });
     let serving = server::spawn(
         SERVICE_NAME,
@@ -80,6 +94,54 @@ pub async fn start(
     Ok(server::Running {
         address: serving.address,
         db,
-        tasks: vec![serving.task, relay_task],
+        tasks: std::iter::once(serving.task).chain(tasks).collect(),
     })
+}
+
+/// Post-calculates the previous month at start-up and then every `interval`. A run issues only
+/// the statements that are missing, so replicas may run it side by side.
+async fn scheduled_post_calculation(
+    db: sea_orm::DatabaseConnection,
+    settings: Settings,
+    relay: Relay,
+    interval: std::time::Duration,
+    shutdown: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Europe::Amsterdam)
+            .date_naive();
+        let Some(last) = today.with_day(1).and_then(|first| first.pred_opt()) else {
+            continue;
+        };
+        let Some(first) = last.with_day(1) else {
+            continue;
+        };
+        match post_calculation::run(
+            &db,
+            first,
+            last,
+            settings.tickets.billing_unit_minutes,
+            settings.credit.hourly_rate,
+        )
+        .await
+        {
+            Ok(report) if !report.statements.is_empty() => {
+                relay.notify();
+                tracing::info!(
+                    statements = report.statements.len(),
+                    month = %first.format("%Y-%m"),
+                    "scheduled post-calculation"
+                );
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "scheduled post-calculation failed"),
+        }
+    }
 }

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 use crate::entity::{
     billing_mode, credit_draw, credit_lot, credit_package, escalation, ticket, time_entry,
+    usage_statement,
 };
 
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(dk_runtime::idempotency::CreateIdempotencyKeys),
             Box::new(CreateTickets),
             Box::new(CreateCredit),
+            Box::new(CreateUsageStatements),
         ]
     }
 }
@@ -260,6 +262,66 @@ impl MigrationTrait for CreateCredit {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// Creates the monthly post-calculation statements.
+struct CreateUsageStatements;
+
+impl MigrationName for CreateUsageStatements {
+    fn name(&self) -> &str {
+        "m0005_usage_statements"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateUsageStatements {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use usage_statement::Column as Statement;
+        manager
+            .create_table(
+                Table::create()
+                    .table(usage_statement::Entity)
+                    .col(
+                        ColumnDef::new(Statement::Id)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(Statement::OrganisationId).uuid().not_null())
+                    .col(ColumnDef::new(Statement::Month).string_len(7).not_null())
+                    .col(
+                        ColumnDef::new(Statement::TotalMinor)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Statement::Currency).string_len(3).not_null())
+                    .col(ColumnDef::new(Statement::Lines).text().not_null())
+                    .col(timestamp(Statement::CreatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("usage_statements_organisation_month")
+                    .table(usage_statement::Entity)
+                    .col(Statement::OrganisationId)
+                    .col(Statement::Month)
+                    .unique()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(
+                Table::drop()
+                    .table(Alias::new("usage_statements"))
+                    .to_owned(),
+            )
+            .await
     }
 }
 

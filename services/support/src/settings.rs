@@ -79,6 +79,9 @@ pub struct TicketSettings {
     /// Response targets in business hours after a ticket reaches the first, second and third
     /// line.
     pub response_hours: [u32; 3],
+    /// Seconds between two checks of the previous month's post-calculation; 0 turns the
+    /// scheduled run off, leaving only the RunPostCalculation call.
+    pub post_calculation_interval_seconds: u64,
 }
 
 impl Settings {

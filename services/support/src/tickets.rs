@@ -634,7 +634,7 @@ fn line_from_proto(field: &str, value: i32) -> Result<i32, Status> {
 }
 
 /// Returns the first and last day of a `YYYY-MM` month.
-fn month_range(text: &str) -> Result<(NaiveDate, NaiveDate), Status> {
+pub(crate) fn month_range(text: &str) -> Result<(NaiveDate, NaiveDate), Status> {
     let invalid = || {
         status::invalid_argument(
             "month",

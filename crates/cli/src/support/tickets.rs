@@ -198,7 +198,7 @@ pub fn parse_month(text: &str) -> Result<String, String> {
 /// Returns the target and the `organisation_id` field of a call that both customers and staff
 /// make: the customer's own token and an empty field, or with `customer` a support agent's
 /// target and that organisation.
-fn customer_or_staff(
+pub(super) fn customer_or_staff(
     target: &TargetArgs,
     customer: Option<OrganisationId>,
 ) -> (client::Target, String) {
@@ -478,7 +478,7 @@ fn billable_text(billable: bool) -> &'static str {
 
 /// Formats a wire timestamp as RFC 3339 in the time zone of the default support calendar
 /// (Europe/Amsterdam), the offset that the service's own text fields carry.
-fn instant_text(timestamp: Option<&prost_types::Timestamp>) -> Option<String> {
+pub(super) fn instant_text(timestamp: Option<&prost_types::Timestamp>) -> Option<String> {
     let timestamp = timestamp?;
     let instant =
         DateTime::from_timestamp(timestamp.seconds, u32::try_from(timestamp.nanos).ok()?)?;
