@@ -3,8 +3,8 @@
 //!
 //! For every organisation with billable time in an ended month, each ticket's billed minutes
 //! (its billable minutes of the month, rounded up to the billing unit) minus the minutes drawn
-//! from credit lots for that month's entries are post-calculated. This holds whatever billing
-//! mode the organisation had while the time was logged: post-calculation customers draw
+//! from credit lots for that month's entries are post-calculated. This rule applies whatever
+//! billing mode the organisation had while the time was logged: post-calculation customers draw
 //! nothing, and prepaid customers only leave what their credit did not cover. A statement is
 //! stored and `support.usage.billable.v1` enqueued in one transaction, and the unique
 //! `(organisation, month)` index lets one run or replica issue it.
@@ -73,7 +73,7 @@ pub fn amount(minutes: u32, hourly_rate: Decimal) -> Money {
     .round()
 }
 
-/// What a run issued.
+/// Result of a post-calculation run: the issued statements and the months issued before.
 #[derive(Debug, Default)]
 pub struct RunReport {
     pub statements: Vec<Statement>,
