@@ -3,6 +3,7 @@
 mod credits;
 mod flow;
 mod isolation;
+mod knowledge;
 mod licence;
 mod messaging;
 mod money;

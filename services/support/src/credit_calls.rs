@@ -13,7 +13,7 @@ use sea_orm::{QueryOrder, Set, SqlErr};
 use tonic::Status;
 
 use crate::credits::{self, POST_CALCULATION, PREPAID};
-use crate::entity::{billing_mode, credit_draw, credit_lot, credit_package};
+use crate::entity::{billing_mode, credit_draw, credit_lot};
 use crate::tickets::{Tickets, begin, db, finish, now, to_i32};
 
 impl Tickets {
@@ -158,45 +158,10 @@ impl Tickets {
             return Ok(response);
         }
         let context = "renewing packages";
-        let packages = credit_package::Entity::find()
-            .order_by_asc(credit_package::Column::StartedAt)
-            .all(&self.db)
+        let (lots, already) = credits::renew_all(&self.db, &self.credit, day)
             .await
             .map_err(db(context))?;
-        let mut added = Vec::new();
-        let mut already = 0;
-        for package in packages {
-            let period = credits::period_of(&package.product, day);
-            let product = match package.product.as_str() {
-                "package_yearly" => self.credit.package_yearly,
-                _ => self.credit.package_monthly,
-            };
-            // Each package's lot has a transaction of its own; the unique (package, period)
-            // index lets one replica or retry through.
-            let transaction = begin(&self.db, context).await?;
-            let result = credits::add_lot(
-                &transaction,
-                package.organisation_id,
-                &package.product,
-                product,
-                self.credit.hourly_rate,
-                Some((package.id, period)),
-                now(),
-            )
-            .await;
-            match result {
-                Ok((lot, _)) => {
-                    transaction.commit().await.map_err(db(context))?;
-                    added.push(lot_to_proto(&lot));
-                }
-                Err(error)
-                    if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
-                {
-                    already += 1;
-                }
-                Err(error) => return Err(status::from_db(context, error)),
-            }
-        }
+        let added: Vec<pb::CreditLot> = lots.iter().map(lot_to_proto).collect();
         if !added.is_empty() {
             self.relay.notify();
         }

@@ -171,6 +171,56 @@ pub async fn start_package(
     .await
 }
 
+/// Adds the lot of the period containing `day` to every package that has none yet; returns the
+/// added lots and the number of packages that had theirs. Each package's lot has a transaction
+/// of its own, and the unique (package, period) index lets exactly one run or replica add it.
+pub async fn renew_all(
+    db: &sea_orm::DatabaseConnection,
+    settings: &CreditSettings,
+    day: NaiveDate,
+) -> Result<(Vec<credit_lot::Model>, i32), DbErr> {
+    let packages = credit_package::Entity::find()
+        .order_by_asc(credit_package::Column::StartedAt)
+        .all(db)
+        .await?;
+    let mut added = Vec::new();
+    let mut already = 0;
+    for package in packages {
+        let period = period_of(&package.product, day);
+        let product = match package.product.as_str() {
+            "package_yearly" => settings.package_yearly,
+            _ => settings.package_monthly,
+        };
+        let transaction = dk_runtime::database::begin_write(db).await?;
+        let result = add_lot(
+            &transaction,
+            package.organisation_id,
+            &package.product,
+            product,
+            settings.hourly_rate,
+            Some((package.id, period)),
+            Utc::now(),
+        )
+        .await;
+        match result {
+            Ok((lot, _)) => {
+                transaction.commit().await?;
+                added.push(lot);
+            }
+            Err(error)
+                if matches!(
+                    error.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) =>
+            {
+                already += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    Ok((added, already))
+}
+
 /// Draws `minutes` billed minutes of a time entry from the organisation's lots, oldest first;
 /// the rest becomes a draw without a lot (post-calculation). Returns the draws.
 pub async fn draw(

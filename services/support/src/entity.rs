@@ -198,3 +198,31 @@ pub mod usage_statement {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod article {
+    use sea_orm::entity::prelude::*;
+
+    /// A knowledge-base article. On PostgreSQL the table also has a generated `search_vector`
+    /// column; on SQLite the FTS5 table `kb_article_terms` holds its stemmed words.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "kb_articles")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub module: String,
+        pub page: String,
+        pub title: String,
+        pub body: String,
+        pub video_url: Option<String>,
+        /// `nl` or `en`.
+        pub language: String,
+        pub views: i64,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

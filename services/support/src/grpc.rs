@@ -139,6 +139,50 @@ impl SupportService for Support {
             .map(Response::new)
     }
 
+    async fn save_article(
+        &self,
+        request: Request<pb::SaveArticleRequest>,
+    ) -> Result<Response<pb::SaveArticleResponse>, Status> {
+        let caller = caller(&request)?;
+        self.tickets
+            .save_article(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn search_articles(
+        &self,
+        request: Request<pb::SearchArticlesRequest>,
+    ) -> Result<Response<pb::SearchArticlesResponse>, Status> {
+        caller(&request)?;
+        self.tickets
+            .search_articles(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_article(
+        &self,
+        request: Request<pb::GetArticleRequest>,
+    ) -> Result<Response<pb::GetArticleResponse>, Status> {
+        caller(&request)?;
+        self.tickets
+            .get_article(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_popular_articles(
+        &self,
+        request: Request<pb::ListPopularArticlesRequest>,
+    ) -> Result<Response<pb::ListPopularArticlesResponse>, Status> {
+        caller(&request)?;
+        self.tickets
+            .popular_articles(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
     async fn get_billed_time(
         &self,
         request: Request<pb::GetBilledTimeRequest>,

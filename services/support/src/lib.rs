@@ -16,12 +16,14 @@
 //! Once a month ends, the post-calculation run (see `post_calculation`) sends each
 //! organisation's statement of billed time not covered by credit as `support.usage.billable.v1`.
 //!
-//! NOTE: the knowledge base is not built yet.
+//! The knowledge base (see `knowledge`) answers frequently asked questions with Dutch full-text
+//! search on both databases.
 
 mod credit_calls;
 pub mod credits;
 mod entity;
 mod grpc;
+pub mod knowledge;
 pub mod migration;
 pub mod post_calculation;
 pub mod settings;
@@ -98,8 +100,9 @@ pub async fn start(
     })
 }
 
-/// Post-calculates the previous month at start-up and then every `interval`. A run issues only
-/// the statements that are missing, so replicas may run it side by side.
+/// Adds the current period's package lots and post-calculates the previous month, at start-up
+/// and then every `interval`. Both only add what is missing, so replicas may run them side by
+/// side.
 async fn scheduled_post_calculation(
     db: sea_orm::DatabaseConnection,
     settings: Settings,
@@ -117,6 +120,14 @@ async fn scheduled_post_calculation(
         let today = chrono::Utc::now()
             .with_timezone(&chrono_tz::Europe::Amsterdam)
             .date_naive();
+        match credits::renew_all(&db, &settings.credit, today).await {
+            Ok((added, _)) if !added.is_empty() => {
+                relay.notify();
+                tracing::info!(lots = added.len(), "scheduled package renewal");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::error!(%error, "scheduled package renewal failed"),
+        }
         let Some(last) = today.with_day(1).and_then(|first| first.pred_opt()) else {
             continue;
         };

@@ -3,7 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 use crate::entity::{
-    billing_mode, credit_draw, credit_lot, credit_package, escalation, ticket, time_entry,
+    article, billing_mode, credit_draw, credit_lot, credit_package, escalation, ticket, time_entry,
     usage_statement,
 };
 
@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateTickets),
             Box::new(CreateCredit),
             Box::new(CreateUsageStatements),
+            Box::new(CreateKnowledgeBase),
         ]
     }
 }
@@ -321,6 +322,91 @@ impl MigrationTrait for CreateUsageStatements {
                     .table(Alias::new("usage_statements"))
                     .to_owned(),
             )
+            .await
+    }
+}
+
+/// Creates the knowledge base and its full-text index: a generated `tsvector` with a GIN index on
+/// PostgreSQL (Dutch or English configuration by the article's language), an FTS5 table of
+/// stemmed words on SQLite.
+struct CreateKnowledgeBase;
+
+impl MigrationName for CreateKnowledgeBase {
+    fn name(&self) -> &str {
+        "m0006_knowledge_base"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateKnowledgeBase {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use article::Column as Article;
+        manager
+            .create_table(
+                Table::create()
+                    .table(article::Entity)
+                    .col(ColumnDef::new(Article::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Article::Module).string_len(40).not_null())
+                    .col(ColumnDef::new(Article::Page).string_len(200).not_null())
+                    .col(ColumnDef::new(Article::Title).string_len(200).not_null())
+                    .col(ColumnDef::new(Article::Body).text().not_null())
+                    .col(ColumnDef::new(Article::VideoUrl).string_len(500))
+                    .col(ColumnDef::new(Article::Language).string_len(2).not_null())
+                    .col(ColumnDef::new(Article::Views).big_integer().not_null())
+                    .col(timestamp(Article::CreatedAt))
+                    .col(timestamp(Article::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("kb_articles_module_language_views")
+                    .table(article::Entity)
+                    .col(Article::Module)
+                    .col(Article::Language)
+                    .col(Article::Views)
+                    .to_owned(),
+            )
+            .await?;
+        let connection = manager.get_connection();
+        match manager.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => {
+                connection
+                    .execute_unprepared(
+                        "ALTER TABLE kb_articles ADD COLUMN search_vector tsvector GENERATED \
+                         ALWAYS AS (to_tsvector(CASE WHEN language = 'en' THEN \
+                         'english'::regconfig ELSE 'dutch'::regconfig END, title || ' ' || body)) \
+                         STORED",
+                    )
+                    .await?;
+                connection
+                    .execute_unprepared(
+                        "CREATE INDEX kb_articles_search ON kb_articles USING GIN (search_vector)",
+                    )
+                    .await?;
+            }
+            _ => {
+                connection
+                    .execute_unprepared(
+                        "CREATE VIRTUAL TABLE kb_article_terms USING fts5(article_id UNINDEXED, \
+                         terms)",
+                    )
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+            manager
+                .get_connection()
+                .execute_unprepared("DROP TABLE IF EXISTS kb_article_terms")
+                .await?;
+        }
+        manager
+            .drop_table(Table::drop().table(Alias::new("kb_articles")).to_owned())
             .await
     }
 }
