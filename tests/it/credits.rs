@@ -5,6 +5,7 @@
 use dk_domain::OrganisationId;
 use dk_proto::support::v1 as support;
 use dk_testkit::{Stack, SupportClient};
+use sea_orm::ConnectionTrait;
 
 use crate::*;
 
@@ -249,23 +250,46 @@ async fn package_renewals_add_one_lot_per_period() {
         .into_inner();
     assert!(this_month.added.is_empty());
     assert_eq!(this_month.already_added, 1);
+    // A month before the package began gets nothing.
+    let before = today - chrono::Months::new(1);
+    let nothing = agent
+        .renew_packages(renew(before))
+        .await
+        .expect("renew")
+        .into_inner();
+    assert!(nothing.added.is_empty());
+    // A month that has not begun is rejected: no hours in advance.
     let next = today + chrono::Months::new(1);
+    let early = agent.renew_packages(renew(next)).await.unwrap_err();
+    assert_eq!(early.code(), tonic::Code::InvalidArgument);
+
+    // A package that began two months ago gets last month's lot once.
+    let packages = stack
+        .support_db
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT id::text AS id FROM credit_packages",
+        ))
+        .await
+        .expect("packages");
+    let package: String = packages[0].try_get("", "id").expect("package id");
+    backdate_row(&stack, "credit_packages", "started_at", &package, 70).await;
     let added = agent
-        .renew_packages(renew(next))
+        .renew_packages(renew(before))
         .await
         .expect("renew")
         .into_inner();
     assert_eq!(added.added.len(), 1);
-    assert_eq!(added.added[0].period, format!("{}", next.format("%Y-%m")));
+    assert_eq!(added.added[0].period, format!("{}", before.format("%Y-%m")));
     let again = agent
-        .renew_packages(renew(next))
+        .renew_packages(renew(before))
         .await
         .expect("renew")
         .into_inner();
     assert!(again.added.is_empty());
     assert_eq!(again.already_added, 1);
 
-    let denied = customer.renew_packages(renew(next)).await.unwrap_err();
+    let denied = customer.renew_packages(renew(today)).await.unwrap_err();
     assert_eq!(denied.code(), tonic::Code::PermissionDenied);
     assert_eq!(balance(&mut customer).await.balance_minutes, 480);
     stack.stop().await.expect("stop");
@@ -328,6 +352,7 @@ async fn ended_month_is_post_calculated_once() {
     let arrears = stack.organisation;
     let mut arrears_client = stack.support_client(arrears).await.expect("client");
     let ticket = billed_ticket(&mut arrears_client, &mut agent, arrears).await;
+    backdate_ticket(&stack, &ticket, 40).await;
     agent
         .log_time(log_then(arrears, ticket, 27))
         .await
@@ -338,6 +363,7 @@ async fn ended_month_is_post_calculated_once() {
     let mut prepaid_client = prepaid_customer(&stack, prepaid).await;
     buy(&mut prepaid_client, support::CreditProduct::Card10Hours).await;
     let ticket = billed_ticket(&mut prepaid_client, &mut agent, prepaid).await;
+    backdate_ticket(&stack, &ticket, 40).await;
     agent
         .log_time(log_then(prepaid, ticket, 700))
         .await
@@ -357,6 +383,7 @@ async fn ended_month_is_post_calculated_once() {
         .into_inner()
         .ticket
         .expect("ticket");
+    backdate_ticket(&stack, &question.ticket_id, 40).await;
     agent
         .log_time(log_then(free, question.ticket_id, 40))
         .await

@@ -191,3 +191,33 @@ pub async fn demo_organisation(
     create_demo_invoices(&mut bookkeeping).await;
     (organisation, banksync, bookkeeping)
 }
+
+/// Moves a support ticket's opening time back by `days`, for tests that log work of earlier
+/// days (work before a ticket was opened is rejected).
+pub async fn backdate_ticket(stack: &Stack, ticket_id: &str, days: i64) {
+    backdate_row(stack, "tickets", "opened_at", ticket_id, days).await;
+}
+
+/// Moves a row's timestamp column in support's database back by `days`.
+pub async fn backdate_row(stack: &Stack, table: &str, column: &str, id: &str, days: i64) {
+    use sea_orm::ConnectionTrait;
+
+    let backend = stack.support_db.get_database_backend();
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            format!("UPDATE {table} SET {column} = $1 WHERE id = $2")
+        }
+        _ => format!("UPDATE {table} SET {column} = ? WHERE id = ?"),
+    };
+    let when = chrono::Utc::now() - chrono::Duration::days(days);
+    let id = uuid::Uuid::parse_str(id).expect("row id");
+    stack
+        .support_db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [when.into(), id.into()],
+        ))
+        .await
+        .expect("backdate the row");
+}

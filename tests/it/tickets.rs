@@ -145,8 +145,10 @@ async fn check_ticket_flow(stack: &Stack) {
         assert!(entry.billable);
         assert_eq!(entry.line, support::SupportLine::Second as i32);
     }
-    // Time of an earlier month is billed in that month.
+    // Time of an earlier month is billed in that month (the ticket is backdated, because work
+    // before its opening is rejected).
     let earlier = today() - Months::new(1);
+    backdate_ticket(stack, &ticket.ticket_id, 40).await;
     agent
         .log_time(log(
             &organisation,
@@ -239,6 +241,18 @@ async fn tickets_reject_strangers_and_bad_values() {
     assert_eq!(not_staff.code(), Code::PermissionDenied);
 
     let tomorrow = (today() + chrono::Days::new(1)).to_string();
+    let yesterday = (today() - chrono::Days::new(1)).to_string();
+    let before_opening = agent
+        .log_time(log(&organisation, &ticket.ticket_id, 10, &yesterday))
+        .await
+        .unwrap_err();
+    assert!(
+        before_opening
+            .message()
+            .contains("before the ticket was opened"),
+        "{}",
+        before_opening.message()
+    );
     let cases = [
         (log(&organisation, &ticket.ticket_id, 0, ""), "minutes"),
         (log(&organisation, &ticket.ticket_id, 1441, ""), "minutes"),
@@ -303,5 +317,26 @@ async fn tickets_reject_strangers_and_bad_values() {
         .tickets;
     assert_eq!(listed.len(), 1);
     assert!(listed[0].time_entries.is_empty(), "nothing was logged");
+
+    // A closed ticket takes no more time until it is reopened.
+    agent
+        .set_ticket_status(support::SetTicketStatusRequest {
+            idempotency_key: key(),
+            organisation_id: organisation.clone(),
+            ticket_id: ticket.ticket_id.clone(),
+            status: support::TicketStatus::Closed as i32,
+        })
+        .await
+        .expect("close");
+    let closed = agent
+        .log_time(log(&organisation, &ticket.ticket_id, 10, ""))
+        .await
+        .unwrap_err();
+    assert_eq!(closed.code(), Code::FailedPrecondition);
+    assert!(
+        closed.message().contains("is closed"),
+        "{}",
+        closed.message()
+    );
     stack.stop().await.expect("stop");
 }

@@ -154,6 +154,18 @@ impl Tickets {
             .ok_or_else(|| {
                 status::invalid_argument("period", "missing: expected a date in the period")
             })?;
+        let today = Utc::now()
+            .with_timezone(&chrono_tz::Europe::Amsterdam)
+            .date_naive();
+        if day > today {
+            return Err(status::invalid_argument(
+                "period",
+                format!(
+                    "{day} is after today ({today}): a package period gets its hours once it has \
+                     begun"
+                ),
+            ));
+        }
         if let Some(response) = idempotency::replay(&self.db, &key).await? {
             return Ok(response);
         }

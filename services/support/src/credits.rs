@@ -171,9 +171,10 @@ pub async fn start_package(
     .await
 }
 
-/// Adds the lot of the period containing `day` to every package that has none yet; returns the
-/// added lots and the number of packages that had theirs. Each package's lot has a transaction
-/// of its own, and the unique (package, period) index lets exactly one run or replica add it.
+/// Adds the lot of the period containing `day` to every package that has none yet and had begun
+/// by then; returns the added lots and the number of packages that had theirs. Each package's
+/// lot has a transaction of its own, and the unique (package, period) index lets exactly one run
+/// or replica add it. Callers pass a day no later than today, so no lot is added in advance.
 pub async fn renew_all(
     db: &sea_orm::DatabaseConnection,
     settings: &CreditSettings,
@@ -187,6 +188,13 @@ pub async fn renew_all(
     let mut already = 0;
     for package in packages {
         let period = period_of(&package.product, day);
+        let started = package
+            .started_at
+            .with_timezone(&chrono_tz::Europe::Amsterdam)
+            .date_naive();
+        if period < period_of(&package.product, started) {
+            continue;
+        }
         let product = match package.product.as_str() {
             "package_yearly" => settings.package_yearly,
             _ => settings.package_monthly,

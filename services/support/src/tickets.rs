@@ -262,6 +262,7 @@ impl Tickets {
             return Ok(response);
         }
         let row = find_ticket(&transaction, organisation, &request.ticket_id).await?;
+        reject_closed(&row)?;
         if row.line == to_line {
             return Err(status::with_reason(
                 tonic::Code::FailedPrecondition,
@@ -420,8 +421,40 @@ impl Tickets {
         // The ticket row is locked, so two agents logging on one ticket at once round its month
         // one after the other.
         let row = find_ticket_locked(&transaction, organisation, &request.ticket_id).await?;
+        reject_closed(&row)?;
+        let opened_on = row
+            .opened_at
+            .with_timezone(&chrono_tz::Europe::Amsterdam)
+            .date_naive();
+        if work_date < opened_on {
+            return Err(status::invalid_argument(
+                "work_date",
+                format!(
+                    "{work_date} is before the ticket was opened on {opened_on}: expected the day \
+                     of the work on this ticket"
+                ),
+            ));
+        }
         let (month_first, month_last) =
             month_range(&format!("{:04}-{:02}", work_date.year(), work_date.month()))?;
+        let month_text = format!("{:04}-{:02}", work_date.year(), work_date.month());
+        let post_calculated = crate::entity::usage_statement::Entity::find()
+            .filter(crate::entity::usage_statement::Column::OrganisationId.eq(organisation))
+            .filter(crate::entity::usage_statement::Column::Month.eq(month_text.clone()))
+            .one(&transaction)
+            .await
+            .map_err(db(context))?;
+        if post_calculated.is_some() {
+            return Err(status::with_reason(
+                tonic::Code::FailedPrecondition,
+                "MONTH_POST_CALCULATED",
+                format!(
+                    "{month_text} is post-calculated already, so its time can no longer change; \
+                     log the work on a day of the current month"
+                ),
+                &[("work_date", work_date.to_string())],
+            ));
+        }
         let earlier_billable: i64 = time_entry::Entity::find()
             .filter(time_entry::Column::TicketId.eq(row.id))
             .filter(time_entry::Column::Billable.eq(true))
@@ -665,6 +698,22 @@ async fn find_ticket<C: sea_orm::ConnectionTrait>(
         .await
         .map_err(db("reading a ticket"))?
         .ok_or_else(|| status::not_found("ticket", &id.to_string()))
+}
+
+/// Rejects work on a closed ticket; a support agent reopens it first.
+fn reject_closed(row: &ticket::Model) -> Result<(), Status> {
+    if row.status == "closed" {
+        return Err(status::with_reason(
+            tonic::Code::FailedPrecondition,
+            "TICKET_CLOSED",
+            format!(
+                "ticket {} is closed: set its status to open before logging time or escalating",
+                row.id
+            ),
+            &[("ticket_id", row.id.to_string())],
+        ));
+    }
+    Ok(())
 }
 
 /// Reads a ticket like [`find_ticket`] and, on PostgreSQL, locks its row until the transaction

@@ -29,8 +29,8 @@ pub enum CreditCommand {
     Mode(ModeArgs),
     /// Buy prepaid credit: an hour card, or the first period of a monthly or yearly package.
     ///
-    /// Prints the credit lot that the purchase adds and its amount excluding VAT. The billing
-    /// service invoices the amount.
+    /// Prints the credit lot that the purchase adds and its amount excluding VAT. The purchase
+    /// is published for billing, which does not invoice it yet.
     Buy(BuyArgs),
     /// Show the credit balance with its lots and draws, and when the credit runs out at the
     /// rate of use of the last 90 days.
