@@ -133,6 +133,57 @@ pub async fn store<C: ConnectionTrait, R: prost::Message>(
     .map(|_| ())
 }
 
+/// Stores the response of a call inside the transaction of its change and commits both.
+pub async fn commit<R: prost::Message>(
+    transaction: sea_orm::DatabaseTransaction,
+    key: &Key,
+    response: &R,
+    context: &str,
+) -> Result<(), Status> {
+    store(&transaction, key, response)
+        .await
+        .map_err(|error| crate::status::from_db(context, error))?;
+    transaction
+        .commit()
+        .await
+        .map_err(|error| crate::status::from_db(context, error))
+}
+
+/// Stores the response of a call whose changes committed in transactions of their own, such
+/// as a run over many records, and returns it. When a concurrent call with the same key
+/// stored its response first, that response is returned instead.
+pub async fn store_or_replay<R: prost::Message + Default>(
+    db: &sea_orm::DatabaseConnection,
+    key: &Key,
+    response: R,
+    context: &str,
+) -> Result<R, Status> {
+    let transaction = crate::database::begin_write(db)
+        .await
+        .map_err(|error| crate::status::from_db(context, error))?;
+    match store(&transaction, key, &response).await {
+        Ok(()) => {
+            transaction
+                .commit()
+                .await
+                .map_err(|error| crate::status::from_db(context, error))?;
+            Ok(response)
+        }
+        Err(error)
+            if matches!(
+                error.sql_err(),
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+            ) =>
+        {
+            drop(transaction);
+            replay(db, key)
+                .await?
+                .ok_or_else(|| crate::status::internal(context, &error))
+        }
+        Err(error) => Err(crate::status::from_db(context, error)),
+    }
+}
+
 /// Creates `idempotency_keys`; each service's migrator includes it.
 pub struct CreateIdempotencyKeys;
 

@@ -12,7 +12,7 @@ use dk_runtime::idempotency::{self, Key};
 use dk_runtime::paging::Page;
 use dk_runtime::status;
 use sea_orm::entity::prelude::*;
-use sea_orm::{Condition, QueryOrder, QuerySelect, SqlErr};
+use sea_orm::{Condition, QueryOrder, QuerySelect};
 use tonic::Status;
 
 use crate::entity::{invoice, invoice_line, invoice_payment};
@@ -138,27 +138,8 @@ pub async fn run_monthly_invoices(
             })
             .collect(),
     };
-    // The invoices are committed one by one; the key only records the response. A concurrent
-    // run with the same key loses the insert and returns the first run's response.
-    let transaction = dk_runtime::database::begin_write(&billing.db)
-        .await
-        .map_err(db("storing the run's response"))?;
-    match idempotency::store(&transaction, &key, &response).await {
-        Ok(()) => {
-            transaction
-                .commit()
-                .await
-                .map_err(db("storing the run's response"))?;
-            Ok(response)
-        }
-        Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            drop(transaction);
-            idempotency::replay(&billing.db, &key)
-                .await?
-                .ok_or_else(|| status::internal("storing the run's response", &error))
-        }
-        Err(error) => Err(status::from_db("storing the run's response", error)),
-    }
+    // The invoices are committed one by one, so the key only records the response.
+    idempotency::store_or_replay(&billing.db, &key, response, "storing the run's response").await
 }
 
 pub async fn issue_credit_note(
@@ -219,10 +200,7 @@ pub async fn issue_credit_note(
             .await?
             .pop(),
     };
-    idempotency::store(&transaction, &key, &response)
-        .await
-        .map_err(db(context))?;
-    transaction.commit().await.map_err(db(context))?;
+    idempotency::commit(transaction, &key, &response, context).await?;
     billing.relay.notify();
     tracing::info!(credit_note = %issued.invoice.number, corrects = %original.number, "credit note issued");
     Ok(response)

@@ -153,7 +153,7 @@ pub async fn set_custom_user_price(
         quote: Some(grpc::quote_to_proto(&updated, &priced)),
         set_by: caller.subject.clone(),
     };
-    finish(transaction, &key, &response, context).await?;
+    idempotency::commit(transaction, &key, &response, context).await?;
     Ok(response)
 }
 
@@ -230,7 +230,7 @@ pub async fn start_trial(
     let response = pb::StartTrialResponse {
         licence: Some(licence_view(&transaction, &licence, &catalogue, today).await?),
     };
-    finish(transaction, &key, &response, context).await?;
+    idempotency::commit(transaction, &key, &response, context).await?;
     billing.relay.notify();
     Ok(response)
 }
@@ -414,7 +414,7 @@ pub async fn accept_quote(
     let response = pb::AcceptQuoteResponse {
         licence: Some(licence_view(&transaction, &licence, &catalogue, today).await?),
     };
-    finish(transaction, &key, &response, context).await?;
+    idempotency::commit(transaction, &key, &response, context).await?;
     billing.relay.notify();
     Ok(response)
 }
@@ -548,7 +548,7 @@ pub async fn change_licence(
         licence: Some(licence_view(&transaction, &licence, &catalogue, today).await?),
         preview: (!licence.is_trial()).then(|| preview_to_proto(&diff)),
     };
-    finish(transaction, &key, &response, context).await?;
+    idempotency::commit(transaction, &key, &response, context).await?;
     billing.relay.notify();
     Ok(response)
 }
@@ -580,7 +580,7 @@ pub async fn update_billing_details(
     let response = pb::UpdateBillingDetailsResponse {
         billing_details: Some(details_to_proto(&saved)),
     };
-    finish(transaction, &key, &response, context).await?;
+    idempotency::commit(transaction, &key, &response, context).await?;
     Ok(response)
 }
 
@@ -908,19 +908,6 @@ async fn save_billing_details(
     } else {
         active.insert(transaction).await.map_err(db(context))
     }
-}
-
-/// Stores the idempotent response and commits.
-async fn finish<R: Message>(
-    transaction: DatabaseTransaction,
-    key: &Key,
-    response: &R,
-    context: &'static str,
-) -> Result<(), Status> {
-    idempotency::store(&transaction, key, response)
-        .await
-        .map_err(db(context))?;
-    transaction.commit().await.map_err(db(context))
 }
 
 async fn catalogue_on<C: sea_orm::ConnectionTrait>(

@@ -9,12 +9,12 @@ use dk_runtime::idempotency::{self, Key};
 use dk_runtime::status;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{QueryOrder, Set, SqlErr};
+use sea_orm::{QueryOrder, Set};
 use tonic::Status;
 
 use crate::credits::{self, POST_CALCULATION, PREPAID};
 use crate::entity::{billing_mode, credit_draw, credit_lot};
-use crate::tickets::{Tickets, begin, db, finish, now, to_i32};
+use crate::tickets::{Tickets, begin, db, now, to_i32};
 
 impl Tickets {
     pub async fn set_billing_mode(
@@ -64,7 +64,7 @@ impl Tickets {
         let response = pb::SetBillingModeResponse {
             mode: mode_to_proto(mode) as i32,
         };
-        finish(transaction, &key, &response, context).await?;
+        idempotency::commit(transaction, &key, &response, context).await?;
         Ok(response)
     }
 
@@ -131,7 +131,7 @@ impl Tickets {
             lot: Some(lot_to_proto(&lot)),
             amount: Some(amount.into()),
         };
-        finish(transaction, &key, &response, context).await?;
+        idempotency::commit(transaction, &key, &response, context).await?;
         self.relay.notify();
         tracing::info!(%organisation, product = code, lot_id = %lot.id, "credit bought");
         Ok(response)
@@ -181,18 +181,7 @@ impl Tickets {
             added,
             already_added: already,
         };
-        let transaction = begin(&self.db, context).await?;
-        match idempotency::store(&transaction, &key, &response).await {
-            Ok(()) => transaction.commit().await.map_err(db(context))?,
-            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                drop(transaction);
-                return idempotency::replay(&self.db, &key)
-                    .await?
-                    .ok_or_else(|| status::internal(context, &error));
-            }
-            Err(error) => return Err(status::from_db(context, error)),
-        }
-        Ok(response)
+        idempotency::store_or_replay(&self.db, &key, response, context).await
     }
 
     pub async fn credit_balance(
@@ -300,18 +289,7 @@ impl Tickets {
             statements: report.statements.iter().map(statement_to_proto).collect(),
             already_issued: i32::try_from(report.already_issued).unwrap_or(i32::MAX),
         };
-        let transaction = begin(&self.db, context).await?;
-        match idempotency::store(&transaction, &key, &response).await {
-            Ok(()) => transaction.commit().await.map_err(db(context))?,
-            Err(error) if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                drop(transaction);
-                return idempotency::replay(&self.db, &key)
-                    .await?
-                    .ok_or_else(|| status::internal(context, &error));
-            }
-            Err(error) => return Err(status::from_db(context, error)),
-        }
-        Ok(response)
+        idempotency::store_or_replay(&self.db, &key, response, context).await
     }
 }
 

@@ -26,7 +26,7 @@ use sea_orm::{
 use tonic::Status;
 
 use crate::entity::article;
-use crate::tickets::{Tickets, begin, db, finish, now};
+use crate::tickets::{Tickets, begin, db, now};
 
 /// Module codes an article can belong to; `algemeen` is the product as a whole.
 pub const MODULES: &[&str] = &[
@@ -230,7 +230,7 @@ impl Tickets {
         let response = pb::SaveArticleResponse {
             article: Some(article_to_proto(&row)),
         };
-        finish(transaction, &key, &response, context).await?;
+        idempotency::commit(transaction, &key, &response, context).await?;
         tracing::info!(article_id = %row.id, by = %caller.subject, "article saved");
         Ok(response)
     }

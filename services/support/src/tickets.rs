@@ -21,7 +21,6 @@ use dk_runtime::auth::{Caller, Role};
 use dk_runtime::idempotency::{self, Key};
 use dk_runtime::paging::Page;
 use dk_runtime::status;
-use prost::Message;
 use sea_orm::entity::prelude::*;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, IntoActiveModel, QueryOrder,
@@ -160,7 +159,7 @@ impl Tickets {
         let response = pb::OpenTicketResponse {
             ticket: Some(self.ticket_view(&transaction, &row).await?),
         };
-        finish(transaction, &key, &response, context).await?;
+        idempotency::commit(transaction, &key, &response, context).await?;
         Ok(response)
     }
 
@@ -301,7 +300,7 @@ impl Tickets {
         let response = pb::EscalateTicketResponse {
             ticket: Some(self.ticket_view(&transaction, &updated).await?),
         };
-        finish(transaction, &key, &response, context).await?;
+        idempotency::commit(transaction, &key, &response, context).await?;
         Ok(response)
     }
 
@@ -358,7 +357,7 @@ impl Tickets {
         let response = pb::SetTicketStatusResponse {
             ticket: Some(self.ticket_view(&transaction, &updated).await?),
         };
-        finish(transaction, &key, &response, context).await?;
+        idempotency::commit(transaction, &key, &response, context).await?;
         Ok(response)
     }
 
@@ -511,7 +510,7 @@ impl Tickets {
             time_entry: Some(entry_to_proto(&entry)),
             ticket: Some(self.ticket_view(&transaction, &row).await?),
         };
-        finish(transaction, &key, &response, context).await?;
+        idempotency::commit(transaction, &key, &response, context).await?;
         Ok(response)
     }
 
@@ -770,18 +769,6 @@ pub(crate) async fn begin(
     dk_runtime::database::begin_write(db_connection)
         .await
         .map_err(db(context))
-}
-
-pub(crate) async fn finish<R: Message>(
-    transaction: DatabaseTransaction,
-    key: &Key,
-    response: &R,
-    context: &'static str,
-) -> Result<(), Status> {
-    idempotency::store(&transaction, key, response)
-        .await
-        .map_err(db(context))?;
-    transaction.commit().await.map_err(db(context))
 }
 
 #[cfg(test)]
