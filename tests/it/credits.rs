@@ -327,8 +327,8 @@ async fn post_calculation_draws_nothing() {
     stack.stop().await.expect("stop");
 }
 
-/// An ended month is post-calculated once: billed time that credit did not cover, at 95.00 an
-/// hour, per organisation; first-line time and covered time are not charged.
+/// An ended month is post-calculated once per organisation: billed time that credit did not
+/// cover, at 95.00 an hour. First-line time and covered time are not charged.
 #[tokio::test]
 async fn ended_month_is_post_calculated_once() {
     let stack = Stack::start().await.expect("stack");

@@ -677,8 +677,9 @@ async fn licence_change_is_previewed_and_prorated() {
     stack.stop().await.expect("stop");
 }
 
-/// Several runs at once, as replicas would make them, issue each licence's invoice once, numbered 1..n without gaps; parallel credit notes continue the series, and a
-/// credit note that loses a race takes no number.
+/// Several runs at once, as replicas would make them, issue each licence's invoice once,
+/// numbered 1..n without gaps. Parallel credit notes continue the series, and a credit note
+/// that loses a race takes no number.
 #[tokio::test]
 async fn concurrent_runs_and_credit_notes_keep_numbers_gapless() {
     let stack = Stack::start().await.expect("stack");
@@ -765,7 +766,7 @@ async fn concurrent_runs_and_credit_notes_keep_numbers_gapless() {
     stack.stop().await.expect("stop");
 }
 
-/// Issued invoices cannot be changed in the database; a credit note corrects them and lowers
+/// Issued invoices cannot be changed in the database. A credit note corrects them and lowers
 /// their open amount, and a credit note itself cannot be credited.
 #[tokio::test]
 async fn invoices_are_immutable_and_corrected_by_credit_notes() {

@@ -71,7 +71,7 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Allows a staff call: the caller acts for the vendor's organisation `vendor` and holds
+    /// Allows a staff call: the caller acts for the vendor's organisation `vendor` and has
     /// `role`. Anyone else gets PERMISSION_DENIED naming what is missing.
     pub fn require_staff(&self, role: Role, vendor: OrganisationId) -> Result<(), Status> {
         if self.organisation_id != vendor {

@@ -114,7 +114,7 @@ pub mod bank_mutation {
 pub mod licence_entitlement {
     use sea_orm::entity::prelude::*;
 
-    /// What an organisation's licence allows from `effective_from` on, as billing announced it
+    /// The entitlements of an organisation's licence from `effective_from` on, as billing announced it
     /// in `licence.activated.v1` and `licence.changed.v1`.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "licence_entitlements")]

@@ -133,7 +133,7 @@ impl LicenceHandler {
     }
 }
 
-/// Why an account cannot be linked automatically.
+/// Error of an account that cannot be linked automatically.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     #[error(
@@ -150,7 +150,7 @@ pub enum LinkError {
     Database(#[from] DbErr),
 }
 
-/// The entitlement in force on `date`, locked on PostgreSQL until the transaction ends.
+/// Reads the entitlement in force on `date`, locked on PostgreSQL until the transaction ends.
 async fn in_force<C: ConnectionTrait>(
     db: &C,
     organisation: Uuid,
@@ -226,7 +226,7 @@ async fn linked_count<C: ConnectionTrait>(db: &C, organisation: Uuid) -> Result<
         .await
 }
 
-/// The ids of the accounts among `accounts` that are linked automatically.
+/// Returns the ids of the accounts among `accounts` that are linked automatically.
 pub async fn linked_among<C: ConnectionTrait>(
     db: &C,
     accounts: &[Uuid],

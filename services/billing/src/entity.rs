@@ -138,7 +138,7 @@ pub mod licence {
 pub mod licence_version {
     use sea_orm::entity::prelude::*;
 
-    /// The basket a licence holds from `effective_from` until the next version.
+    /// The basket of a licence from `effective_from` until the next version.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "licence_versions")]
     pub struct Model {

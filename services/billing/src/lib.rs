@@ -6,7 +6,7 @@
 //! - Accepting a quote creates the licence or converts the trial; changes are prorated by
 //!   calendar day (see [`licensing`]).
 //! - The monthly run issues each active licence's invoice once per month, numbered in the
-//!   issuer's one gapless series; credit notes correct issued invoices (see [`invoicing`]).
+//!   issuer's one gapless series. Credit notes correct issued invoices (see [`invoicing`]).
 //! - Billing publishes `licence.activated.v1`, `licence.changed.v1` and `invoice.issued.v1`
 //!   through its outbox and consumes `invoice.paid.v1` to mark its invoices paid.
 

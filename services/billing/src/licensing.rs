@@ -9,7 +9,7 @@
 //! - removals and decreases hold from the first day of the next month, so the paid month keeps
 //!   what was paid for and nothing is refunded.
 //!
-//! On the change date the licence therefore holds the union of the current and the desired
+//! On the change date the licence therefore contains the union of the current and the desired
 //! basket, and from the next month the desired basket. A trial licence charges nothing: its
 //! changes hold at once.
 

@@ -1,10 +1,11 @@
 //! Group commit of new quotes: many `CreateQuote` calls share one transaction.
 //!
 //! A quote is durable before its call returns, as with a transaction per call, but the commit
-//! and the statements are paid once per batch: the writer takes the quotes that are waiting
-//! (up to [`MAX_BATCH`]), inserts their idempotency keys with one statement that skips the keys
-//! stored before, inserts the quotes of the new keys with one more and commits. A key used before gets the stored response,
-//! or FAILED_PRECONDITION when it came with another request. When a batch fails as a whole (for
+//! and the statements are paid once per batch. The writer takes the quotes that are waiting
+//! (up to [`MAX_BATCH`]) and inserts their idempotency keys with one statement that skips keys
+//! stored before. It then inserts the quotes of the new keys with one more statement and
+//! commits. A key used before gets the stored response, or FAILED_PRECONDITION when it came
+//! with another request. When a batch fails as a whole (for
 //! example because another replica inserted one of its keys first), each quote of it is written
 //! again in a transaction of its own, so one bad call cannot fail its neighbours.
 //!

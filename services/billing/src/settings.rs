@@ -50,7 +50,7 @@ pub struct IssuerSettings {
 }
 
 impl IssuerSettings {
-    /// A made-up vendor with every legal field filled, for `dk dev`, the demo and tests. The KvK
+    /// Returns a made-up vendor with every legal field filled, for `dk dev`, the demo and tests. The KvK
     /// number, VAT id and IBAN are the documented example values, not a real company's.
     pub fn demo(organisation_id: Uuid) -> Self {
         Self {

@@ -43,7 +43,7 @@ impl Handler for IssuedInvoiceHandler {
     }
 }
 
-/// What one event books, with its fields checked.
+/// The booking of one event, with its fields checked.
 enum Booking {
     Invoice(invoice::Model),
     CreditNote {

@@ -172,9 +172,8 @@ pub async fn start_package(
 }
 
 /// Adds the lot of the period containing `day` to every package that has none yet and had begun
-/// by then; returns the added lots and the number of packages that had theirs. Each package's
-/// lot has a transaction of its own, and the unique (package, period) index lets exactly one run
-/// or replica add it. Callers pass a day no later than today, so no lot is added in advance.
+/// by then. Returns the added lots and the number of packages that had theirs. Each lot has a
+/// transaction of its own, so the unique (package, period) index lets one run or replica add it. Callers pass a day no later than today, so no lot is added in advance.
 pub async fn renew_all(
     db: &sea_orm::DatabaseConnection,
     settings: &CreditSettings,

@@ -17,7 +17,7 @@ pub mod ticket {
         /// `open`, `pending`, `resolved` or `closed`.
         pub status: String,
         pub opened_at: DateTimeUtc,
-        /// When the current line should answer.
+        /// Response target of the current line.
         pub response_due: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
@@ -83,7 +83,7 @@ pub mod time_entry {
 pub mod billing_mode {
     use sea_orm::entity::prelude::*;
 
-    /// How an organisation pays for billed time; post-calculation when it has no row.
+    /// An organisation's way of paying for billed time. Without a row it is post-calculation.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "billing_modes")]
     pub struct Model {
@@ -203,7 +203,7 @@ pub mod article {
     use sea_orm::entity::prelude::*;
 
     /// A knowledge-base article. On PostgreSQL the table also has a generated `search_vector`
-    /// column; on SQLite the FTS5 table `kb_article_terms` holds its stemmed words.
+    /// column. On SQLite the FTS5 table `kb_article_terms` contains its stemmed words.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "kb_articles")]
     pub struct Model {

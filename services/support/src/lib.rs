@@ -2,7 +2,7 @@
 //! business-hours calendar over gRPC.
 //!
 //! Tickets open on the free first line and move to the billed second or third line only with
-//! the customer's recorded agreement; billed time per ticket and month is rounded up to the
+//! the customer's recorded agreement. Billed time per ticket and month is rounded up to the
 //! billing unit (see `tickets`).
 //!
 //! `GetBusinessHoursStatus` returns whether support is open at an instant and when it opens

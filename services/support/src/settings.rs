@@ -68,7 +68,7 @@ pub struct CreditProduct {
     pub discount_percent: rust_decimal::Decimal,
 }
 
-/// Who works on tickets, how time is billed, and how soon each line answers.
+/// Ticket settings: the staff organisation, the billing unit and the response targets.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct TicketSettings {
