@@ -173,6 +173,7 @@ async fn same_idempotency_key_returns_first_import() {
         content: DEMO_STATEMENT.to_vec(),
         file_name: "ing.940".into(),
         format: 0,
+        dialect: String::new(),
     };
     let first = banksync
         .import_statement(request.clone())

@@ -1,6 +1,7 @@
 //! End-to-end tests: banksync, bookkeeping, billing and support on real PostgreSQL and RabbitMQ.
 
 mod credits;
+mod csv_import;
 mod flow;
 mod isolation;
 mod knowledge;
@@ -62,6 +63,7 @@ pub async fn import(
             content: content.to_vec(),
             file_name: "statement.940".into(),
             format: banksync::StatementFormat::Unspecified as i32,
+            dialect: String::new(),
         })
         .await
         .map(tonic::Response::into_inner)

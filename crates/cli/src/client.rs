@@ -148,6 +148,7 @@ pub async fn import(
     target: &Target,
     file: &Path,
     format: i32,
+    dialect: Option<String>,
     json_output: bool,
 ) -> anyhow::Result<()> {
     let content = read_with_progress(file, json_output)?;
@@ -168,6 +169,7 @@ pub async fn import(
                 .map(|name| name.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             format,
+            dialect: dialect.unwrap_or_default(),
         })
         .await;
     if let Some(spinner) = spinner {

@@ -104,6 +104,7 @@ async fn run_on(stack: &stack::Stack, token_secret: &str) -> anyhow::Result<Repo
             content: STATEMENT.to_vec(),
             file_name: STATEMENT_NAME.into(),
             format: banksync::StatementFormat::Unspecified as i32,
+            dialect: String::new(),
         })
         .await
         .map_err(client::status_error)?

@@ -83,12 +83,15 @@ enum Command {
 
 #[derive(Subcommand)]
 enum StatementCommand {
-    /// Parse an MT940 or CAMT file and print its statements and transactions.
+    /// Parse a statement file (MT940, CAMT, or a bank CSV or TAB export) and print its contents.
     Parse {
         file: PathBuf,
-        /// Format to read the file as, instead of detecting it: mt940, mt942, camt.052, camt.053 or camt.054.
+        /// Format to read the file as, instead of detecting it: mt940, mt942, camt.052, camt.053, camt.054 or csv.
         #[arg(long, value_parser = parse_format)]
         format: Option<dk_statement::Format>,
+        /// Bank whose habits the file follows, instead of detecting it: ing, abnamro, rabobank, triodos, sns, asn, knab, bunq, mollie, vanlanschot, moneyou or generic.
+        #[arg(long, value_parser = parse_dialect)]
+        dialect: Option<dk_statement::Dialect>,
         /// Print JSON instead of a summary.
         #[arg(long)]
         json: bool,
@@ -207,12 +210,15 @@ enum AccountCommand {
 
 #[derive(Subcommand)]
 enum BankCommand {
-    /// Import an MT940 or CAMT statement file.
+    /// Import a statement file (MT940, MT942, CAMT or a bank CSV/TAB export).
     Import {
         file: PathBuf,
-        /// Format to read the file as, instead of detecting it: mt940, mt942, camt.052, camt.053 or camt.054.
+        /// Format to read the file as, instead of detecting it: mt940, mt942, camt.052, camt.053, camt.054 or csv.
         #[arg(long, value_parser = parse_format)]
         format: Option<dk_statement::Format>,
+        /// Bank whose habits the file follows, instead of detecting it: ing, abnamro, rabobank, triodos, sns, asn, knab, bunq, mollie, vanlanschot, moneyou or generic.
+        #[arg(long, value_parser = parse_dialect)]
+        dialect: Option<dk_statement::Dialect>,
         #[command(flatten)]
         target: TargetArgs,
     },
@@ -273,9 +279,16 @@ enum MatchesCommand {
     },
 }
 
+fn parse_dialect(text: &str) -> Result<dk_statement::Dialect, String> {
+    text.parse()
+        .map_err(|error: dk_statement::UnknownDialect| error.to_string())
+}
+
 fn parse_format(text: &str) -> Result<dk_statement::Format, String> {
     text.parse::<dk_statement::Format>().map_err(|_| {
-        format!("unknown format {text:?}: expected mt940, mt942, camt.052, camt.053 or camt.054")
+        format!(
+            "unknown format {text:?}: expected mt940, mt942, camt.052, camt.053, camt.054 or csv"
+        )
     })
 }
 
@@ -379,9 +392,12 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Statement(StatementCommand::Parse { file, format, json }) => {
-            statement::parse(&file, format, json)
-        }
+        Command::Statement(StatementCommand::Parse {
+            file,
+            format,
+            dialect,
+            json,
+        }) => statement::parse(&file, dk_statement::Overrides { format, dialect }, json),
         Command::Dev(args) => run_dev(args).await,
         Command::Demo(args) => {
             init_logs("warn,sqlx=warn");
@@ -421,10 +437,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bank(BankCommand::Import {
             file,
             format,
+            dialect,
             target,
         }) => {
             let format = format_to_proto(format);
-            client::import(&target.target(), &file, format, target.json).await
+            let dialect = dialect.map(|dialect| dialect.as_str().to_owned());
+            client::import(&target.target(), &file, format, dialect, target.json).await
         }
         Command::Invoice(command) => run_invoice(command).await,
         Command::Matches(MatchesCommand::List { unmatched, target }) => {
@@ -544,6 +562,7 @@ fn format_to_proto(format: Option<dk_statement::Format>) -> i32 {
         Some(dk_statement::Format::Camt052) => StatementFormat::Camt052,
         Some(dk_statement::Format::Camt053) => StatementFormat::Camt053,
         Some(dk_statement::Format::Camt054) => StatementFormat::Camt054,
+        Some(dk_statement::Format::Csv) => StatementFormat::Csv,
     };
     format as i32
 }

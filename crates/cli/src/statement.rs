@@ -3,17 +3,14 @@
 use std::path::Path;
 
 use anyhow::Context;
-use dk_statement::{Format, ParsedFile};
+use dk_statement::{Overrides, ParsedFile};
 
 /// Parses `file` and prints it; a file that cannot be read is an error naming the line or byte.
-pub fn parse(file: &Path, format: Option<Format>, json_output: bool) -> anyhow::Result<()> {
+pub fn parse(file: &Path, overrides: Overrides, json_output: bool) -> anyhow::Result<()> {
     let content =
         std::fs::read(file).with_context(|| format!("failed to read {}", file.display()))?;
-    let parsed = match format {
-        Some(format) => dk_statement::parse_as(&content, format),
-        None => dk_statement::parse(&content),
-    }
-    .map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))?;
+    let parsed = dk_statement::parse_with(&content, overrides)
+        .map_err(|error| anyhow::anyhow!("{}: {error}", file.display()))?;
     let mut parsed = parsed;
     warn_about_ibans(&mut parsed);
     if json_output {

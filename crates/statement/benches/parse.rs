@@ -1,5 +1,5 @@
-//! Parsing throughput on generated files: ING-style MT940 and camt.053 with 10,000 and
-//! 100,000 transactions, so the two sizes show whether the time grows linearly.
+//! Parsing throughput on generated files: ING-style MT940, camt.053 and a Rabobank CSV export
+//! with 10,000 and 100,000 transactions, so the two sizes show whether the time grows linearly.
 //!
 //! Run with `cargo bench -p dk-statement`; results are recorded in `docs/benchmarks.md`.
 
@@ -23,10 +23,12 @@ fn parse_benchmarks(criterion: &mut Criterion) {
     for size in SIZES {
         let mt940 = generate::mt940(size, SEED);
         let camt053 = generate::camt053(size, SEED);
+        let csv = generate::rabobank_csv(size, SEED);
         eprintln!(
-            "generated {size} transactions: MT940 {} bytes, camt.053 {} bytes",
+            "generated {size} transactions: MT940 {} bytes, camt.053 {} bytes, CSV {} bytes",
             mt940.len(),
-            camt053.len()
+            camt053.len(),
+            csv.len()
         );
 
         group.throughput(Throughput::Bytes(mt940.len() as u64));
@@ -44,6 +46,11 @@ fn parse_benchmarks(criterion: &mut Criterion) {
                 });
             },
         );
+
+        group.throughput(Throughput::Bytes(csv.len() as u64));
+        group.bench_with_input(BenchmarkId::new("csv", size), &csv, |bencher, bytes| {
+            bencher.iter(|| dk_statement::parse(black_box(bytes)).expect("generated CSV parses"));
+        });
     }
     group.finish();
 }

@@ -165,6 +165,7 @@ mod tests {
             bank_reference: None,
             transaction_code: None,
             reversal: false,
+            structured_reference_valid: None,
         }
     }
 

@@ -32,6 +32,9 @@ pub(crate) fn country_length(country: &str) -> Option<usize> {
 
 /// Returns `text` as an IBAN in upper case without spaces if it has the shape of one.
 pub(crate) fn normalise(text: &str) -> Option<String> {
+    if has_iban_shape(text) && !text.bytes().any(|byte| byte.is_ascii_lowercase()) {
+        return Some(text.to_string());
+    }
     let compact: String = text
         .chars()
         .filter(|c| *c != ' ')
@@ -102,7 +105,7 @@ pub(crate) fn with_check_digits(country: &str, bban: &str) -> String {
 }
 
 /// Computes `(bban ++ tail)` mod 97 with letters as 10..35, as ISO 13616 prescribes.
-fn mod97(bban: &str, tail: &str) -> u32 {
+pub(crate) fn mod97(bban: &str, tail: &str) -> u32 {
     let mut remainder: u32 = 0;
     for c in bban.chars().chain(tail.chars()) {
         let value = match c.to_digit(36) {

@@ -1,4 +1,5 @@
-//! Parsers for bank statement files: SWIFT MT940/MT942 and ISO 20022 camt.052/053/054.
+//! Parsers for bank statement files: SWIFT MT940/MT942, ISO 20022 camt.052/053/054, and the
+//! CSV and TAB exports of the Dutch banks.
 //!
 //! [`parse`] recognises the format from the content, [`parse_as`] reads a format the caller
 //! names, and [`detect`] only recognises. All three are pure functions over bytes, without I/O
@@ -18,6 +19,11 @@
 //!   IBAN, field habits) and only steers choices the content leaves open.
 //! - **camt.053** statements, **camt.052** reports and **camt.054** notifications in every
 //!   namespace version, matched by local element name.
+//! - **CSV and TAB exports** ([`Format::Csv`]) of ING (payment and savings accounts, Dutch and
+//!   English headers), Rabobank (since 2018, and the headerless layout before it), ABN AMRO
+//!   TAB, bunq (four variants), Knab, ASN and Triodos, recognised by their header or, without
+//!   one, by the shape of their first row. Rows become the transactions of one statement per
+//!   account; running balances in the file give the opening and closing balances.
 //!
 //! Files are decoded as UTF-8 (with or without byte order mark) when valid, otherwise as
 //! Windows-1252; XML follows its `encoding` declaration. Line endings LF, CRLF, CR CR LF and CR
@@ -43,11 +49,13 @@
 //! - The MT940 `:61:` customer reference is used only where banks put a counterparty in it
 //!   (SNS/ASN IBAN, old Rabobank account and name). Otherwise it is not returned, because
 //!   [`Transaction`] has no field for it.
+//! - Structured references (betalingskenmerk, ISO 11649 `RF`) are checked;
+//!   [`Transaction::structured_reference_valid`] is `false` for one whose check digit fails,
+//!   which is kept as given, because real bank files carry such references.
 //! - Every statement is checked: opening balance plus transactions must equal the closing
 //!   balance. A file that does not add up is still returned, with a [`Warning`] naming the
 //!   numbers. A file that cannot be read at all returns a [`ParseError`] naming the line (MT940)
 //!   or byte offset (XML) and what was expected there.
-//! - CSV exports are not read by this crate.
 //!
 //! # Why MT940 is parsed by hand
 //!
@@ -69,31 +77,47 @@ mod camt;
 mod check;
 mod date;
 mod decode;
+mod delimited;
 mod detect;
 mod error;
 pub mod generate;
 mod iban;
 mod model;
 mod mt940;
+mod reference;
 mod text;
 
 pub use error::ParseError;
 pub use model::{
-    Balance, Dialect, Format, ParsedFile, Statement, Transaction, UnknownFormat, Warning,
+    Balance, Dialect, Format, ParsedFile, Statement, Transaction, UnknownDialect, UnknownFormat,
+    Warning,
 };
 
+/// What the user states about a file in place of detection. Fields left `None` are detected
+/// from the content.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overrides {
+    /// The format to read the file as.
+    pub format: Option<Format>,
+    /// The bank whose habits the file follows. For MT940 and MT942 it steers the reading; a
+    /// CSV or TAB export must be of this bank's layout, or reading fails; for CAMT it only sets
+    /// [`ParsedFile::dialect`].
+    pub dialect: Option<Dialect>,
+}
+pub use reference::check as check_structured_reference;
+
 /// The expectation that `parse` reports when it recognises no format.
-const EXPECTED_ANY_FORMAT: &str = "an MT940 or MT942 statement (:20:, :25:, :60F: tags) or a camt.052, camt.053 or camt.054 XML document";
+const EXPECTED_ANY_FORMAT: &str = "an MT940 or MT942 statement (:20:, :25:, :60F: tags), a camt.052, camt.053 or camt.054 XML document, or a CSV or TAB export of ING, Rabobank, ABN AMRO, bunq, Knab, ASN or Triodos";
 
 /// Reads a statement file, recognising its format from the content.
 ///
 /// # Errors
 ///
-/// Returns a [`ParseError`] when the content is no known format (empty, binary, CSV), or
+/// Returns a [`ParseError`] when the content is no known format (empty, binary, a CSV of
+/// unknown layout), or
 /// when the file is malformed: truncated XML, an MT940 without `:25:`, a malformed `:61:`.
 pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ParseError> {
-    let (format, decoded) = detect_decoded(bytes)?;
-    read(&decoded, format)
+    parse_with(bytes, Overrides::default())
 }
 
 /// Reads a statement file as `format`, for when the user overrides the detection.
@@ -103,12 +127,28 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFile, ParseError> {
 /// Returns a [`ParseError`] when the file cannot be read as `format`, including a CAMT
 /// document whose root element belongs to another CAMT message.
 pub fn parse_as(bytes: &[u8], format: Format) -> Result<ParsedFile, ParseError> {
-    let decoded = if format.is_camt() {
-        decode::decode_xml(bytes)
-    } else {
-        decode::decode_text(bytes)
+    parse_with(
+        bytes,
+        Overrides {
+            format: Some(format),
+            dialect: None,
+        },
+    )
+}
+
+/// Reads a statement file with the format or bank dialect the user states, detecting the rest.
+///
+/// # Errors
+///
+/// Returns a [`ParseError`] as [`parse`] and [`parse_as`] do, and when a CSV or TAB export is
+/// not of the stated bank's layout.
+pub fn parse_with(bytes: &[u8], overrides: Overrides) -> Result<ParsedFile, ParseError> {
+    let (format, decoded) = match overrides.format {
+        Some(format) if format.is_camt() => (format, decode::decode_xml(bytes)),
+        Some(format) => (format, decode::decode_text(bytes)),
+        None => detect_decoded(bytes)?,
     };
-    read(&decoded, format)
+    read(&decoded, format, overrides.dialect)
 }
 
 /// Recognises the format of a statement file from its content, or returns `None`.
@@ -121,6 +161,7 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
         detect::camt_format(&decoded.text)
     } else {
         detect::mt_format(&decoded.text)
+            .or_else(|| delimited::sniff(&decoded.text).map(|_| Format::Csv))
     }
 }
 
@@ -138,7 +179,9 @@ fn detect_decoded(bytes: &[u8]) -> Result<(Format, decode::Decoded<'_>), ParseEr
         };
     }
     let text_decoded = decode::decode_text(bytes);
-    match detect::mt_format(&text_decoded.text) {
+    let format = detect::mt_format(&text_decoded.text)
+        .or_else(|| delimited::sniff(&text_decoded.text).map(|_| Format::Csv));
+    match format {
         Some(format) => Ok((format, text_decoded)),
         None => {
             let first = text_decoded.text.lines().next().unwrap_or_default();
@@ -151,11 +194,30 @@ fn detect_decoded(bytes: &[u8]) -> Result<(Format, decode::Decoded<'_>), ParseEr
     }
 }
 
-fn read(decoded: &decode::Decoded<'_>, format: Format) -> Result<ParsedFile, ParseError> {
-    match format {
-        Format::Mt940 | Format::Mt942 => mt940::parse(&decoded.text, format),
+fn read(
+    decoded: &decode::Decoded<'_>,
+    format: Format,
+    dialect: Option<Dialect>,
+) -> Result<ParsedFile, ParseError> {
+    let mut file = match format {
+        Format::Mt940 | Format::Mt942 => mt940::parse(&decoded.text, format, dialect),
         Format::Camt052 | Format::Camt053 | Format::Camt054 => camt::parse(decoded, format),
+        Format::Csv => delimited::parse(&decoded.text, dialect),
+    }?;
+    if let Some(dialect) = dialect {
+        file.dialect = dialect;
     }
+    for transaction in file
+        .statements
+        .iter_mut()
+        .flat_map(|statement| &mut statement.transactions)
+    {
+        transaction.structured_reference_valid = transaction
+            .structured_reference
+            .as_deref()
+            .and_then(reference::check);
+    }
+    Ok(file)
 }
 
 #[cfg(test)]

@@ -29,19 +29,23 @@ pub enum Format {
     /// ISO 20022 camt.054 debit/credit notification.
     #[serde(rename = "camt.054")]
     Camt054,
+    /// A bank's CSV or TAB export (ING, Rabobank, ABN AMRO, bunq, Knab, ASN, Triodos).
+    #[serde(rename = "csv")]
+    Csv,
 }
 
 impl Format {
     /// All formats, in the order used by error messages and help texts.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Mt940,
         Format::Mt942,
         Format::Camt052,
         Format::Camt053,
         Format::Camt054,
+        Format::Csv,
     ];
 
-    /// Returns the short name: `mt940`, `mt942`, `camt.052`, `camt.053` or `camt.054`.
+    /// Returns the short name: `mt940`, `mt942`, `camt.052`, `camt.053`, `camt.054` or `csv`.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Mt940 => "mt940",
@@ -49,6 +53,7 @@ impl Format {
             Format::Camt052 => "camt.052",
             Format::Camt053 => "camt.053",
             Format::Camt054 => "camt.054",
+            Format::Csv => "csv",
         }
     }
 
@@ -67,7 +72,7 @@ impl fmt::Display for Format {
 /// The error returned when a format name is not one of [`Format::as_str`]'s names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown statement format {0:?}: expected one of mt940, mt942, camt.052, camt.053, camt.054"
+    "unknown statement format {0:?}: expected one of mt940, mt942, camt.052, camt.053, camt.054, csv"
 )]
 pub struct UnknownFormat(pub String);
 
@@ -133,6 +138,43 @@ impl Dialect {
             Dialect::Moneyou => "moneyou",
             Dialect::Generic => "generic",
         }
+    }
+}
+
+impl Dialect {
+    /// All dialects, in the order used by error messages and help texts.
+    pub const ALL: [Dialect; 12] = [
+        Dialect::Ing,
+        Dialect::AbnAmro,
+        Dialect::Rabobank,
+        Dialect::Triodos,
+        Dialect::Sns,
+        Dialect::Asn,
+        Dialect::Knab,
+        Dialect::Bunq,
+        Dialect::Mollie,
+        Dialect::VanLanschot,
+        Dialect::Moneyou,
+        Dialect::Generic,
+    ];
+}
+
+/// The error returned when a dialect name is not one of [`Dialect::as_str`]'s names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown bank dialect {0:?}: expected one of ing, abnamro, rabobank, triodos, sns, asn, knab, bunq, mollie, vanlanschot, moneyou, generic"
+)]
+pub struct UnknownDialect(pub String);
+
+impl FromStr for Dialect {
+    type Err = UnknownDialect;
+
+    /// Parses the names returned by [`Dialect::as_str`], ignoring ASCII case.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Dialect::ALL
+            .into_iter()
+            .find(|dialect| dialect.as_str().eq_ignore_ascii_case(name.trim()))
+            .ok_or_else(|| UnknownDialect(name.to_string()))
     }
 }
 
@@ -212,6 +254,10 @@ pub struct Transaction {
     /// The structured creditor reference as given, or only its digits for a Dutch 16-digit
     /// payment reference (betalingskenmerk).
     pub structured_reference: Option<String>,
+    /// Whether [`Transaction::structured_reference`] passes its check digits: `true` or
+    /// `false` for a betalingskenmerk or an ISO 11649 `RF` reference, `None` without a
+    /// reference or for another scheme. A reference that fails is kept as given.
+    pub structured_reference_valid: Option<bool>,
     /// The bank's own reference (MT940 `:61:` bank reference, CAMT `AcctSvcrRef`).
     pub bank_reference: Option<String>,
     /// The transaction type code: MT940 `:61:` type such as `NTRF`, CAMT `BkTxCd` as
@@ -256,6 +302,16 @@ mod tests {
     fn format_from_str_rejects_unknown() {
         let error = "camt.099".parse::<Format>().unwrap_err();
         assert!(error.to_string().contains("camt.099"));
+    }
+
+    #[test]
+    fn dialect_names_round_trip() {
+        for dialect in Dialect::ALL {
+            assert_eq!(dialect.as_str().parse::<Dialect>(), Ok(dialect));
+        }
+        assert_eq!("ABNAMRO".parse::<Dialect>(), Ok(Dialect::AbnAmro));
+        let error = "sparkasse".parse::<Dialect>().unwrap_err();
+        assert!(error.to_string().contains("sparkasse"));
     }
 
     #[test]

@@ -62,6 +62,18 @@ fn parse_as_overrides_detection() {
 }
 
 #[test]
+fn parse_with_states_the_dialect() {
+    let stated = Overrides {
+        format: None,
+        dialect: Some(Dialect::Bunq),
+    };
+    let file = parse_with(MT940.as_bytes(), stated).unwrap();
+    assert_eq!(file.format, Format::Mt940);
+    assert_eq!(file.dialect, Dialect::Bunq);
+    assert_eq!(parse(MT940.as_bytes()).unwrap().dialect, Dialect::Ing);
+}
+
+#[test]
 fn unreadable_files_are_errors() {
     // (input, part of the Display text)
     let cases: &[(&[u8], &str)] = &[
@@ -123,6 +135,7 @@ fn json_shape_is_stable() {
             "remittance",
             "end_to_end_id",
             "structured_reference",
+            "structured_reference_valid",
             "bank_reference",
             "transaction_code",
             "reversal",
@@ -138,7 +151,7 @@ fn json_shape_is_stable() {
     assert_eq!(statement["opening_balance"]["currency"], "EUR");
     assert_eq!(statement["opening_balance"]["date"], "2024-01-02");
     let transaction = &statement["transactions"][0];
-    assert_eq!(transaction.as_object().unwrap().len(), 12);
+    assert_eq!(transaction.as_object().unwrap().len(), 13);
     assert_eq!(transaction["amount"], "-2.50");
     assert_eq!(transaction["booking_date"], "2024-01-02");
     assert_eq!(transaction["reversal"], false);

@@ -1,4 +1,4 @@
-//! Reads every MT940, MT942 and CAMT file of the shared bank corpus and checks the facts
+//! Reads every MT940, MT942, CAMT, CSV and TAB file of the shared bank corpus and checks the facts
 //! established for it by hand and by peer parsers. These are statement and transaction counts,
 //! balances with their dates, credit and debit sums, hand-checked rows, and the warnings for
 //! files whose balances do not add up.
@@ -6,8 +6,6 @@
 //! The corpus lives outside the repository. Its folder is `DK_BANK_CORPUS` if set, else
 //! `shared/corpus/bank` next to the repository. Without it the test fails when `CI=true` and
 //! is skipped with a message otherwise.
-//!
-//! CSV and TAB exports in the corpus are skipped: CSV is a later parser, not part of this crate.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,7 +17,7 @@ use rust_decimal::Decimal;
 const UNSUPPORTED: &[(&str, &str)] = &[];
 
 /// The corpus folders this crate reads.
-const FOLDERS: &[&str] = &["mt940", "mt942", "camt052", "camt053", "camt054"];
+const FOLDERS: &[&str] = &["mt940", "mt942", "camt052", "camt053", "camt054", "csv"];
 
 /// A balance: amount, currency, date.
 type BalanceFacts = (&'static str, &'static str, &'static str);
@@ -1504,6 +1502,507 @@ const FILES: &[FileFacts] = &[
             ..ROW
         }],
     },
+    FileFacts {
+        path: "csv/abnamro-tab-2023.TAB",
+        format: Format::Csv,
+        dialect: Dialect::AbnAmro,
+        statement_count: 2,
+        transaction_count: 26,
+        credits: "1846.75",
+        debits: "-3965.54",
+        statements: &[
+            statement(
+                0,
+                "123456789",
+                None,
+                Some(("3025.00", "EUR", "2021-12-30")),
+                Some(("1742.50", "EUR", "2023-12-31")),
+                23,
+            ),
+            statement(
+                1,
+                "112233445",
+                None,
+                Some(("10000.00", "EUR", "2022-12-01")),
+                Some(("9550.99", "EUR", "2023-12-30")),
+                3,
+            ),
+        ],
+        chained: false,
+        unbalanced: &[],
+        // The sample joins unrelated rows, and two of its rows do not add up.
+        other_warnings: &[
+            (0, "3025.00 after line 15 but 3000.00 before line 16"),
+            (0, "2993.50 after line 16 but 3500.00 before line 18"),
+            (0, "line 21 gives a start balance of 3493.00"),
+            (0, "1596.20 after line 36 but 1500.00 before line 38"),
+            (1, "line 49 gives a start balance of 9427.00"),
+        ],
+        rows: &[
+            Row {
+                booking_date: "2021-12-30",
+                value_date: "2021-12-30",
+                amount: "-25.00",
+                counterparty_iban: Is::Absent,
+                counterparty_name: Is::Value("Hema EV123"),
+                remittance: &["BEA NR:A1B23C 30.12.21/09.15 Hema EV123,PAS123 ZAANDAM"],
+                ..ROW
+            },
+            Row {
+                index: 4,
+                booking_date: "2023-02-02",
+                value_date: "2023-02-02",
+                amount: "-39.35",
+                counterparty_iban: Is::Value("NL01RABO0123456789"),
+                counterparty_name: Is::Value("Next to Pay via Mollie"),
+                remittance: &["SEPA iDEAL", "Foobar Pizza Delivery Order 123456"],
+                ..ROW
+            },
+        ],
+    },
+    FileFacts {
+        path: "csv/asn-2022.csv",
+        format: Format::Csv,
+        dialect: Dialect::Asn,
+        statement_count: 1,
+        transaction_count: 11,
+        credits: "3286.92",
+        debits: "-3333.12",
+        statements: &[statement(
+            0,
+            "NL00ASNB9999999999",
+            None,
+            Some(("130.44", "EUR", "2022-06-17")),
+            Some(("84.24", "EUR", "2022-07-11")),
+            11,
+        )],
+        chained: false,
+        unbalanced: &[],
+        other_warnings: &[],
+        rows: &[
+            Row {
+                booking_date: "2022-06-17",
+                value_date: "2022-06-17",
+                amount: "223.77",
+                counterparty_iban: Is::Value("NL99ASNB0000000000"),
+                counterparty_name: Is::Value("XXXXXXXXX Z Z Z Z"),
+                bank_reference: Is::Value("51392971"),
+                transaction_code: Is::Value("NGM"),
+                ..ROW
+            },
+            Row {
+                index: 2,
+                booking_date: "2022-06-25",
+                value_date: "2022-06-25",
+                amount: "-2.20",
+                counterparty_iban: Is::Absent,
+                counterparty_name: Is::Absent,
+                transaction_code: Is::Value("MSC"),
+                remittance: &["Kosten gebruik betaalrekening inclusief 1 betaalpas"],
+                ..ROW
+            },
+        ],
+    },
+    FileFacts {
+        path: "csv/bunq-dutch-headers-2018.csv",
+        format: Format::Csv,
+        dialect: Dialect::Bunq,
+        statement_count: 1,
+        transaction_count: 3,
+        credits: "750.00",
+        debits: "-21.46",
+        statements: &[statement(0, "NL24BUNQ0123400026", None, None, None, 3)],
+        chained: false,
+        unbalanced: &[],
+        other_warnings: &[],
+        rows: &[Row {
+            index: 1,
+            booking_date: "2018-03-09",
+            value_date: "2018-03-09",
+            amount: "750.00",
+            counterparty_iban: Is::Value("NL72RABO0123400025"),
+            counterparty_name: Is::Value("W. TESTERMAN EO"),
+            remittance: &["Naar Bunq"],
+            ..ROW
+        }],
+    },
+    FileFacts {
+        path: "csv/bunq-english-2019.csv",
+        format: Format::Csv,
+        dialect: Dialect::Bunq,
+        statement_count: 1,
+        transaction_count: 7,
+        credits: "15.86",
+        debits: "-39.68",
+        statements: &[statement(0, "NL45BUNQ0123400036", None, None, None, 7)],
+        chained: false,
+        unbalanced: &[],
+        other_warnings: &[],
+        rows: &[Row {
+            index: 2,
+            booking_date: "2018-12-06",
+            value_date: "2018-12-06",
+            amount: "8.78",
+            counterparty_iban: Is::Absent,
+            counterparty_name: Is::Value("CLOUDFLARE"),
+            remittance: &["Refund: CLOUDFLARE (650-3198939, US)"],
+            ..ROW
+        }],
+    },
+    FileFacts {
+        path: "csv/bunq-english-ddmmyyyy-2018.csv",
+        format: Format::Csv,
+        dialect: Dialect::Bunq,
+        statement_count: 1,
+        transaction_count: 10,
+        credits: "130.73",
+        debits: "-105.41",
+        statements: &[statement(0, "NL12BUNQ3456789123", None, None, None, 10)],
+        chained: false,
+        unbalanced: &[],
+        other_warnings: &[],
+        rows: &[
+            Row {
+                booking_date: "2018-10-21",
+                value_date: "2018-10-21",
+                amount: "15.00",
+                counterparty_iban: Is::Value("NL12TRIO3456789123"),
+                counterparty_name: Is::Value("TestAccount"),
+                ..ROW
+            },
+            Row {
+                index: 7,
+                booking_date: "2018-10-29",
+                value_date: "2018-10-29",
+                amount: "50.00",
+                // A short, invalid IBAN is kept as written.
+                counterparty_iban: Is::Value("NL89BUNQ123456789"),
+                ..ROW
+            },
+        ],
+    },
+    FileFacts {
+        path: "csv/bunq-excel-requoted-2020.csv",
+        format: Format::Csv,
+        dialect: Dialect::Bunq,
+        statement_count: 1,
+        transaction_count: 1,
+        credits: "0",
+        debits: "-83.86",
+        statements: &[statement(0, "NL18BUNQ0123400037", None, None, None, 1)],
+        chained: false,
+        unbalanced: &[],
+        other_warnings: &[],
+        rows: &[Row {
+            booking_date: "2020-06-01",
+            value_date: "2020-06-01",
+            amount: "-83.86",
+            counterparty_iban: Is::Absent,
+            counterparty_name: Is::Value("Albert Heijn BV"),
+            remittance: &["Albert Heijn BV ZAANDAM, NL"],
+            ..ROW
+        }],
+    },
+    FileFacts {
+        path: "csv/ing-comma-2020.csv",
+        format: Format::Csv,
+        dialect: Dialect::Ing,
+        statement_count: 1,
+        transaction_count: 6,
+        credits: "21.25",
+        debits: "-1.87",
+        statements: &[statement(0, "NL99INGB9999999999", None, None, None, 6)],
+        chained: false,
+        unbalanced: &[],
+        other_warnings: &[],
+        rows: &[
+            Row {
+                booking_date: "2020-02-13",
+                value_date: "2020-02-13",
+                amount: "-1.25",
+                counterparty_iban: Is::Absent,
+                counterparty_name: Is::Value("Kosten OranjePakket met korting"),
+                transaction_code: Is::Value("DV"),
+                remittance: &["1 jan t/m 31 jan 2020 ING BANK N.V."],
+                ..ROW
+            },
+            Row {
+                index: 3,
+                booking_date: "2019-12-13",
+                value_date: "2019-12-13",
+                amount: "20.00",
+                counterparty_iban: Is::Value("NL99ASNB9999999999"),
+                counterparty_name: Is::Value("TESTPERSN A B C D"),
+                transaction_code: Is::Value("OV"),
+                remittance: &["Omschrijving: Kosten rekening"],
+                ..ROW
+            },
+        ],
+    },
+    FileFacts {
+        path: "csv/ing-comma-no-final-eol-2018.csv",
+        format: Format::Csv,
+        dialect: Dialect::Ing,
+        statement_count: 1,
+        transaction_count: 3,
+        credits: "30.00",
+        debits: "-35.00",
+        statements: &[statement(0, "NL01INGB0123456789", None, None, None, 3)],
+        chained: false,
+        unbalanced: &[],
+        other_warnings: &[],
+        rows: &[Row {
+            index: 2,
+            booking_date: "2018-05-02",
+            value_date: "2018-05-02",
+            amount: "-35.00",
+            counterparty_iban: Is::Value("NL44BUNQ0123456789"),
+            counterparty_name: Is::Value("M.C. Testnaam"),
+            transaction_code: Is::Value("GT"),
+            remittance: &["Doe er iets leuks mee"],
+            ..ROW
+        }],
+    },
+    FileFacts {
+        path: "csv/ing-savings-2020.csv",
+        format: Format::Csv,
+        dialect: Dialect::Ing,
+        statement_count: 1,
+        transaction_count: 5,
+        credits: "102.00",
+        debits: "-200.00",
+        statements: &[statement(
+            0,
+            "NL01INGB0123456789",
+            None,
+            Some(("0.00", "EUR", "2020-07-01")),
+            Some(("-98.00", "EUR", "2020-07-10")),
+            5,
+        )],
+        chained: false,
+        unbalanced: &[],
+        other_warnings: &[],
+        rows: &[Row {
+            index: 3,
+            booking_date: "2020-07-02",
+            value_date: "2020-07-01",
+            amount: "1.00",
+            counterparty_iban: Is::Absent,
+            remittance: &["Bonusrente"],
+            ..ROW
+        }],
+    },
+    FileFacts {
+        path: "csv/ing-semicolon-english-2024.csv",
+        format: Format::Csv,
+        dialect: Dialect::Ing,
+        statement_count: 1,
+        transaction_count: 3,
+        credits: "0",
+        debits: "-94.07",
+        // Newest row first: the running balances fit only read backwards.
+        statements: &[statement(
+            0,
+            "NL76INGB0123456789",
+            None,
+            Some(("95.53", "EUR", "2024-04-26")),
+            Some(("1.46", "EUR", "2024-04-26")),
+            3,
+        )],
+        chained: false,
+        unbalanced: &[],
+        other_warnings: &[],
+        rows: &[Row {
+            booking_date: "2024-04-26",
+            value_date: "2024-04-26",
+            amount: "-45.14",
+            counterparty_iban: Is::Value("DE2134567890123456789"),
+            counterparty_name: Is::Value("Some payee somewhere"),
+            transaction_code: Is::Value("ID"),
+            ..ROW
+        }],
+    },
+    FileFacts {
+        path: "csv/knab-2019.csv",
+        format: Format::Csv,
+        dialect: Dialect::Knab,
+        statement_count: 1,
+        transaction_count: 28,
+        credits: "20834.77",
+        debits: "-20827.76",
+        statements: &[statement(0, "NL99KNAB9999999999", None, None, None, 28)],
+        chained: false,
+        unbalanced: &[],
+        other_warnings: &[],
+        rows: &[
+            Row {
+                booking_date: "2019-06-21",
+                value_date: "2019-06-21",
+                amount: "-827.75",
+                counterparty_iban: Is::Value("FR9999999999999999999999999"),
+                counterparty_name: Is::Value("Test Fictief (FR)"),
+                bank_reference: Is::Value("B9F21PGYA068V2KD"),
+                transaction_code: Is::Value("Overboeking"),
+                remittance: &["Tresorie"],
+                ..ROW
+            },
+            Row {
+                index: 2,
+                booking_date: "2019-06-19",
+                value_date: "2019-06-19",
+                amount: "-2500",
+                counterparty_name: Is::Value("M FICTIEF"),
+                ..ROW
+            },
+        ],
+    },
+    FileFacts {
+        path: "csv/rabobank-2017-latin1.csv",
+        format: Format::Csv,
+        dialect: Dialect::Rabobank,
+        statement_count: 1,
+        transaction_count: 5,
+        credits: "1100.00",
+        debits: "-800.00",
+        statements: &[statement(
+            0,
+            "NL00RABO1234567890",
+            None,
+            Some(("1200.00", "EUR", "2017-11-05")),
+            Some(("1500.00", "EUR", "2017-12-16")),
+            5,
+        )],
+        chained: false,
+        unbalanced: &[],
+        other_warnings: &[],
+        rows: &[Row {
+            index: 1,
+            booking_date: "2017-11-11",
+            value_date: "2017-11-11",
+            amount: "1000.00",
+            counterparty_iban: Is::Value("NL00RABO1234567891"),
+            counterparty_name: Is::Value("D.A.W. TESTERS"),
+            bank_reference: Is::Absent,
+            transaction_code: Is::Value("db"),
+            remittance: &["D.A.W. TESTERS Bijschrijving"],
+            ..ROW
+        }],
+    },
+    FileFacts {
+        path: "csv/rabobank-2018-latin1-crcrlf.csv",
+        format: Format::Csv,
+        dialect: Dialect::Rabobank,
+        statement_count: 1,
+        transaction_count: 3,
+        credits: "50.00",
+        debits: "-1087.49",
+        statements: &[statement(
+            0,
+            "NL72RABO0123400025",
+            None,
+            Some(("5594.77", "EUR", "2018-03-01")),
+            Some(("12334.53", "EUR", "2018-03-16")),
+            3,
+        )],
+        chained: false,
+        unbalanced: &[],
+        // Rows 9566 to 9589 are not in the file.
+        other_warnings: &[(0, "5257.28 after line 2 but 13034.53 before line 3")],
+        rows: &[
+            Row {
+                booking_date: "2018-03-01",
+                value_date: "2018-03-01",
+                amount: "-337.49",
+                counterparty_iban: Is::Value("0123400099"),
+                counterparty_name: Is::Absent,
+                bank_reference: Is::Value("000000000000009565"),
+                transaction_code: Is::Value("db"),
+                remittance: &["RENTE LENING"],
+                ..ROW
+            },
+            Row {
+                // The row whose opening quote is missing.
+                index: 1,
+                booking_date: "2018-03-14",
+                value_date: "2018-03-14",
+                amount: "50.00",
+                counterparty_iban: Is::Value("NL62INGB0663707048"),
+                counterparty_name: Is::Value("Nederlandse Loterij Organisatie B.V."),
+                end_to_end_id: Is::Value("18753493.6094"),
+                bank_reference: Is::Value("000000000000009590"),
+                remittance: &["Gefeliciteerd, Gewonnen met Staatsloterij"],
+                ..ROW
+            },
+        ],
+    },
+    FileFacts {
+        path: "csv/rabobank-legacy-2016.csv",
+        format: Format::Csv,
+        dialect: Dialect::Rabobank,
+        statement_count: 3,
+        transaction_count: 44,
+        credits: "249.42",
+        debits: "-886.03",
+        statements: &[
+            statement(0, "NL18RABO0123400027", None, None, None, 39),
+            statement(1, "NL88RABO0123400028", None, None, None, 1),
+            statement(2, "NL61RABO0123400029", None, None, None, 4),
+        ],
+        chained: false,
+        unbalanced: &[],
+        other_warnings: &[],
+        rows: &[
+            Row {
+                index: 1,
+                booking_date: "2016-01-04",
+                value_date: "2016-01-04",
+                amount: "10.00",
+                counterparty_iban: Is::Value("NL25INGB0653573251"),
+                counterparty_name: Is::Value("STICHTING EXPLOITATIE NEDERLANDSE STAATSLOTERIJ"),
+                end_to_end_id: Is::Value("DLP569716687"),
+                transaction_code: Is::Value("cb"),
+                // Columns cut mid-word are joined without a space.
+                remittance: &[
+                    "Oudejaarstrekking .Gefeliciteerd met uw prijs .Trekking 31-dec-2015",
+                ],
+                ..ROW
+            },
+            Row {
+                index: 36,
+                booking_date: "2016-01-20",
+                value_date: "2016-01-20",
+                amount: "-12.79",
+                counterparty_iban: Is::Value("NL55RABO0136577199"),
+                structured_reference: Is::Value("9200030840900000"),
+                transaction_code: Is::Value("ei"),
+                ..ROW
+            },
+        ],
+    },
+    FileFacts {
+        path: "csv/triodos-2020-crlf.csv",
+        format: Format::Csv,
+        dialect: Dialect::Triodos,
+        statement_count: 1,
+        transaction_count: 2,
+        credits: "500.00",
+        debits: "-200.00",
+        statements: &[statement(0, "NL74TRIO0123456789", None, None, None, 2)],
+        chained: false,
+        unbalanced: &[],
+        other_warnings: &[],
+        rows: &[Row {
+            booking_date: "2020-11-02",
+            value_date: "2020-11-02",
+            amount: "-200.00",
+            // `BIC IBAN` in one field.
+            counterparty_iban: Is::Value("LV87CBBR0123456789"),
+            counterparty_name: Is::Value("Something"),
+            transaction_code: Is::Value("ET"),
+            remittance: &["customer No 1234 account"],
+            ..ROW
+        }],
+    },
 ];
 
 /// Returns the corpus folder, or `None` when it is missing outside CI.
@@ -1784,5 +2283,40 @@ fn corpus_files_match_expected_facts() {
         let parsed =
             dk_statement::parse(&bytes).unwrap_or_else(|error| panic!("{}: {error}", facts.path));
         check_file(facts, &parsed);
+    }
+}
+
+/// Structured references whose check digit fails are kept as given and flagged; valid ones are
+/// marked valid.
+#[test]
+fn structured_references_are_checked() {
+    let Some(folder) = corpus_folder() else {
+        return;
+    };
+    let cases = [
+        ("mt940/ing-structured-2014.940", "9001123412341234", false),
+        ("mt940/ing-structured-2014.940", "1070123412341234", false),
+        (
+            "mt940/abnamro-sepa-structured-2014.txt",
+            "1234567890098876",
+            false,
+        ),
+        ("csv/rabobank-legacy-2016.csv", "9200030840900000", true),
+    ];
+    for (path, reference, valid) in cases {
+        let bytes = std::fs::read(folder.join(path)).unwrap();
+        let parsed = dk_statement::parse(&bytes).unwrap_or_else(|error| panic!("{path}: {error}"));
+        let flags: Vec<Option<bool>> = parsed
+            .statements
+            .iter()
+            .flat_map(|statement| &statement.transactions)
+            .filter(|transaction| transaction.structured_reference.as_deref() == Some(reference))
+            .map(|transaction| transaction.structured_reference_valid)
+            .collect();
+        assert!(!flags.is_empty(), "{path}: no transaction with {reference}");
+        assert!(
+            flags.iter().all(|flag| *flag == Some(valid)),
+            "{path}: {reference} flagged {flags:?}, expected {valid}"
+        );
     }
 }

@@ -1,8 +1,8 @@
-//! Property tests: generated statements survive MT940 render and parse unchanged, and no
-//! input makes the parser panic.
+//! Property tests: generated statements survive MT940 and Rabobank CSV render and parse
+//! unchanged, and no input makes the parser panic.
 
 use chrono::{Duration, NaiveDate};
-use dk_statement::generate::render_mt940;
+use dk_statement::generate::{render_mt940, render_rabobank_csv};
 use dk_statement::{Balance, Dialect, Format, Statement, Transaction};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -63,6 +63,9 @@ fn transaction_strategy(
                     counterparty_name: name,
                     remittance,
                     end_to_end_id: end_to_end,
+                    structured_reference_valid: structured
+                        .as_deref()
+                        .and_then(dk_statement::check_structured_reference),
                     structured_reference: structured,
                     bank_reference: bank,
                     transaction_code: Some(code.to_string()),
@@ -132,6 +135,66 @@ proptest! {
 
         // Rendering what was parsed gives the same text again.
         prop_assert_eq!(render_mt940(&parsed.statements), text);
+    }
+
+    #[test]
+    fn rabobank_csv_render_then_parse_round_trips(statements in prop::collection::vec(statement_strategy(), 1..4)) {
+        let text = render_rabobank_csv(&statements);
+        let parsed = dk_statement::parse(text.as_bytes()).map_err(|error| TestCaseError::fail(format!("{error}\n{text}")))?;
+        prop_assert_eq!(parsed.format, Format::Csv);
+        prop_assert_eq!(parsed.dialect, Dialect::Rabobank);
+        prop_assert!(parsed.warnings.is_empty(), "{:?}\n{}", parsed.warnings, text);
+
+        let written: Vec<&Statement> = statements
+            .iter()
+            .filter(|statement| !statement.transactions.is_empty())
+            .collect();
+        prop_assert_eq!(parsed.statements.len(), written.len());
+        for (read, written) in parsed.statements.iter().zip(written) {
+            prop_assert_eq!(read.iban.as_ref(), written.iban.as_ref());
+            prop_assert_eq!(&read.currency, &written.currency);
+            prop_assert_eq!(
+                read.opening_balance.as_ref().map(|balance| balance.amount),
+                written.opening_balance.as_ref().map(|balance| balance.amount)
+            );
+            prop_assert_eq!(
+                read.closing_balance.as_ref().map(|balance| balance.amount),
+                written.closing_balance.as_ref().map(|balance| balance.amount)
+            );
+            prop_assert_eq!(read.transactions.len(), written.transactions.len());
+            for (read, written) in read.transactions.iter().zip(&written.transactions) {
+                prop_assert_eq!(read.booking_date, written.booking_date);
+                prop_assert_eq!(read.value_date, written.value_date);
+                prop_assert_eq!(read.amount, written.amount);
+                prop_assert_eq!(&read.currency, &written.currency);
+                prop_assert_eq!(&read.counterparty_iban, &written.counterparty_iban);
+                prop_assert_eq!(&read.counterparty_name, &written.counterparty_name);
+                prop_assert_eq!(&read.remittance, &written.remittance);
+                prop_assert_eq!(&read.end_to_end_id, &written.end_to_end_id);
+                prop_assert_eq!(&read.structured_reference, &written.structured_reference);
+            }
+        }
+
+        // Rendering what was parsed and parsing it again gives the same statements.
+        let again = dk_statement::parse(render_rabobank_csv(&parsed.statements).as_bytes())
+            .map_err(|error| TestCaseError::fail(error.to_string()))?;
+        prop_assert_eq!(again.statements, parsed.statements);
+    }
+
+    #[test]
+    fn parse_never_panics_on_csv_soup(lines in prop::collection::vec(
+        prop_oneof![
+            Just("\"Datum\",\"Naam / Omschrijving\",\"Rekening\",\"Tegenrekening\",\"Code\",\"Af Bij\",\"Bedrag (EUR)\",\"MutatieSoort\",\"Mededelingen\"".to_string()),
+            Just("\"IBAN/BBAN\",\"Munt\",\"Volgnr\",\"Datum\",\"Bedrag\",\"Saldo na trn\"".to_string()),
+            Just("KNAB EXPORT;;;".to_string()),
+            "(\"?[0-9A-Za-z ,.;+/:-]{0,12}\"?[,;\t]){0,20}",
+            "[0-9]{9}\t(EUR)?\t[0-9]{8}\t[0-9,.-]{0,8}\t[0-9,.-]{0,8}\t[0-9]{0,8}\t[0-9,+-]{0,8}\t[ -~]{0,40}",
+        ],
+        0..30,
+    )) {
+        let text = lines.join("\r\n");
+        let _ = dk_statement::parse(text.as_bytes());
+        let _ = dk_statement::parse_as(text.as_bytes(), Format::Csv);
     }
 
     #[test]

@@ -227,8 +227,11 @@ impl BankSyncService for BankSync {
                 max: self.max_file_bytes,
             }));
         }
-        let format = format_from_proto(request.format)?;
-        let parsed = import::parse(request.content.clone(), format)
+        let overrides = dk_statement::Overrides {
+            format: format_from_proto(request.format)?,
+            dialect: dialect_from_request(&request.dialect)?,
+        };
+        let parsed = import::parse(request.content.clone(), overrides)
             .await
             .map_err(import_status)?;
         let import_request = ImportRequest {
@@ -319,6 +322,18 @@ fn is_conflict(error: &DbErr) -> bool {
     ) || status::is_retryable(error)
 }
 
+fn dialect_from_request(dialect: &str) -> Result<Option<dk_statement::Dialect>, Status> {
+    if dialect.trim().is_empty() {
+        return Ok(None);
+    }
+    dialect
+        .parse()
+        .map(Some)
+        .map_err(|error: dk_statement::UnknownDialect| {
+            status::invalid_argument("dialect", error.to_string())
+        })
+}
+
 fn format_from_proto(format: i32) -> Result<Option<Format>, Status> {
     match pb::StatementFormat::try_from(format) {
         Ok(pb::StatementFormat::Unspecified) => Ok(None),
@@ -327,6 +342,7 @@ fn format_from_proto(format: i32) -> Result<Option<Format>, Status> {
         Ok(pb::StatementFormat::Camt052) => Ok(Some(Format::Camt052)),
         Ok(pb::StatementFormat::Camt053) => Ok(Some(Format::Camt053)),
         Ok(pb::StatementFormat::Camt054) => Ok(Some(Format::Camt054)),
+        Ok(pb::StatementFormat::Csv) => Ok(Some(Format::Csv)),
         Err(_) => Err(status::invalid_argument(
             "format",
             format!("unknown statement format {format}"),
@@ -405,5 +421,8 @@ fn mutation_to_proto(row: &bank_mutation::Model, iban: String) -> pb::BankMutati
         bank_reference: row.bank_reference.clone().unwrap_or_default(),
         reversal: row.reversal,
         import_id: row.import_id.to_string(),
+        structured_reference_check: crate::import::reference_check(
+            row.structured_reference.as_deref(),
+        ),
     }
 }

@@ -16,7 +16,7 @@ use dk_messaging::{Event, outbox, topology};
 use dk_proto::banksync::v1 as pb;
 use dk_proto::events::v1::BankMutationImported;
 use dk_runtime::idempotency;
-use dk_statement::{Format, ParseError, ParsedFile};
+use dk_statement::{ParseError, ParsedFile};
 use prost::Message;
 use sea_orm::entity::prelude::*;
 use sea_orm::{DatabaseConnection, QueryOrder, QuerySelect, Set};
@@ -80,15 +80,15 @@ pub struct ImportRequest<'a> {
 
 /// Parses the file outside the async runtime's worker threads, because a large file takes a
 /// noticeable time.
-pub async fn parse(content: Vec<u8>, format: Option<Format>) -> Result<ParsedFile, ImportError> {
-    let parsed = tokio::task::spawn_blocking(move || match format {
-        Some(format) => dk_statement::parse_as(&content, format),
-        None => dk_statement::parse(&content),
-    })
-    .await
-    .map_err(|error| {
-        ImportError::Database(DbErr::Custom(format!("parser task failed: {error}")))
-    })?;
+pub async fn parse(
+    content: Vec<u8>,
+    overrides: dk_statement::Overrides,
+) -> Result<ParsedFile, ImportError> {
+    let parsed = tokio::task::spawn_blocking(move || dk_statement::parse_with(&content, overrides))
+        .await
+        .map_err(|error| {
+            ImportError::Database(DbErr::Custom(format!("parser task failed: {error}")))
+        })?;
     Ok(parsed?)
 }
 
@@ -510,6 +510,17 @@ fn balance_to_proto(balance: &dk_statement::Balance) -> Option<dk_proto::common:
     Some(Money::new(balance.amount, currency).into())
 }
 
+/// Checks a structured reference's check digits, as the wire enum.
+pub(crate) fn reference_check(reference: Option<&str>) -> i32 {
+    use dk_proto::common::v1::ReferenceCheck;
+    let check = match reference.and_then(dk_statement::check_structured_reference) {
+        None => ReferenceCheck::Unspecified,
+        Some(true) => ReferenceCheck::Valid,
+        Some(false) => ReferenceCheck::Invalid,
+    };
+    check as i32
+}
+
 fn mutation_event(model: &bank_mutation::Model, account_iban: &str) -> Event {
     let currency = Currency::parse(&model.currency).unwrap_or(Currency::EUR);
     let payload = BankMutationImported {
@@ -528,6 +539,7 @@ fn mutation_event(model: &bank_mutation::Model, account_iban: &str) -> Event {
         bank_reference: model.bank_reference.clone().unwrap_or_default(),
         reversal: model.reversal,
         import_id: model.import_id.to_string(),
+        structured_reference_check: reference_check(model.structured_reference.as_deref()),
     };
     Event::new(
         topology::BANK_MUTATION_IMPORTED,

@@ -1,7 +1,7 @@
 //! Banksync: bank accounts of each organisation and the import of their statement files.
 //!
-//! An import parses an MT940 or CAMT file with `dk-statement`, checks that every statement is
-//! for a registered IBAN, and stores the file, its statements and its new mutations together
+//! An import parses an MT940, CAMT, CSV or TAB file with `dk-statement`, checks that every
+//! statement is for a registered IBAN, and stores the file, its statements and its new mutations together
 //! with one `bank.mutation.imported.v1` outbox event per new mutation, in one transaction. The
 //! outbox relay then publishes the events.
 

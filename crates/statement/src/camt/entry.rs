@@ -157,6 +157,7 @@ pub(crate) fn into_transactions(
             .or(entry.entry_reference.clone()),
         transaction_code: entry.code.code(),
         reversal: entry.reversal,
+        structured_reference_valid: None,
     };
     match parts {
         Some(parts) => push_parts(base, &entry, &parts, out),

@@ -1,20 +1,22 @@
 //! Realistic synthetic statement files, for benchmarks and load tests.
 //!
-//! [`mt940`] writes ING-style MT940 and [`camt053`] a camt.053.001.02 document. Both contain
-//! one statement per day with Dutch counterparties, IBANs with valid mod-97 check digits,
-//! remittance texts with invoice numbers such as `2026-000123`, some 16-digit payment
+//! [`mt940`] writes ING-style MT940, [`camt053`] a camt.053.001.02 document and
+//! [`rabobank_csv`] a Rabobank CSV export. All contain one statement per day with Dutch
+//! counterparties, IBANs with valid mod-97 check digits, remittance texts with invoice numbers such as `2026-000123`, some 16-digit payment
 //! references (betalingskenmerk) with valid check digits, and balances that add up. The
 //! output depends only on the arguments: the same seed gives the same bytes.
 //!
-//! [`render_mt940`] writes any [`crate::Statement`] list as ING-style MT940, so parsed or
-//! generated statements can be written back out.
+//! [`render_mt940`] and [`render_rabobank_csv`] write any [`crate::Statement`] list, so parsed
+//! or generated statements can be written back out.
 
 mod camt;
+mod csv;
 mod mt940;
 
 use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
 
+pub use self::csv::render_rabobank_csv;
 pub use self::mt940::render_mt940;
 use crate::iban;
 use crate::model::{Balance, Statement, Transaction};
@@ -37,6 +39,11 @@ pub fn mt940(transactions: usize, seed: u64) -> Vec<u8> {
 /// batches whose `TxDtls` parts each count as one transaction.
 pub fn camt053(transactions: usize, seed: u64) -> Vec<u8> {
     camt::render(&statements(transactions, seed), seed).into_bytes()
+}
+
+/// Generates a Rabobank CSV export with `transactions` rows and a running balance.
+pub fn rabobank_csv(transactions: usize, seed: u64) -> Vec<u8> {
+    render_rabobank_csv(&statements(transactions, seed)).into_bytes()
 }
 
 /// A xorshift64* generator: small, fast and deterministic, which is all test data needs.
@@ -179,6 +186,7 @@ fn transaction(rng: &mut Rng, date: NaiveDate) -> Transaction {
             .chance(70)
             .then(|| format!("E2E-{:012}", rng.below(1_000_000_000_000))),
         structured_reference: structured.then(|| betalingskenmerk(rng)),
+        structured_reference_valid: structured.then_some(true),
         bank_reference: Some(format!("{:014}", rng.below(100_000_000_000_000))),
         transaction_code: Some(if credit { "NTRF" } else { "NDDT" }.to_string()),
         reversal: false,
@@ -197,30 +205,16 @@ fn bic_for(iban: &str) -> &'static str {
 /// Creates a 16-digit Dutch payment reference (betalingskenmerk): a check digit and 15 digits.
 fn betalingskenmerk(rng: &mut Rng) -> String {
     let body = format!("{:015}", rng.below(1_000_000_000_000_000));
-    format!("{}{body}", betalingskenmerk_check_digit(&body))
-}
-
-/// Computes the check digit of a payment reference body. The digits are weighted from right
-/// to left with 2, 4, 8, 5, 10, 9, 7, 3, 6, 1 (repeating), and the check digit is 11 minus the
-/// sum modulo 11, where 11 becomes 0 and 10 becomes 1.
-fn betalingskenmerk_check_digit(body: &str) -> u64 {
-    const WEIGHTS: [u64; 10] = [2, 4, 8, 5, 10, 9, 7, 3, 6, 1];
-    let sum: u64 = body
-        .bytes()
-        .rev()
-        .zip(WEIGHTS.iter().cycle())
-        .map(|(digit, weight)| u64::from(digit.wrapping_sub(b'0')) * weight)
-        .sum();
-    match 11 - sum % 11 {
-        11 => 0,
-        10 => 1,
-        digit => digit,
-    }
+    format!(
+        "{}{body}",
+        crate::reference::betalingskenmerk_check_digit(&body)
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reference::betalingskenmerk_check_digit;
 
     #[test]
     fn same_seed_same_bytes() {
@@ -298,6 +292,40 @@ mod tests {
             .sum();
         assert_eq!(count, 130);
         assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    }
+
+    #[test]
+    fn generated_rabobank_csv_reads_back() {
+        let generated = statements(130, 42);
+        let parsed = crate::parse(&rabobank_csv(130, 42)).unwrap();
+        assert_eq!(parsed.format, crate::Format::Csv);
+        assert_eq!(parsed.dialect, crate::Dialect::Rabobank);
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        assert_eq!(parsed.statements.len(), 1);
+        let read = &parsed.statements[0];
+        let written: Vec<&Transaction> = generated
+            .iter()
+            .flat_map(|statement| &statement.transactions)
+            .collect();
+        assert_eq!(read.transactions.len(), written.len());
+        for (read, written) in read.transactions.iter().zip(written) {
+            assert_eq!(read.amount, written.amount);
+            assert_eq!(read.booking_date, written.booking_date);
+            assert_eq!(read.counterparty_iban, written.counterparty_iban);
+            assert_eq!(read.remittance, written.remittance);
+            assert_eq!(read.structured_reference, written.structured_reference);
+            assert_eq!(read.end_to_end_id, written.end_to_end_id);
+        }
+        let opening = generated[0].opening_balance.as_ref().unwrap();
+        assert_eq!(
+            read.opening_balance.as_ref().unwrap().amount,
+            opening.amount
+        );
+        let closing = generated.last().unwrap().closing_balance.as_ref().unwrap();
+        assert_eq!(
+            read.closing_balance.as_ref().unwrap().amount,
+            closing.amount
+        );
     }
 
     #[test]

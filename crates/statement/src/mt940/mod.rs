@@ -7,7 +7,7 @@
 //! statement's own summary, so it is not attached to the last transaction.
 
 pub(crate) mod fields;
-mod information;
+pub(crate) mod information;
 mod statement_line;
 
 use rust_decimal::Decimal;
@@ -32,8 +32,13 @@ const EXPECTED_ACCOUNT: &str =
     "a :25: account identification before the balances and statement lines";
 
 /// Reads an MT940 or MT942 file that has been decoded to text.
-pub(crate) fn parse(text: &str, format: Format) -> Result<ParsedFile, ParseError> {
-    let dialect = detect::mt_dialect(text);
+/// A `dialect` given by the user replaces the detected one.
+pub(crate) fn parse(
+    text: &str,
+    format: Format,
+    dialect: Option<Dialect>,
+) -> Result<ParsedFile, ParseError> {
+    let dialect = dialect.unwrap_or_else(|| detect::mt_dialect(text));
     let mut reader = FieldReader::new(text);
     let mut continuation: Vec<Line<'_>> = Vec::new();
     let mut file = FileBuilder {
@@ -398,6 +403,7 @@ fn into_transaction(pending: PendingTransaction) -> Transaction {
         bank_reference: line.bank_reference,
         transaction_code: Some(line.type_code).filter(|code| !code.is_empty()),
         reversal: line.reversal,
+        structured_reference_valid: None,
     }
 }
 

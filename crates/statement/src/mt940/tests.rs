@@ -4,7 +4,7 @@ use super::*;
 use crate::model::Format;
 
 fn read(text: &str) -> ParsedFile {
-    parse(text, Format::Mt940).unwrap_or_else(|error| panic!("{error}"))
+    parse(text, Format::Mt940, None).unwrap_or_else(|error| panic!("{error}"))
 }
 
 fn amounts(statement: &Statement) -> Vec<String> {
@@ -209,7 +209,7 @@ fn truncated_files_are_errors() {
         ":20:X\n:25:NL25SNSB0123400004\n:60F:C171229EUR10,00\n:61:1712291229D5,00NTRFNONREF\n:86:Betaling\n",
     ];
     for text in cases {
-        let error = parse(text, Format::Mt940).unwrap_err();
+        let error = parse(text, Format::Mt940, None).unwrap_err();
         assert!(error.expected.contains("truncated"), "{error}");
         assert!(error.line.is_some(), "{error}");
     }
@@ -219,7 +219,7 @@ fn truncated_files_are_errors() {
 fn closed_block_is_complete() {
     let text =
         "{4:\n:20:X\n:25:NL25SNSB0123400004\n:60F:C171229EUR10,00\n:62F:C171229EUR10,00\n-\n}\n";
-    assert!(parse(text, Format::Mt940).is_ok());
+    assert!(parse(text, Format::Mt940, None).is_ok());
 }
 
 #[test]
@@ -246,7 +246,7 @@ YAY MT942 CHG
 This is Somuchfun.
 :90D:1EUR2,30
 ";
-    let file = parse(text, Format::Mt942).unwrap();
+    let file = parse(text, Format::Mt942, None).unwrap();
     assert_eq!(file.format, Format::Mt942);
     assert!(file.warnings.is_empty(), "{:?}", file.warnings);
     let statement = &file.statements[0];
@@ -270,7 +270,7 @@ fn errors_name_the_line() {
         ("just some text\n", 1, "MT940 statement"),
     ];
     for (text, line, expected) in cases {
-        let error = parse(text, Format::Mt940).unwrap_err();
+        let error = parse(text, Format::Mt940, None).unwrap_err();
         assert_eq!(error.line, Some(line), "{text:?}: {error}");
         assert!(error.expected.contains(expected), "{text:?}: {error}");
     }
@@ -278,7 +278,12 @@ fn errors_name_the_line() {
 
 #[test]
 fn statement_without_account_at_end_is_an_error() {
-    let error = parse(":20:X\n:28C:1\n:61:1402200220C1,00NTRF\n", Format::Mt940).unwrap_err();
+    let error = parse(
+        ":20:X\n:28C:1\n:61:1402200220C1,00NTRF\n",
+        Format::Mt940,
+        None,
+    )
+    .unwrap_err();
     assert_eq!(error.line, Some(3));
 }
 

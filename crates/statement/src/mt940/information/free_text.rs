@@ -7,18 +7,28 @@ use memchr::memmem;
 use super::{Information, account, clean, end_to_end, find_betalingskenmerk, non_empty};
 use crate::text::collapse_whitespace;
 
-/// Labels of free-text layouts, in upper case as ABN AMRO and Knab write them.
-const LABELS: &[&str] = &[
-    "IBAN:",
-    "BIC:",
-    "NAAM:",
-    "OMSCHRIJVING:",
-    "KENMERK:",
-    "BETALINGSKENM.",
-    "REK:",
-    "MACHTIGING:",
-    "INCASSANT:",
-    "ID DEBITEUR:",
+/// Labels of free-text layouts as written, each with the upper-case name the parser uses.
+/// ABN AMRO's MT940 writes them in upper case; its TAB export and ING's CSV `Mededelingen`
+/// capitalise only the first letter.
+const LABELS: &[(&str, &str)] = &[
+    ("IBAN:", "IBAN:"),
+    ("BIC:", "BIC:"),
+    ("NAAM:", "NAAM:"),
+    ("Naam:", "NAAM:"),
+    ("OMSCHRIJVING:", "OMSCHRIJVING:"),
+    ("Omschrijving:", "OMSCHRIJVING:"),
+    ("KENMERK:", "KENMERK:"),
+    ("Kenmerk:", "KENMERK:"),
+    ("BETALINGSKENM.", "BETALINGSKENM."),
+    ("REK:", "REK:"),
+    ("MACHTIGING:", "MACHTIGING:"),
+    ("Machtiging:", "MACHTIGING:"),
+    ("Machtiging ID:", "MACHTIGING:"),
+    ("INCASSANT:", "INCASSANT:"),
+    ("Incassant:", "INCASSANT:"),
+    ("Incassant ID:", "INCASSANT:"),
+    ("ID DEBITEUR:", "ID DEBITEUR:"),
+    ("Valutadatum:", "VALUTADATUM:"),
 ];
 
 /// Returns `>` or `?` for text that starts like `000>10…` or `166?00…`.
@@ -77,8 +87,8 @@ struct LabelAt {
 fn find_labels(text: &str) -> Vec<LabelAt> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
-    for label in LABELS {
-        for start in memmem::find_iter(bytes, label.as_bytes()) {
+    for (written, label) in LABELS {
+        for start in memmem::find_iter(bytes, written.as_bytes()) {
             let preceded_by_letter = start
                 .checked_sub(1)
                 .and_then(|before| bytes.get(before))
@@ -87,7 +97,7 @@ fn find_labels(text: &str) -> Vec<LabelAt> {
                 found.push(LabelAt {
                     label,
                     start,
-                    value_start: start + label.len(),
+                    value_start: start + written.len(),
                 });
             }
         }
