@@ -26,7 +26,11 @@ pub fn check(reference: &str) -> Option<bool> {
     if compact.len() == 16 && compact.bytes().all(|byte| byte.is_ascii_digit()) {
         return Some(betalingskenmerk_is_valid(&compact));
     }
-    if compact.len() >= 2 && compact[..2].eq_ignore_ascii_case("RF") {
+    if compact
+        .as_bytes()
+        .get(..2)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case(b"RF"))
+    {
         return Some(creditor_reference_is_valid(&compact));
     }
     None
@@ -98,6 +102,9 @@ mod tests {
     #[test]
     fn other_schemes_are_not_checked() {
         assert_eq!(check("2026-0012"), None);
+        // A multi-byte character right after the first letter, as a fuzzer found.
+        assert_eq!(check("Ré-42"), None);
+        assert_eq!(check("R\u{e9}"), None);
         assert_eq!(check("123456789012"), None);
         assert_eq!(check(""), None);
     }

@@ -1,8 +1,8 @@
-//! Property tests: generated statements survive MT940 and Rabobank CSV render and parse
-//! unchanged, and no input makes the parser panic.
+//! Property tests: generated statements survive MT940, camt.053 and Rabobank CSV render and
+//! parse unchanged, and no input makes the parser panic.
 
 use chrono::{Duration, NaiveDate};
-use dk_statement::generate::{render_mt940, render_rabobank_csv};
+use dk_statement::generate::{render_camt053, render_mt940, render_rabobank_csv};
 use dk_statement::{Balance, Dialect, Format, Statement, Transaction};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -177,6 +177,46 @@ proptest! {
 
         // Rendering what was parsed and parsing it again gives the same statements.
         let again = dk_statement::parse(render_rabobank_csv(&parsed.statements).as_bytes())
+            .map_err(|error| TestCaseError::fail(error.to_string()))?;
+        prop_assert_eq!(again.statements, parsed.statements);
+    }
+
+    #[test]
+    fn camt053_render_then_parse_round_trips(statements in prop::collection::vec(statement_strategy(), 1..4)) {
+        let text = render_camt053(&statements);
+        let parsed = dk_statement::parse(text.as_bytes()).map_err(|error| TestCaseError::fail(format!("{error}\n{text}")))?;
+        prop_assert_eq!(parsed.format, Format::Camt053);
+        prop_assert!(parsed.warnings.is_empty(), "{:?}\n{}", parsed.warnings, text);
+        prop_assert_eq!(parsed.statements.len(), statements.len());
+        for (read, written) in parsed.statements.iter().zip(&statements) {
+            prop_assert_eq!(&read.statement_id, &written.statement_id);
+            prop_assert_eq!(&read.sequence, &written.sequence);
+            prop_assert_eq!(read.iban.as_ref(), written.iban.as_ref());
+            prop_assert_eq!(&read.currency, &written.currency);
+            prop_assert_eq!(&read.opening_balance, &written.opening_balance);
+            prop_assert_eq!(&read.closing_balance, &written.closing_balance);
+            prop_assert_eq!(read.transactions.len(), written.transactions.len());
+            for (read, written) in read.transactions.iter().zip(&written.transactions) {
+                prop_assert_eq!(read.booking_date, written.booking_date);
+                prop_assert_eq!(read.value_date, written.value_date);
+                prop_assert_eq!(read.amount, written.amount);
+                prop_assert_eq!(&read.currency, &written.currency);
+                prop_assert_eq!(&read.counterparty_iban, &written.counterparty_iban);
+                // The CAMT reader collapses runs of white space in names.
+                let name = written
+                    .counterparty_name
+                    .as_ref()
+                    .map(|name| name.split_whitespace().collect::<Vec<_>>().join(" "));
+                prop_assert_eq!(&read.counterparty_name, &name);
+                prop_assert_eq!(&read.remittance, &written.remittance);
+                prop_assert_eq!(&read.end_to_end_id, &written.end_to_end_id);
+                prop_assert_eq!(&read.structured_reference, &written.structured_reference);
+                prop_assert_eq!(&read.bank_reference, &written.bank_reference);
+            }
+        }
+
+        // Rendering what was parsed and parsing it again gives the same statements.
+        let again = dk_statement::parse(render_camt053(&parsed.statements).as_bytes())
             .map_err(|error| TestCaseError::fail(error.to_string()))?;
         prop_assert_eq!(again.statements, parsed.statements);
     }

@@ -359,9 +359,10 @@ fn read_ing_notes(
             .filter(|c| *c != ' ' && *c != '.')
             .collect();
         let is_kenmerk = compact.len() == 16 && compact.bytes().all(|b| b.is_ascii_digit());
-        let is_rf = compact.len() > 4
-            && compact[..2].eq_ignore_ascii_case("RF")
-            && compact[2..4].bytes().all(|b| b.is_ascii_digit());
+        let bytes = compact.as_bytes();
+        let is_rf = bytes.len() > 4
+            && bytes[..2].eq_ignore_ascii_case(b"RF")
+            && bytes[2..4].iter().all(u8::is_ascii_digit);
         if is_kenmerk || is_rf {
             transaction.structured_reference = Some(structured_reference(&reference));
         } else {

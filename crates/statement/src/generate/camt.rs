@@ -10,9 +10,24 @@ use crate::model::{Balance, Statement, Transaction};
 /// Percentage of entries written as a batch of two or three `TxDtls`.
 const BATCH_PERCENT: u64 = 5;
 
+/// Writes `statements` as one camt.053.001.02 document, one entry per transaction.
+///
+/// Reading the output back with [`crate::parse`] gives the same dates, amounts, counterparties,
+/// remittance texts, references and balances. The transaction codes become ISO bank
+/// transaction codes (`PMNT-RCDT-ESCT` for a credit, `PMNT-ICDT-ESCT` for a debit).
+pub fn render_camt053(statements: &[Statement]) -> String {
+    render_batched(statements, 0, 0)
+}
+
 /// Writes `statements` as one camt.053 document. Runs of same-direction transactions are
 /// sometimes written as one batch entry, decided by `seed`.
 pub(super) fn render(statements: &[Statement], seed: u64) -> String {
+    render_batched(statements, seed, BATCH_PERCENT)
+}
+
+/// Writes a camt.053 document in which about `batch_percent` percent of the entries are
+/// batches of two or three transactions.
+fn render_batched(statements: &[Statement], seed: u64, batch_percent: u64) -> String {
     let transactions: usize = statements
         .iter()
         .map(|statement| statement.transactions.len())
@@ -29,13 +44,13 @@ pub(super) fn render(statements: &[Statement], seed: u64) -> String {
         "    </GrpHdr>\n",
     ));
     for statement in statements {
-        render_statement(&mut out, statement, &mut rng);
+        render_statement(&mut out, statement, &mut rng, batch_percent);
     }
     out.push_str("  </BkToCstmrStmt>\n</Document>\n");
     out
 }
 
-fn render_statement(out: &mut String, statement: &Statement, rng: &mut Rng) {
+fn render_statement(out: &mut String, statement: &Statement, rng: &mut Rng, batch_percent: u64) {
     out.push_str("    <Stmt>\n");
     let _ = writeln!(
         out,
@@ -72,7 +87,7 @@ fn render_statement(out: &mut String, statement: &Statement, rng: &mut Rng) {
                 transaction.amount.is_sign_negative() == first.amount.is_sign_negative()
             })
             .count();
-        let size = if same_direction >= 2 && rng.chance(BATCH_PERCENT) {
+        let size = if same_direction >= 2 && rng.chance(batch_percent) {
             2 + usize::try_from(rng.below(2))
                 .unwrap_or(0)
                 .min(same_direction - 2)

@@ -6,8 +6,8 @@
 //! references (betalingskenmerk) with valid check digits, and balances that add up. The
 //! output depends only on the arguments: the same seed gives the same bytes.
 //!
-//! [`render_mt940`] and [`render_rabobank_csv`] write any [`crate::Statement`] list, so parsed
-//! or generated statements can be written back out.
+//! [`render_mt940`], [`render_camt053`] and [`render_rabobank_csv`] write any
+//! [`crate::Statement`] list, so parsed or generated statements can be written back out.
 
 mod camt;
 mod csv;
@@ -16,6 +16,7 @@ mod mt940;
 use chrono::{Duration, NaiveDate};
 use rust_decimal::Decimal;
 
+pub use self::camt::render_camt053;
 pub use self::csv::render_rabobank_csv;
 pub use self::mt940::render_mt940;
 use crate::iban;
