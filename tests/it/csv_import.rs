@@ -27,7 +27,12 @@ async fn ing_csv_export_is_imported_checked_and_matched() {
     assert_eq!(response.format, "csv");
     assert_eq!(response.dialect, "ing");
     assert_eq!(response.imported_count, 3);
-    assert!(response.warnings.is_empty(), "{:?}", response.warnings);
+    assert_eq!(response.warnings.len(), 1, "{:?}", response.warnings);
+    assert!(
+        response.warnings[0].contains("9001123412341234 fails its check digit"),
+        "{:?}",
+        response.warnings
+    );
     let statement = &response.statements[0];
     assert_eq!(
         statement
@@ -152,7 +157,7 @@ async fn stated_dialect_is_checked() {
         .expect_err("an ING export stated as Rabobank");
     assert_eq!(status.code(), tonic::Code::InvalidArgument);
     assert!(
-        status.message().contains("rabobank export"),
+        status.message().contains("an export of Rabobank"),
         "{}",
         status.message()
     );

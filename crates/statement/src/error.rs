@@ -11,7 +11,7 @@ const MAX_FOUND_CHARS: usize = 60;
 /// parser expected there and what it found instead. Files that read but do not add up are not
 /// errors; they produce a [`crate::Warning`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{}expected {}, found {}", location(*.line, *.byte_offset), .expected, shown(.found))]
+#[error("{}expected {}, found {}", location(*.line, *.byte_offset), .expected, shown(.found, *.empty_field))]
 pub struct ParseError {
     /// The one-based line number (MT940 and MT942).
     pub line: Option<usize>,
@@ -20,8 +20,11 @@ pub struct ParseError {
     /// The expected content at that place.
     pub expected: String,
     /// The content found instead, cut to about 60 characters, or empty for the end of the
-    /// file.
+    /// file or an empty CSV field.
     pub found: String,
+    /// True when `found` is empty because a CSV field is empty, not because the file ended.
+    #[serde(skip)]
+    empty_field: bool,
 }
 
 impl ParseError {
@@ -32,6 +35,15 @@ impl ParseError {
             byte_offset: None,
             expected: expected.into(),
             found: truncate(found),
+            empty_field: false,
+        }
+    }
+
+    /// Creates an error about the content of a CSV field at a one-based line number.
+    pub(crate) fn in_field(line: usize, expected: impl Into<String>, field: &str) -> Self {
+        ParseError {
+            empty_field: field.is_empty(),
+            ..ParseError::at_line(line, expected, field)
         }
     }
 
@@ -42,6 +54,7 @@ impl ParseError {
             byte_offset: Some(offset),
             expected: expected.into(),
             found: truncate(found),
+            empty_field: false,
         }
     }
 }
@@ -54,11 +67,11 @@ fn location(line: Option<usize>, byte_offset: Option<usize>) -> String {
     }
 }
 
-fn shown(found: &str) -> String {
-    if found.is_empty() {
-        "the end of the file".to_string()
-    } else {
-        format!("{found:?}")
+fn shown(found: &str, empty_field: bool) -> String {
+    match (found.is_empty(), empty_field) {
+        (true, true) => "an empty field".to_string(),
+        (true, false) => "the end of the file".to_string(),
+        (false, _) => format!("{found:?}"),
     }
 }
 
@@ -89,6 +102,15 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "byte 3071: expected a closing </Stmt> tag, found the end of the file"
+        );
+    }
+
+    #[test]
+    fn display_names_an_empty_field() {
+        let error = ParseError::in_field(3, "an amount in column 7", "");
+        assert_eq!(
+            error.to_string(),
+            "line 3: expected an amount in column 7, found an empty field"
         );
     }
 

@@ -93,14 +93,14 @@ pub use model::{
     Warning,
 };
 
-/// What the user states about a file in place of detection. Fields left `None` are detected
-/// from the content.
+/// The format and bank dialect that the user states in place of detection. Fields left `None`
+/// are detected from the content.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Overrides {
     /// The format to read the file as.
     pub format: Option<Format>,
-    /// The bank whose habits the file follows. For MT940 and MT942 it steers the reading; a
-    /// CSV or TAB export must be of this bank's layout, or reading fails; for CAMT it only sets
+    /// The bank whose habits the file follows. For MT940 and MT942 it steers the reading. A CSV
+    /// or TAB export must be of this bank's layout, or reading fails. For CAMT it only sets
     /// [`ParsedFile::dialect`].
     pub dialect: Option<Dialect>,
 }
@@ -207,15 +207,23 @@ fn read(
     if let Some(dialect) = dialect {
         file.dialect = dialect;
     }
-    for transaction in file
-        .statements
-        .iter_mut()
-        .flat_map(|statement| &mut statement.transactions)
-    {
-        transaction.structured_reference_valid = transaction
-            .structured_reference
-            .as_deref()
-            .and_then(reference::check);
+    for (index, statement) in file.statements.iter_mut().enumerate() {
+        for (position, transaction) in statement.transactions.iter_mut().enumerate() {
+            let Some(reference) = transaction.structured_reference.as_deref() else {
+                continue;
+            };
+            transaction.structured_reference_valid = reference::check(reference);
+            if transaction.structured_reference_valid == Some(false) {
+                file.warnings.push(Warning::for_statement(
+                    index,
+                    format!(
+                        "statement {}, transaction {}: the structured reference {reference} fails its check digit; it is kept as given",
+                        index + 1,
+                        position + 1
+                    ),
+                ));
+            }
+        }
     }
     Ok(file)
 }

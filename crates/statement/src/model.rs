@@ -142,6 +142,24 @@ impl Dialect {
 }
 
 impl Dialect {
+    /// Returns the bank's name as written in text, for example `ABN AMRO` or `bunq`.
+    pub fn bank_name(self) -> &'static str {
+        match self {
+            Dialect::Ing => "ING",
+            Dialect::AbnAmro => "ABN AMRO",
+            Dialect::Rabobank => "Rabobank",
+            Dialect::Triodos => "Triodos",
+            Dialect::Sns => "SNS",
+            Dialect::Asn => "ASN",
+            Dialect::Knab => "Knab",
+            Dialect::Bunq => "bunq",
+            Dialect::Mollie => "Mollie",
+            Dialect::VanLanschot => "Van Lanschot",
+            Dialect::Moneyou => "Moneyou",
+            Dialect::Generic => "another bank",
+        }
+    }
+
     /// All dialects, in the order used by error messages and help texts.
     pub const ALL: [Dialect; 12] = [
         Dialect::Ing,

@@ -184,7 +184,28 @@ const FILES: &[FileFacts] = &[
         ],
         chained: false,
         unbalanced: &[0, 1],
-        other_warnings: &[],
+        other_warnings: &[
+            (
+                1,
+                "transaction 3: the structured reference 1234567890098876 fails its check digit",
+            ),
+            (
+                1,
+                "transaction 4: the structured reference 1234567890098876 fails its check digit",
+            ),
+            (
+                1,
+                "transaction 5: the structured reference 1234567890098876 fails its check digit",
+            ),
+            (
+                1,
+                "transaction 6: the structured reference 1234567890098876 fails its check digit",
+            ),
+            (
+                1,
+                "transaction 7: the structured reference 1234567890098876 fails its check digit",
+            ),
+        ],
         rows: &[
             Row {
                 index: 2,
@@ -399,7 +420,16 @@ const FILES: &[FileFacts] = &[
         )],
         chained: false,
         unbalanced: &[],
-        other_warnings: &[],
+        other_warnings: &[
+            (
+                0,
+                "transaction 7: the structured reference 9001123412341234 fails its check digit",
+            ),
+            (
+                0,
+                "transaction 8: the structured reference 1070123412341234 fails its check digit",
+            ),
+        ],
         rows: &[
             Row {
                 booking_date: "2014-02-20",
@@ -1135,7 +1165,13 @@ const FILES: &[FileFacts] = &[
         )],
         chained: false,
         unbalanced: &[0],
-        other_warnings: &[(0, "CpyDplctInd CODU")],
+        other_warnings: &[
+            (
+                0,
+                "transaction 1: the structured reference 4654654654654654 fails its check digit",
+            ),
+            (0, "CpyDplctInd CODU"),
+        ],
         rows: &[Row {
             booking_date: "2014-12-31",
             value_date: "2015-01-02",
@@ -1217,7 +1253,13 @@ const FILES: &[FileFacts] = &[
         )],
         chained: false,
         unbalanced: &[0],
-        other_warnings: &[(0, "CpyDplctInd CODU")],
+        other_warnings: &[
+            (
+                0,
+                "transaction 1: the structured reference 4654654654654654 fails its check digit",
+            ),
+            (0, "CpyDplctInd CODU"),
+        ],
         rows: &[Row {
             booking_date: "2014-12-31",
             value_date: "2015-01-02",

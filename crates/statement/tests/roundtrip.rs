@@ -130,7 +130,8 @@ proptest! {
         prop_assert_eq!(dk_statement::detect(text.as_bytes()), Some(Format::Mt940));
         let parsed = dk_statement::parse(text.as_bytes()).map_err(|error| TestCaseError::fail(format!("{error}\n{text}")))?;
         prop_assert_eq!(parsed.dialect, Dialect::Ing);
-        prop_assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        // Random 16-digit references fail their check digit about ten times in eleven.
+        prop_assert!(parsed.warnings.iter().all(|warning| warning.message.contains("fails its check digit")), "{:?}", parsed.warnings);
         prop_assert_eq!(&parsed.statements, &statements, "{}", text);
 
         // Rendering what was parsed gives the same text again.
@@ -143,7 +144,8 @@ proptest! {
         let parsed = dk_statement::parse(text.as_bytes()).map_err(|error| TestCaseError::fail(format!("{error}\n{text}")))?;
         prop_assert_eq!(parsed.format, Format::Csv);
         prop_assert_eq!(parsed.dialect, Dialect::Rabobank);
-        prop_assert!(parsed.warnings.is_empty(), "{:?}\n{}", parsed.warnings, text);
+        // Random 16-digit references fail their check digit about ten times in eleven.
+        prop_assert!(parsed.warnings.iter().all(|warning| warning.message.contains("fails its check digit") || warning.message.contains("header but no transactions")), "{:?}\n{}", parsed.warnings, text);
 
         let written: Vec<&Statement> = statements
             .iter()
@@ -186,7 +188,8 @@ proptest! {
         let text = render_camt053(&statements);
         let parsed = dk_statement::parse(text.as_bytes()).map_err(|error| TestCaseError::fail(format!("{error}\n{text}")))?;
         prop_assert_eq!(parsed.format, Format::Camt053);
-        prop_assert!(parsed.warnings.is_empty(), "{:?}\n{}", parsed.warnings, text);
+        // Random 16-digit references fail their check digit about ten times in eleven.
+        prop_assert!(parsed.warnings.iter().all(|warning| warning.message.contains("fails its check digit")), "{:?}\n{}", parsed.warnings, text);
         prop_assert_eq!(parsed.statements.len(), statements.len());
         for (read, written) in parsed.statements.iter().zip(&statements) {
             prop_assert_eq!(&read.statement_id, &written.statement_id);

@@ -99,6 +99,8 @@ pub(super) struct Columns {
     pub(super) end_to_end: Option<usize>,
     pub(super) structured: Option<usize>,
     pub(super) balance: RunningBalance,
+    /// The number of fields of the layout; a row may not have more that are not empty.
+    pub(super) fields: usize,
     /// The header texts, to name columns in errors.
     pub(super) names: Vec<String>,
 }
@@ -121,6 +123,7 @@ impl Columns {
             end_to_end: None,
             structured: None,
             balance: RunningBalance::None,
+            fields: 0,
             names: Vec::new(),
         }
     }
@@ -236,6 +239,7 @@ pub(super) fn recognise(text: &str) -> Option<Shape> {
         .collect();
     let (layout, columns, header_rows) = match by_header(&header) {
         Some((layout, mut columns)) => {
+            columns.fields = header.len();
             columns.names = rows
                 .first()?
                 .iter()
@@ -364,6 +368,7 @@ pub(super) fn by_shape(row: &StringRecord, delimiter: u8) -> Option<(Layout, Col
         columns.value_date = Some(5);
         columns.description = vec![7];
         columns.balance = RunningBalance::StartEnd(3, 4);
+        columns.fields = 8;
         return Some((Layout::AbnAmroTab, columns));
     }
     if delimiter != b',' {
@@ -379,6 +384,7 @@ pub(super) fn by_shape(row: &StringRecord, delimiter: u8) -> Option<(Layout, Col
         columns.code = Some(8);
         columns.description = (10..=15).collect();
         columns.end_to_end = Some(16);
+        columns.fields = 19;
         return Some((Layout::RabobankLegacy, columns));
     }
     if row.len() == 19 && is_date(field(0)) && iban::has_iban_shape(field(1)) {
@@ -391,6 +397,7 @@ pub(super) fn by_shape(row: &StringRecord, delimiter: u8) -> Option<(Layout, Col
         columns.bank_reference = Some(15);
         columns.description = vec![17];
         columns.balance = RunningBalance::Before(8);
+        columns.fields = 19;
         return Some((Layout::Asn, columns));
     }
     if row.len() == 8
@@ -403,6 +410,7 @@ pub(super) fn by_shape(row: &StringRecord, delimiter: u8) -> Option<(Layout, Col
         columns.counterparty = Some(5);
         columns.code = Some(6);
         columns.description = vec![7];
+        columns.fields = 8;
         return Some((Layout::Triodos, columns));
     }
     None

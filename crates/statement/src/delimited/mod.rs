@@ -64,17 +64,19 @@ pub(crate) fn parse(text: &str, dialect: Option<Dialect>) -> Result<ParsedFile, 
     let (line, first) = first_content_line(text).unwrap_or((1, ""));
     let shape = recognise(text).ok_or_else(|| ParseError::at_line(line, EXPECTED_LAYOUT, first))?;
     if let Some(dialect) = dialect.filter(|dialect| *dialect != shape.layout.dialect()) {
-        return Err(ParseError::at_line(
-            line,
-            format!("the header or first row of a {dialect} export"),
-            &format!("a {} export: {first}", shape.layout.name()),
-        ));
+        let expected = format!(
+            "an export of {} as stated, not the {} layout that this file has",
+            dialect.bank_name(),
+            shape.layout.name()
+        );
+        return Err(ParseError::at_line(line, expected, first));
     }
     let mut reader = reader(text, &shape);
     let mut record = StringRecord::new();
     let mut inner = StringRecord::new();
     let mut builder = Builder::new(&shape);
     let mut skipped = 0;
+    let mut last_record = 0;
     let mut lines = LineCounter::default();
     loop {
         let more = reader.read_record(&mut record).map_err(|error| {
@@ -93,6 +95,9 @@ pub(crate) fn parse(text: &str, dialect: Option<Dialect>) -> Result<ParsedFile, 
         if is_blank(&record) {
             continue;
         }
+        last_record = record
+            .position()
+            .map_or(0, |position| position.byte() as usize);
         if skipped < shape.skip {
             skipped += 1;
             continue;
@@ -112,7 +117,31 @@ pub(crate) fn parse(text: &str, dialect: Option<Dialect>) -> Result<ParsedFile, 
         }
         builder.add(line, row, text.len().saturating_sub(offset))?;
     }
+    check_last_quote(text, last_record, &mut lines)?;
     Ok(builder.finish())
+}
+
+/// Rejects a file whose last line opens a quoted field that never closes, which a download cut
+/// short leaves behind. The reader would take the rest of the file as that field's value.
+fn check_last_quote(
+    text: &str,
+    last_record: usize,
+    lines: &mut LineCounter,
+) -> Result<(), ParseError> {
+    let tail = text.get(last_record..).unwrap_or_default().trim_end();
+    let quotes = memchr::memchr_iter(b'"', tail.as_bytes()).count();
+    // A field that lost its opening quote leaves an odd count too, but its line still ends
+    // with the closing quote.
+    if quotes % 2 == 1 && !tail.ends_with('"') {
+        let line = lines.line_at(text.as_bytes(), last_record);
+        let last_line = tail.lines().last().unwrap_or_default();
+        return Err(ParseError::at_line(
+            line,
+            "a closing quote before the end of the file; the file may be cut short",
+            last_line,
+        ));
+    }
+    Ok(())
 }
 
 /// Turns byte offsets into one-based line numbers, counting LF, CRLF, CR CR LF and a lone CR
@@ -211,10 +240,14 @@ mod tests {
             ("+50,00", b',', Some("50.00")),
             ("2500", b',', Some("2500.00")),
             ("223.77", b'.', Some("223.77")),
+            ("5,555", b',', None),
+            ("5.555", b'.', None),
+            ("1.234", b',', Some("1234.00")),
             ("-0,00", b',', Some("0.00")),
             ("1.23,4", b',', None),
             ("12.3456,00", b',', None),
             ("1,2,3", b',', None),
+            ("12,345", b',', None),
             ("abc", b',', None),
             ("", b',', None),
         ];
@@ -408,6 +441,60 @@ mod tests {
     }
 
     #[test]
+    fn row_with_extra_fields_is_an_error() {
+        let header =
+            "\"Datum\",\"Bedrag\",\"Rekening\",\"Tegenrekening\",\"Naam\",\"Omschrijving\"\n";
+        // The quote before the amount is missing, so the row splits into seven fields.
+        let shifted =
+            format!("{header}\"2026-03-01\",-10,00\",\"NL02BUNQ0123456789\",\"\",\"A\",\"B\"\n");
+        let error = parse(&shifted, None).unwrap_err();
+        assert_eq!(error.line, Some(2));
+        assert!(
+            error.expected.starts_with("6 fields of the bunq layout"),
+            "{error}"
+        );
+
+        // An empty field after the last one, as a trailing separator leaves, is allowed.
+        let trailing =
+            format!("{header}\"2026-03-01\",\"-10,00\",\"NL02BUNQ0123456789\",\"\",\"A\",\"B\",\n");
+        assert_eq!(amounts(&read(&trailing)), ["-10.00"]);
+    }
+
+    #[test]
+    fn unclosed_quote_at_the_end_is_an_error() {
+        let text = concat!(
+            "\"Datum\",\"Bedrag\",\"Rekening\",\"Tegenrekening\",\"Naam\",\"Omschrijving\"\n",
+            "\"2026-03-01\",\"1,00\",\"NL02BUNQ0123456789\",\"\",\"A\",\"B\"\n",
+            "\"2026-03-02\",\"2,00\",\"NL02BUNQ0123456789\",\"\",\"A\",\"cut",
+        );
+        let error = parse(text, None).unwrap_err();
+        assert_eq!(error.line, Some(3));
+        assert!(error.expected.contains("closing quote"), "{error}");
+    }
+
+    #[test]
+    fn odd_counterparty_and_empty_file_are_warnings() {
+        let header =
+            "\"Datum\",\"Bedrag\",\"Rekening\",\"Tegenrekening\",\"Naam\",\"Omschrijving\"\n";
+        let odd = format!(
+            "{header}\"2026-03-01\",\"1,00\",\"NL02BUNQ0123456789\",\"NOTANIBAN\",\"A\",\"B\"\n"
+        );
+        let file = read(&odd);
+        assert_eq!(file.warnings.len(), 1);
+        assert_eq!(file.warnings[0].statement, Some(0));
+        assert!(
+            file.warnings[0].message.contains("\"NOTANIBAN\""),
+            "{:?}",
+            file.warnings
+        );
+
+        let empty = read(header);
+        assert!(empty.statements.is_empty());
+        assert_eq!(empty.warnings.len(), 1);
+        assert!(empty.warnings[0].message.contains("no transactions"));
+    }
+
+    #[test]
     fn stated_bank_must_match_the_layout() {
         let text = concat!(
             "\"Datum\",\"Bedrag\",\"Rekening\",\"Tegenrekening\",\"Naam\",\"Omschrijving\"\n",
@@ -419,8 +506,9 @@ mod tests {
         );
         let error = parse(text, Some(Dialect::Rabobank)).unwrap_err();
         assert_eq!(error.line, Some(1));
-        assert!(error.expected.contains("rabobank export"), "{error}");
-        assert!(error.found.starts_with("a bunq export"), "{error}");
+        assert!(error.expected.contains("an export of Rabobank"), "{error}");
+        assert!(error.expected.contains("not the bunq layout"), "{error}");
+        assert!(error.found.starts_with("\"Datum\""), "{error}");
     }
 
     #[test]

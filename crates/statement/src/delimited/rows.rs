@@ -9,7 +9,9 @@ use rust_decimal::Decimal;
 use super::MAX_RESERVED_ROWS;
 use super::balances::set_balances;
 use super::layout::{Layout, RunningBalance, Shape};
-use super::values::{DateStyle, clean, counterparty_account, is_debit, non_empty, parse_amount};
+use super::values::{
+    DateStyle, clean, counterparty_account, is_debit, is_plausible_account, non_empty, parse_amount,
+};
 use crate::amount;
 use crate::error::ParseError;
 use crate::iban;
@@ -69,14 +71,17 @@ impl<'a> Builder<'a> {
         remaining: usize,
     ) -> Result<(), ParseError> {
         let shape: &'a Shape = self.shape;
-        if row.len() < self.width {
+        // A row with more fields than its layout has lost a quote or gained a separator, so
+        // its values would land in the wrong columns. Empty fields after the last are allowed.
+        let expected = shape.columns.fields.max(self.width);
+        let extra = row
+            .iter()
+            .skip(expected)
+            .any(|field| !clean(field).is_empty());
+        if row.len() < self.width || extra {
             return Err(ParseError::at_line(
                 line,
-                format!(
-                    "{} fields of the {} layout",
-                    self.width,
-                    shape.layout.name()
-                ),
+                format!("{expected} fields of the {} layout", shape.layout.name()),
                 &format!(
                     "{} fields: {}",
                     row.len(),
@@ -115,6 +120,18 @@ impl<'a> Builder<'a> {
 
         let account = fields.text(shape.columns.account);
         let group = self.group_for(account, &transaction.currency, row, remaining);
+        if let Some(counterparty) = transaction
+            .counterparty_iban
+            .as_deref()
+            .filter(|counterparty| !is_plausible_account(counterparty))
+        {
+            self.warnings.push(Warning::for_statement(
+                group,
+                format!(
+                    "line {line}: the counterparty account {counterparty:?} is neither an IBAN nor an account number; it is kept as written"
+                ),
+            ));
+        }
         let group = &mut self.groups[group];
         group.statement.transactions.push(transaction);
         group.rows.push(Row { line, balance });
@@ -160,6 +177,15 @@ impl<'a> Builder<'a> {
     }
 
     pub(super) fn finish(mut self) -> ParsedFile {
+        if self.groups.is_empty() {
+            self.warnings.push(Warning {
+                statement: None,
+                message: format!(
+                    "the {} export has a header but no transactions",
+                    self.shape.layout.name()
+                ),
+            });
+        }
         let mut statements = Vec::with_capacity(self.groups.len());
         for (index, mut group) in self.groups.into_iter().enumerate() {
             set_balances(index, &mut group, self.shape.layout, &mut self.warnings);
@@ -179,7 +205,7 @@ fn date_style(shape: &Shape, row: &StringRecord, line: usize) -> Result<DateStyl
     let column = shape.columns.booking_date;
     let text = clean(row.get(column).unwrap_or_default());
     DateStyle::of(text).ok_or_else(|| {
-        ParseError::at_line(
+        ParseError::in_field(
             line,
             format!(
                 "a date (yyyymmdd, yyyy-mm-dd, dd-mm-yyyy or dd/mm/yyyy) in {}",
@@ -209,7 +235,7 @@ impl<'r> Fields<'r> {
 
     fn error(&self, expected: String, column: usize) -> ParseError {
         let expected = format!("{expected} in {}", self.shape.columns.label(column));
-        ParseError::at_line(self.line, expected, self.text(column))
+        ParseError::in_field(self.line, expected, self.text(column))
     }
 
     fn date(&self, column: usize) -> Result<NaiveDate, ParseError> {
@@ -222,9 +248,9 @@ impl<'r> Fields<'r> {
         let decimal = self.shape.layout.decimal_mark();
         parse_amount(self.text(column), decimal).ok_or_else(|| {
             let example = if decimal == b',' {
-                "an amount such as 1234,56 or -1.234,56"
+                "an amount with at most two decimals, such as 1234,56 or -1.234,56"
             } else {
-                "an amount such as 1234.56 or -1234.56"
+                "an amount with at most two decimals, such as 1234.56 or -1234.56"
             };
             self.error(example.to_string(), column)
         })

@@ -83,6 +83,13 @@ impl DateStyle {
 /// comma, dots between groups of three digits (`-609.450.010,25`).
 pub(super) fn parse_amount(text: &str, decimal: u8) -> Option<Decimal> {
     let text = text.trim();
+    // Bank exports write cents; a third decimal means a misread column or notation.
+    let decimals = text
+        .rfind(char::from(decimal))
+        .map_or(0, |at| text.len() - at - 1);
+    if decimals > 2 {
+        return None;
+    }
     let (negative, digits) = match text.as_bytes().first() {
         Some(b'-') => (true, text[1..].trim_start()),
         Some(b'+') => (false, text[1..].trim_start()),
@@ -133,6 +140,15 @@ pub(super) fn counterparty_account(text: &str) -> Option<String> {
         _ => text,
     };
     iban::normalise(candidate).or_else(|| Some(candidate.to_string()))
+}
+
+/// True for an IBAN-shaped account or a domestic account number (digits, with spaces or dots).
+pub(super) fn is_plausible_account(account: &str) -> bool {
+    iban::has_iban_shape(account)
+        || (account.bytes().any(|byte| byte.is_ascii_digit())
+            && account
+                .bytes()
+                .all(|byte| byte.is_ascii_digit() || byte == b' ' || byte == b'.'))
 }
 
 pub(super) fn non_empty(text: &str) -> Option<String> {

@@ -29,6 +29,7 @@ const LABELS: &[(&str, &str)] = &[
     ("Incassant ID:", "INCASSANT:"),
     ("ID DEBITEUR:", "ID DEBITEUR:"),
     ("Valutadatum:", "VALUTADATUM:"),
+    ("Voor:", "VOOR:"),
 ];
 
 /// Returns `>` or `?` for text that starts like `000>10…` or `166?00…`.
