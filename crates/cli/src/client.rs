@@ -353,6 +353,13 @@ fn money_text(money: Option<&common::Money>) -> String {
     }
 }
 
+/// Returns a date as `YYYY-MM-DD`, or null when absent, as `dk statement parse --json` does.
+fn date_value(date: Option<&common::Date>) -> Value {
+    date.map_or(Value::Null, |date| {
+        Value::String(date_to_string(Some(date)))
+    })
+}
+
 fn money_value(money: Option<&common::Money>) -> Value {
     match money {
         Some(money) => json!({"amount": money.amount, "currency": money.currency_code}),
@@ -382,9 +389,9 @@ pub fn import_json(response: &banksync::ImportStatementResponse) -> Value {
         "statements": response.statements.iter().map(|statement| json!({
             "iban": statement.iban,
             "opening_balance": money_value(statement.opening_balance.as_ref()),
-            "opening_date": date_to_string(statement.opening_date.as_ref()),
+            "opening_date": date_value(statement.opening_date.as_ref()),
             "closing_balance": money_value(statement.closing_balance.as_ref()),
-            "closing_date": date_to_string(statement.closing_date.as_ref()),
+            "closing_date": date_value(statement.closing_date.as_ref()),
             "transactions": statement.transaction_count,
             "imported": statement.imported_count,
             "duplicates": statement.duplicate_count,
