@@ -175,11 +175,13 @@ pub(super) struct Shape {
     pub(super) delimiter: u8,
     /// Records before the first row: a preamble and the header.
     pub(super) skip: usize,
-    /// Every line is one quoted field holding the real line.
-    pub(super) requoted: bool,
+    /// The separator inside each line when every line is one quoted field containing the real
+    /// line, as a spreadsheet writes it back.
+    pub(super) requoted: Option<u8>,
     pub(super) columns: Columns,
 }
 
+/// Recognises the layout of a CSV or TAB export from its first records, or returns `None`.
 pub(super) fn recognise(text: &str) -> Option<Shape> {
     let (_, first) = first_content_line(text)?;
     let knab = first.starts_with("KNAB EXPORT");
@@ -198,7 +200,7 @@ pub(super) fn recognise(text: &str) -> Option<Shape> {
         },
         delimiter,
         skip: 0,
-        requoted: false,
+        requoted: None,
         columns: Columns::positional(0, 0, 0),
     };
     let mut records = Vec::with_capacity(SNIFF_RECORDS);
@@ -214,16 +216,16 @@ pub(super) fn recognise(text: &str) -> Option<Shape> {
     let skip = usize::from(knab);
     let mut rows = records.get(skip..)?.to_vec();
     let first_row = rows.first()?;
-    let requoted = first_row.len() == 1
-        && first_row
-            .get(0)
-            .is_some_and(|field| field.contains(',') || field.contains(';'));
-    if requoted {
-        let inner_delimiter = if first_row.get(0).is_some_and(|f| f.contains(';')) {
-            b';'
-        } else {
-            b','
-        };
+    let requoted = match first_row.get(0) {
+        Some(line)
+            if first_row.len() == 1 && line.matches(';').count() > line.matches(',').count() =>
+        {
+            Some(b';')
+        }
+        Some(line) if first_row.len() == 1 && line.contains(',') => Some(b','),
+        _ => None,
+    };
+    if let Some(inner_delimiter) = requoted {
         let mut unwrapped = Vec::with_capacity(rows.len());
         for row in &rows {
             let mut inner = StringRecord::new();
@@ -254,7 +256,7 @@ pub(super) fn recognise(text: &str) -> Option<Shape> {
     };
     Some(Shape {
         layout,
-        delimiter: if requoted { b',' } else { delimiter },
+        delimiter,
         skip: skip + header_rows,
         requoted,
         columns,

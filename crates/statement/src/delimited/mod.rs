@@ -106,11 +106,12 @@ pub(crate) fn parse(text: &str, dialect: Option<Dialect>) -> Result<ParsedFile, 
             .position()
             .map_or(0, |position| position.byte() as usize);
         let line = lines.line_at(text.as_bytes(), offset);
-        let row = if shape.requoted {
-            unwrap_requoted(&record, shape.delimiter, &mut inner);
-            &inner
-        } else {
-            &record
+        let row = match shape.requoted {
+            Some(inner_delimiter) => {
+                unwrap_requoted(&record, inner_delimiter, &mut inner);
+                &inner
+            }
+            None => &record,
         };
         if is_blank(row) {
             continue;
@@ -408,6 +409,17 @@ mod tests {
         assert_eq!(amounts(&file), ["-1234.50"]);
         assert_eq!(file.statements[0].transactions[0].remittance, "Winkel, NL");
         assert_eq!(file.statements[0].transactions[0].counterparty_iban, None);
+    }
+
+    #[test]
+    fn requoted_semicolon_lines_are_unwrapped() {
+        let file = read(concat!(
+            "\"Date;\"\"Amount\"\";\"\"Account\"\";\"\"Counterparty\"\";\"\"Name\"\";\"\"Description\"\"\"\n",
+            "\"2026-03-01;\"\"-12,50\"\";\"\"NL02BUNQ0123456789\"\";\"\"\"\";\"\"Winkel\"\";\"\"Winkel, NL\"\"\"\n",
+        ));
+        assert_eq!(file.dialect, Dialect::Bunq);
+        assert_eq!(amounts(&file), ["-12.50"]);
+        assert_eq!(file.statements[0].transactions[0].remittance, "Winkel, NL");
     }
 
     #[test]
