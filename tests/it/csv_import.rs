@@ -113,7 +113,7 @@ async fn ing_csv_export_is_imported_checked_and_matched() {
 }
 
 #[tokio::test]
-async fn csv_of_unknown_layout_is_rejected_with_its_first_line() {
+async fn unknown_csv_layout_is_rejected() {
     let stack = Stack::start().await.expect("stack");
     let (_, mut banksync, _) = demo_organisation(&stack).await;
     let status = import(&mut banksync, b"Kolom A;Kolom B\n1;2\n")

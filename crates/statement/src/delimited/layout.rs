@@ -192,6 +192,7 @@ pub(super) fn recognise(text: &str) -> Option<Shape> {
     } else {
         b','
     };
+
     let provisional = Shape {
         layout: if delimiter == b'\t' {
             Layout::AbnAmroTab
@@ -203,6 +204,7 @@ pub(super) fn recognise(text: &str) -> Option<Shape> {
         requoted: None,
         columns: Columns::positional(0, 0, 0),
     };
+
     let mut records = Vec::with_capacity(SNIFF_RECORDS);
     for record in reader(text, &provisional)
         .into_records()
@@ -213,9 +215,11 @@ pub(super) fn recognise(text: &str) -> Option<Shape> {
             records.push(record);
         }
     }
+
     let skip = usize::from(knab);
     let mut rows = records.get(skip..)?.to_vec();
     let first_row = rows.first()?;
+
     let requoted = match first_row.get(0) {
         Some(line)
             if first_row.len() == 1 && line.matches(';').count() > line.matches(',').count() =>
@@ -234,11 +238,13 @@ pub(super) fn recognise(text: &str) -> Option<Shape> {
         }
         rows = unwrapped;
     }
+
     let header: Vec<String> = rows
         .first()?
         .iter()
         .map(|field| clean(field).trim_start_matches('\u{feff}').to_lowercase())
         .collect();
+
     let (layout, columns, header_rows) = match by_header(&header) {
         Some((layout, mut columns)) => {
             columns.fields = header.len();
@@ -254,6 +260,7 @@ pub(super) fn recognise(text: &str) -> Option<Shape> {
             (layout, columns, 0)
         }
     };
+
     Some(Shape {
         layout,
         delimiter,
@@ -272,6 +279,7 @@ pub(super) fn find(header: &[String], names: &[&str]) -> Option<usize> {
 
 pub(super) fn by_header(header: &[String]) -> Option<(Layout, Columns)> {
     let has = |names: &[&str]| find(header, names).is_some();
+
     if has(&["creditdebet"]) {
         let mut columns = Columns::positional(
             find(header, &["rekeningnummer"])?,
@@ -288,6 +296,7 @@ pub(super) fn by_header(header: &[String]) -> Option<(Layout, Columns)> {
         columns.bank_reference = find(header, &["referentie"]);
         return Some((Layout::Knab, columns));
     }
+
     if has(&["iban/bban"]) {
         let mut columns = Columns::positional(
             find(header, &["iban/bban"])?,
@@ -317,6 +326,7 @@ pub(super) fn by_header(header: &[String]) -> Option<(Layout, Columns)> {
             .map_or(RunningBalance::None, RunningBalance::After);
         return Some((Layout::Rabobank, columns));
     }
+
     let sign = find(header, &["af bij", "debit/credit"]);
     if let Some(sign) = sign {
         let savings = has(&["rekening type", "account type"]);
@@ -348,6 +358,7 @@ pub(super) fn by_header(header: &[String]) -> Option<(Layout, Columns)> {
         columns.name?;
         return Some((Layout::IngPayments, columns));
     }
+
     let amount = find(header, &["bedrag", "amount"])?;
     let mut columns = Columns::positional(
         find(header, &["rekening", "account"])?,
