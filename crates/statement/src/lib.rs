@@ -21,9 +21,10 @@
 //!   namespace version, matched by local element name.
 //! - **CSV and TAB exports** ([`Format::Csv`]) of ING (payment and savings accounts, Dutch and
 //!   English headers), Rabobank (since 2018, and the headerless layout before it), ABN AMRO
-//!   TAB, bunq (four variants), Knab, ASN and Triodos, recognised by their header or, without
-//!   one, by the shape of their first row. Rows become the transactions of one statement per
-//!   account; running balances in the file give the opening and closing balances.
+//!   TAB, bunq (four variants), Knab, ASN and Triodos. Each layout is recognised by its header,
+//!   or without one by the shape of its first row. Rows become the transactions of one
+//!   statement per account, and running balances in the file give the opening and closing
+//!   balances.
 //!
 //! Files are decoded as UTF-8 (with or without byte order mark) when valid, otherwise as
 //! Windows-1252; XML follows its `encoding` declaration. Line endings LF, CRLF, CR CR LF and CR

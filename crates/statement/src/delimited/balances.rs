@@ -26,6 +26,7 @@ pub(super) fn set_balances(
     if matches!(group.rows[0].balance, RowBalance::None) {
         return;
     }
+
     let forward: Vec<usize> = (0..transactions.len()).collect();
     let backward: Vec<usize> = forward.iter().rev().copied().collect();
     let newest_first = match first.booking_date.cmp(&last.booking_date) {
@@ -38,6 +39,7 @@ pub(super) fn set_balances(
     } else {
         (forward, backward)
     };
+
     let label = format!("statement {} ({})", index + 1, group.statement.account);
     let walk_preferred = walk(&preferred, group, &label);
     let walked = if walk_preferred.breaks == 0 {
@@ -50,6 +52,7 @@ pub(super) fn set_balances(
             walk_preferred
         }
     };
+
     let currency = group.statement.currency.clone();
     let balance = |(amount, date): (Decimal, NaiveDate)| Balance {
         amount,

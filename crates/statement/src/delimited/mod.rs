@@ -1,9 +1,12 @@
 //! Bank exports in CSV and TAB form.
 //!
-//! The layouts read are those of ING (payment and savings accounts, Dutch and English headers,
-//! comma or semicolon), Rabobank (the 26-column export since 2018 and the older headerless
-//! 19 columns), ABN AMRO TAB, bunq (Dutch and English headers, with or without the interest
-//! date, ISO or `dd/mm/yyyy` dates), Knab, ASN and Triodos.
+//! The module reads the layouts of these banks:
+//! - ING: payment and savings accounts, Dutch and English headers, comma or semicolon;
+//! - Rabobank: the 26-column export since 2018 and the older headerless 19 columns;
+//! - ABN AMRO: the TAB export;
+//! - bunq: Dutch and English headers, with or without the interest date, ISO or `dd/mm/yyyy`
+//!   dates;
+//! - Knab, ASN and Triodos.
 //!
 //! The `csv` crate splits the records: quoted fields, doubled quotes, and LF, CRLF, CR CR LF or
 //! CR line ends. This module recognises the layout from the header row, or for headerless
@@ -15,8 +18,8 @@
 //!   stray quote at one end of a field is removed.
 //! - A file re-saved by a spreadsheet, where every line became one quoted field holding the
 //!   real line with doubled quotes, is unwrapped.
-//! - Knab's `KNAB EXPORT` preamble is skipped, and so are `#` comment lines in TAB files (the
-//!   public ABN AMRO sample has them; real exports do not).
+//! - Knab's `KNAB EXPORT` preamble is skipped, and so are `#` comment lines in TAB files. The
+//!   public ABN AMRO sample has them, but real exports do not.
 //!
 //! Every row becomes a transaction of the statement of its own account, so a file with
 //! several accounts (ABN AMRO TAB, old Rabobank) gives one statement per account, in the order
@@ -71,6 +74,7 @@ pub(crate) fn parse(text: &str, dialect: Option<Dialect>) -> Result<ParsedFile, 
         );
         return Err(ParseError::at_line(line, expected, first));
     }
+
     let mut reader = reader(text, &shape);
     let mut record = StringRecord::new();
     let mut inner = StringRecord::new();
@@ -78,6 +82,7 @@ pub(crate) fn parse(text: &str, dialect: Option<Dialect>) -> Result<ParsedFile, 
     let mut skipped = 0;
     let mut last_record = 0;
     let mut lines = LineCounter::default();
+
     loop {
         let more = reader.read_record(&mut record).map_err(|error| {
             let offset = error
@@ -118,6 +123,7 @@ pub(crate) fn parse(text: &str, dialect: Option<Dialect>) -> Result<ParsedFile, 
         }
         builder.add(line, row, text.len().saturating_sub(offset))?;
     }
+
     check_last_quote(text, last_record, &mut lines)?;
     Ok(builder.finish())
 }

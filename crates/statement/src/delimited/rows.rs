@@ -380,16 +380,8 @@ fn read_ing_notes(
     }
     let details = information::parse(notes, &[], Dialect::Ing, None, scratch);
     if let Some(reference) = details.end_to_end_id {
-        let compact: String = reference
-            .chars()
-            .filter(|c| *c != ' ' && *c != '.')
-            .collect();
-        let is_kenmerk = compact.len() == 16 && compact.bytes().all(|b| b.is_ascii_digit());
-        let bytes = compact.as_bytes();
-        let is_rf = bytes.len() > 4
-            && bytes[..2].eq_ignore_ascii_case(b"RF")
-            && bytes[2..4].iter().all(u8::is_ascii_digit);
-        if is_kenmerk || is_rf {
+        // A reference of a scheme with check digits is structured, even when the check fails.
+        if crate::reference::check(&reference).is_some() {
             transaction.structured_reference = Some(structured_reference(&reference));
         } else {
             transaction.end_to_end_id = Some(reference);

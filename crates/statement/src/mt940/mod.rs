@@ -31,8 +31,8 @@ const EXPECTED_BALANCE: &str =
 const EXPECTED_ACCOUNT: &str =
     "a :25: account identification before the balances and statement lines";
 
-/// Reads an MT940 or MT942 file that has been decoded to text.
-/// A `dialect` given by the user replaces the detected one.
+/// Reads an MT940 or MT942 file that has been decoded to text. The user's `dialect`, when
+/// given, replaces the detected one.
 pub(crate) fn parse(
     text: &str,
     format: Format,
