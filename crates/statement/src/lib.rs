@@ -107,6 +107,24 @@ pub struct Overrides {
 }
 pub use reference::check as check_structured_reference;
 
+/// Returns a structured creditor reference as the parsers store it: a Dutch betalingskenmerk
+/// written with spaces or dots becomes its 16 digits, anything else is trimmed.
+pub fn normalise_structured_reference(reference: &str) -> String {
+    text::structured_reference(reference)
+}
+
+/// Finds the betalingskenmerk that ABN AMRO and Rabobank write into free text after
+/// `BETALINGSKENM.`, and returns its digits.
+pub fn betalingskenmerk_in_text(text: &str) -> Option<String> {
+    mt940::betalingskenmerk_in_text(text)
+}
+
+/// Collapses runs of white space to one space and trims the ends, as the parsers do with
+/// descriptions.
+pub fn collapse_whitespace(text: &str) -> String {
+    text::collapse_whitespace(text)
+}
+
 /// The expectation that `parse` reports when it recognises no format.
 const EXPECTED_ANY_FORMAT: &str = "an MT940 or MT942 statement (:20:, :25:, :60F: tags), a camt.052, camt.053 or camt.054 XML document, or a CSV or TAB export of ING, Rabobank, ABN AMRO, bunq, Knab, ASN or Triodos";
 

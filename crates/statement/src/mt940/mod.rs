@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 
 use self::fields::{FieldHead, FieldReader, Line};
 use self::information::Information;
+pub(crate) use self::information::find_betalingskenmerk as betalingskenmerk_in_text;
 use self::statement_line::StatementLine;
 use crate::amount;
 use crate::check;

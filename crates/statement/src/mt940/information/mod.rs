@@ -159,7 +159,7 @@ fn account(value: &str) -> Option<String> {
 }
 
 /// Finds `BETALINGSKENM.` (ABN AMRO, Rabobank) and returns the digits after it.
-fn find_betalingskenmerk(text: &str) -> Option<String> {
+pub(crate) fn find_betalingskenmerk(text: &str) -> Option<String> {
     let at = BETALINGSKENMERK.find(text.as_bytes())?;
     let rest = &text[at + "BETALINGSKENM".len()..];
     let rest = rest
