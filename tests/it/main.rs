@@ -1,5 +1,6 @@
 //! End-to-end tests: banksync, bookkeeping, billing and support on real PostgreSQL and RabbitMQ.
 
+mod bank_link;
 mod credits;
 mod csv_import;
 mod flow;

@@ -32,7 +32,7 @@ async fn bank_with_transactions(bank: Bank) -> FakeBank {
             Decimal::new(1000 * i64::from(day), 2),
             &format!("ref-{day}"),
         );
-        transaction.counterparty_iban = Some("NL02 RABO 0123 4567 89".into());
+        transaction.counterparty_iban = Some("NL18 RABO 0123 4598 76".into());
         transaction.counterparty_name = Some(format!("Klant {day}"));
         transaction.remittance = format!("Factuur   2026-000{day}");
         fake.book(iban, transaction);
@@ -86,7 +86,7 @@ async fn every_bank_pages_through_booked_transactions() {
         assert_eq!(first.amount, Decimal::new(1000, 2), "{bank}");
         assert_eq!(
             first.counterparty_iban.as_deref(),
-            Some("NL02RABO0123456789")
+            Some("NL18RABO0123459876")
         );
         assert_eq!(first.counterparty_name.as_deref(), Some("Klant 1"));
         assert_eq!(first.remittance, "Factuur 2026-0001", "{bank}");

@@ -108,6 +108,7 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
         import: dk_banksync::settings::ImportSettings {
             max_file_bytes: 32 * 1024 * 1024,
         },
+        bank_link: dk_banksync::settings::BankLinkSettings::without_banks(),
     };
     let banksync = dk_banksync::start(&banksync_settings, bus.clone(), shutdown.clone())
         .await

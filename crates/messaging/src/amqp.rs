@@ -59,6 +59,12 @@ impl AmqpBus {
 
     /// Declares every exchange, queue, binding and dead-letter queue.
     pub async fn declare_topology(&self) -> Result<(), BusError> {
+        self.declare(topology::SUBSCRIPTIONS).await
+    }
+
+    /// Declares the producers' exchanges and the queues of `subscriptions`, with their
+    /// bindings and dead-letter queues.
+    pub async fn declare(&self, subscriptions: &[Subscription]) -> Result<(), BusError> {
         let connection = self.open_connection().await?;
         let channel = connection
             .create_channel()
@@ -79,7 +85,7 @@ impl AmqpBus {
                 .await
                 .map_err(|e| self.error(e))?;
         }
-        for subscription in topology::SUBSCRIPTIONS {
+        for subscription in subscriptions {
             self.declare_subscription(&channel, subscription).await?;
         }
         let _ = connection.close(200, "topology declared".into()).await;
@@ -160,12 +166,33 @@ impl AmqpBus {
 
     /// Deletes every exchange and queue of this bus's names; for tests that share a broker.
     pub async fn delete_topology(&self) -> Result<(), BusError> {
+        self.delete(topology::SUBSCRIPTIONS).await?;
         let connection = self.open_connection().await?;
         let channel = connection
             .create_channel()
             .await
             .map_err(|e| self.error(e))?;
-        for subscription in topology::SUBSCRIPTIONS {
+        for producer in topology::PRODUCERS {
+            channel
+                .exchange_delete(
+                    self.names.exchange(producer).as_str().into(),
+                    ExchangeDeleteOptions::default(),
+                )
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        let _ = connection.close(200, "topology deleted".into()).await;
+        Ok(())
+    }
+
+    /// Deletes the queues, dead-letter queues and dead-letter exchanges of `subscriptions`.
+    pub async fn delete(&self, subscriptions: &[Subscription]) -> Result<(), BusError> {
+        let connection = self.open_connection().await?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| self.error(e))?;
+        for subscription in subscriptions {
             for queue in [
                 self.names.queue(subscription),
                 self.names.dead_letter_queue(subscription),
@@ -186,16 +213,7 @@ impl AmqpBus {
                 .await
                 .map_err(|e| self.error(e))?;
         }
-        for producer in topology::PRODUCERS {
-            channel
-                .exchange_delete(
-                    self.names.exchange(producer).as_str().into(),
-                    ExchangeDeleteOptions::default(),
-                )
-                .await
-                .map_err(|e| self.error(e))?;
-        }
-        let _ = connection.close(200, "topology deleted".into()).await;
+        let _ = connection.close(200, "queues deleted".into()).await;
         Ok(())
     }
 

@@ -121,6 +121,32 @@ impl Bus {
         }
     }
 
+    /// Declares the queues of subscriptions outside the system's own topology, such as an
+    /// outside consumer's or a test's; safe to repeat.
+    pub async fn declare_subscriptions(
+        &self,
+        subscriptions: &[Subscription],
+    ) -> Result<(), BusError> {
+        match self {
+            Bus::Amqp(bus) => bus.declare(subscriptions).await,
+            Bus::Memory(bus) => {
+                bus.declare(subscriptions);
+                Ok(())
+            }
+        }
+    }
+
+    /// Deletes the queues of subscriptions declared with [`Bus::declare_subscriptions`].
+    pub async fn delete_subscriptions(
+        &self,
+        subscriptions: &[Subscription],
+    ) -> Result<(), BusError> {
+        match self {
+            Bus::Amqp(bus) => bus.delete(subscriptions).await,
+            Bus::Memory(_) => Ok(()),
+        }
+    }
+
     /// Publishes events on `producer`'s exchange and returns once the broker confirmed all of
     /// them (RabbitMQ) or every bound consumer has acknowledged them (in-process bus).
     pub async fn publish(&self, producer: &str, events: &[Event]) -> Result<(), BusError> {

@@ -61,8 +61,13 @@ impl MemoryBus {
 
     /// Declares the queues and bindings of every subscription.
     pub fn declare_topology(&self) {
+        self.declare(topology::SUBSCRIPTIONS);
+    }
+
+    /// Declares the queues and bindings of `subscriptions`.
+    pub fn declare(&self, subscriptions: &[Subscription]) {
         let mut state = self.lock();
-        for subscription in topology::SUBSCRIPTIONS {
+        for subscription in subscriptions {
             let queue = self.names.queue(subscription);
             if state.queues.contains_key(&queue) {
                 continue;

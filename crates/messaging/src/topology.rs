@@ -8,6 +8,10 @@
 
 /// Routing key and CloudEvents type of a newly imported bank mutation.
 pub const BANK_MUTATION_IMPORTED: &str = "bank.mutation.imported.v1";
+/// Routing key and CloudEvents type of a bank consent that lapses soon.
+pub const BANK_CONSENT_EXPIRING: &str = "bank.consent.expiring.v1";
+/// Routing key and CloudEvents type of a bank consent that lapsed or was withdrawn.
+pub const BANK_CONSENT_ENDED: &str = "bank.consent.ended.v1";
 /// Routing key and CloudEvents type of a payment applied to an invoice.
 pub const INVOICE_PAID: &str = "invoice.paid.v1";
 /// Routing key and CloudEvents type of an invoice or credit note that billing issued.

@@ -169,6 +169,36 @@ impl Stack {
         database_kind: DatabaseKind,
         calendar: dk_calendar::CalendarSettings,
     ) -> anyhow::Result<Self> {
+        Self::start_with_settings(
+            bus_kind,
+            database_kind,
+            calendar,
+            dk_banksync::settings::BankLinkSettings::without_banks(),
+        )
+        .await
+    }
+
+    /// Starts the services with banksync's automatic bank link set to `bank_link`.
+    pub async fn start_with_bank_link(
+        bus_kind: BusKind,
+        database_kind: DatabaseKind,
+        bank_link: dk_banksync::settings::BankLinkSettings,
+    ) -> anyhow::Result<Self> {
+        Self::start_with_settings(
+            bus_kind,
+            database_kind,
+            dk_calendar::CalendarSettings::default(),
+            bank_link,
+        )
+        .await
+    }
+
+    async fn start_with_settings(
+        bus_kind: BusKind,
+        database_kind: DatabaseKind,
+        calendar: dk_calendar::CalendarSettings,
+        bank_link: dk_banksync::settings::BankLinkSettings,
+    ) -> anyhow::Result<Self> {
         init_logs();
         let names = Names::new(unique_prefix());
         let bus = match bus_kind {
@@ -219,6 +249,7 @@ impl Stack {
             import: dk_banksync::settings::ImportSettings {
                 max_file_bytes: 1024 * 1024,
             },
+            bank_link,
         };
         let bookkeeping_settings = dk_bookkeeping::Settings {
             grpc: grpc_settings(),

@@ -153,3 +153,61 @@ pub mod automatic_link {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod bank_consent {
+    use sea_orm::entity::prelude::*;
+
+    /// A customer's consent at the bank for reading one account, from the start of the OAuth
+    /// flow (`pending`) through `active` to `replaced` by a newer one or `ended`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "bank_consents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organisation_id: Uuid,
+        pub bank_account_id: Uuid,
+        pub bank: String,
+        pub status: String,
+        /// The OAuth `state` of the consent redirect; unique.
+        pub state: String,
+        pub redirect_uri: String,
+        pub access_token: Option<String>,
+        pub refresh_token: Option<String>,
+        pub access_expires_at: Option<DateTimeUtc>,
+        pub valid_until: Option<DateTimeUtc>,
+        /// When the customer was told that the consent lapses soon.
+        pub renewal_notice_at: Option<DateTimeUtc>,
+        pub ended_reason: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub activated_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod account_sync {
+    use sea_orm::entity::prelude::*;
+
+    /// The sync schedule and progress of one automatically linked account.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "account_syncs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub bank_account_id: Uuid,
+        pub organisation_id: Uuid,
+        /// When the scheduler syncs the account next; a replica claims a sync by moving it.
+        pub next_run_at: DateTimeUtc,
+        pub last_run_at: Option<DateTimeUtc>,
+        /// The last booking date that a sync read completely.
+        pub synced_through: Option<Date>,
+        pub last_outcome: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -25,6 +25,7 @@ pub struct BankSync {
     pub db: DatabaseConnection,
     pub relay: Relay,
     pub max_file_bytes: usize,
+    pub bank_links: std::sync::Arc<crate::bank_link::BankLinks>,
 }
 
 #[tonic::async_trait]
@@ -236,24 +237,23 @@ impl BankSyncService for BankSync {
             .map_err(import_status)?;
         let import_request = ImportRequest {
             organisation_id: caller.organisation_id,
-            content: &request.content,
-            file_name: &request.file_name,
-            idempotency: &key,
+            source: import::Source {
+                name: &request.file_name,
+                format: parsed.format.as_str(),
+                dialect: parsed.dialect.as_str(),
+                content: &request.content,
+            },
+            idempotency: Some(&key),
         };
-
-        // A concurrent import of an overlapping file can insert the same fingerprint first; the
-        // unique index then fails this transaction, and a second attempt skips those rows.
-        let mut attempt = 0;
-        let response = loop {
-            attempt += 1;
-            match import::store(&self.db, &import_request, parsed.clone()).await {
-                Ok(response) => break response,
-                Err(ImportError::Database(error)) if attempt < 3 && is_conflict(&error) => {
-                    tracing::debug!(%error, attempt, "import conflicted with a concurrent one, retrying");
-                }
-                Err(error) => return Err(import_status(error)),
-            }
-        };
+        let warnings: Vec<String> = parsed
+            .warnings
+            .iter()
+            .map(|warning| warning.message.clone())
+            .collect();
+        let response =
+            import::store_retrying(&self.db, &import_request, &parsed.statements, &warnings)
+                .await
+                .map_err(import_status)?;
         self.relay.notify();
         tracing::debug!(
             organisation_id = %caller.organisation_id,
@@ -263,6 +263,88 @@ impl BankSyncService for BankSync {
             "statement imported"
         );
         Ok(Response::new(response))
+    }
+
+    async fn start_bank_consent(
+        &self,
+        request: Request<pb::StartBankConsentRequest>,
+    ) -> Result<Response<pb::StartBankConsentResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        let key = Key::new(
+            caller.organisation_id.as_uuid(),
+            "StartBankConsent",
+            &request.idempotency_key,
+            &request,
+        )?;
+        let account = account_id_field(&request.bank_account_id)?;
+        let response = self
+            .bank_links
+            .start_consent(caller.organisation_id, account, &request.redirect_uri, &key)
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn complete_bank_consent(
+        &self,
+        request: Request<pb::CompleteBankConsentRequest>,
+    ) -> Result<Response<pb::CompleteBankConsentResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        let key = Key::new(
+            caller.organisation_id.as_uuid(),
+            "CompleteBankConsent",
+            &request.idempotency_key,
+            &request,
+        )?;
+        if request.state.trim().is_empty() {
+            return Err(status::invalid_argument(
+                "state",
+                "missing: expected the state parameter of the bank's redirect",
+            ));
+        }
+        let response = self
+            .bank_links
+            .complete_consent(caller.organisation_id, &request.state, &request.code, &key)
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn sync_bank_account(
+        &self,
+        request: Request<pb::SyncBankAccountRequest>,
+    ) -> Result<Response<pb::SyncBankAccountResponse>, Status> {
+        let caller = caller(&request)?;
+        let request = request.into_inner();
+        let key = Key::new(
+            caller.organisation_id.as_uuid(),
+            "SyncBankAccount",
+            &request.idempotency_key,
+            &request,
+        )?;
+        let account = account_id_field(&request.bank_account_id)?;
+        let synced = self
+            .bank_links
+            .sync(caller.organisation_id, account, Some(&key), Utc::now())
+            .await?;
+        Ok(Response::new(pb::SyncBankAccountResponse {
+            bank_link: Some(synced.link),
+            import: Some(synced.import),
+        }))
+    }
+
+    async fn list_bank_links(
+        &self,
+        request: Request<pb::ListBankLinksRequest>,
+    ) -> Result<Response<pb::ListBankLinksResponse>, Status> {
+        let caller = caller(&request)?;
+        let language = crate::bank_link::Language::parse(&request.get_ref().language)?;
+        let bank_links = self
+            .bank_links
+            .list(caller.organisation_id, language)
+            .await
+            .map_err(|e| status::from_db("listing bank links", e))?;
+        Ok(Response::new(pb::ListBankLinksResponse { bank_links }))
     }
 
     async fn list_bank_mutations(
@@ -315,11 +397,15 @@ impl BankSyncService for BankSync {
     }
 }
 
-fn is_conflict(error: &DbErr) -> bool {
-    matches!(
-        error.sql_err(),
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
-    ) || status::is_retryable(error)
+/// Reads a `bank_account_id` field.
+fn account_id_field(text: &str) -> Result<Uuid, Status> {
+    let text = text.trim();
+    Uuid::from_str(text).map_err(|_| {
+        status::invalid_argument(
+            "bank_account_id",
+            format!("{text:?} is not a UUID: expected the id of a registered bank account"),
+        )
+    })
 }
 
 fn dialect_from_request(dialect: &str) -> Result<Option<dk_statement::Dialect>, Status> {
@@ -350,7 +436,7 @@ fn format_from_proto(format: i32) -> Result<Option<Format>, Status> {
     }
 }
 
-fn import_status(error: ImportError) -> Status {
+pub(crate) fn import_status(error: ImportError) -> Status {
     match error {
         ImportError::Empty | ImportError::TooLarge { .. } => {
             status::invalid_argument("content", error.to_string())

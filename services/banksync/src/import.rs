@@ -1,12 +1,17 @@
-//! Importing a statement file: parse, check, store with outbox events, all in one transaction.
+//! Storing the statements of a file or of a bank sync: check, store with outbox events, all in
+//! one transaction.
 //!
-//! A mutation's fingerprint is a SHA-256 over its booking data (dates, amount, currency,
-//! counterparty, texts, references, reversal mark) plus its occurrence number among identical
-//! rows of the same account in the file. A unique index on (account, fingerprint) stores each
-//! mutation once. So importing a file again, or a file that overlaps an earlier one, finds the
-//! fingerprints and skips those rows. Two identical payments on one day (two equal coffee
-//! purchases) differ by occurrence number, so both are kept. This assumes that each file
-//! contains every transaction of each booking day it covers, as bank exports do.
+//! A mutation's fingerprint identifies it whatever its source, so that a statement file, a
+//! bank API sync and an overlap of both store each mutation once. Texts cannot be part of it:
+//! a bank writes the same payment differently in MT940, CAMT, CSV and its API. The fingerprint
+//! is a SHA-256 over the booking date, the amount in minor units, the currency and the
+//! occurrence number among the mutations of the same account, day, amount and currency in
+//! that file or sync. A unique index on (account, fingerprint) stores each once. So importing
+//! a file again, a file that overlaps an earlier one, or syncing days already imported, finds
+//! the fingerprints and skips those rows. Two equal payments on one day (two coffees of 3.50)
+//! are occurrences 0 and 1, so both are kept, and a third booked later that day is occurrence
+//! 2, new. This holds when each file or sync contains every transaction of each booking day it
+//! covers up to that moment, as bank exports and the account-information APIs do.
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,7 +21,7 @@ use dk_messaging::{Event, outbox, topology};
 use dk_proto::banksync::v1 as pb;
 use dk_proto::events::v1::BankMutationImported;
 use dk_runtime::idempotency;
-use dk_statement::{ParseError, ParsedFile};
+use dk_statement::{ParseError, ParsedFile, Statement};
 use prost::Message;
 use sea_orm::entity::prelude::*;
 use sea_orm::{DatabaseConnection, QueryOrder, QuerySelect, Set};
@@ -70,12 +75,52 @@ pub enum ImportError {
     Idempotency(tonic::Status),
 }
 
-/// One file to import for one organisation.
+/// Statements to store for one organisation.
 pub struct ImportRequest<'a> {
     pub organisation_id: OrganisationId,
+    pub source: Source<'a>,
+    /// The caller's idempotency key; a scheduled sync has none.
+    pub idempotency: Option<&'a idempotency::Key>,
+}
+
+/// Where statements came from, as the import record keeps it.
+pub struct Source<'a> {
+    /// The file name, or a description of the sync.
+    pub name: &'a str,
+    /// `mt940`, `camt053`, `csv` and so on for a file; `bank-api` for a sync.
+    pub format: &'a str,
+    /// The bank dialect of a file, or the bank of a sync.
+    pub dialect: &'a str,
+    /// The bytes read, whose SHA-256 is kept.
     pub content: &'a [u8],
-    pub file_name: &'a str,
-    pub idempotency: &'a idempotency::Key,
+}
+
+/// Stores like [`store`], again when a concurrent import of overlapping statements stored
+/// the same fingerprints first: the unique index fails the transaction, and the next attempt
+/// counts those rows as duplicates.
+pub async fn store_retrying(
+    db: &DatabaseConnection,
+    request: &ImportRequest<'_>,
+    statements: &[Statement],
+    parser_warnings: &[String],
+) -> Result<pb::ImportStatementResponse, ImportError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match store(db, request, statements, parser_warnings).await {
+            Err(ImportError::Database(error)) if attempt < 3 && is_conflict(&error) => {
+                tracing::debug!(%error, attempt, "import conflicted with a concurrent one, retrying");
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_conflict(error: &DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    ) || dk_runtime::status::is_retryable(error)
 }
 
 /// Parses the file outside the async runtime's worker threads, because a large file takes a
@@ -92,24 +137,26 @@ pub async fn parse(
     Ok(parsed?)
 }
 
-/// Checks, stores and publishes a parsed file. Returns the response of the call, which is also
+/// Checks, stores and publishes statements. Returns the response of the call, which is also
 /// stored under the request's idempotency key.
 pub async fn store(
     db: &DatabaseConnection,
     request: &ImportRequest<'_>,
-    parsed: ParsedFile,
+    statements: &[Statement],
+    parser_warnings: &[String],
 ) -> Result<pb::ImportStatementResponse, ImportError> {
-    if parsed.statements.is_empty() {
+    if statements.is_empty() {
         return Err(ImportError::NoStatements);
     }
     let organisation = request.organisation_id.as_uuid();
-    let accounts = resolve_accounts(db, organisation, &parsed).await?;
-    let prepared = prepare_mutations(&parsed, &accounts, organisation)?;
+    let accounts = resolve_accounts(db, organisation, statements).await?;
+    let prepared = prepare_mutations(statements, &accounts, organisation)?;
 
     let transaction = dk_runtime::database::begin_write(db).await?;
-    if let Some(response) = idempotency::replay(&transaction, request.idempotency)
-        .await
-        .map_err(ImportError::Idempotency)?
+    if let Some(key) = request.idempotency
+        && let Some(response) = idempotency::replay(&transaction, key)
+            .await
+            .map_err(ImportError::Idempotency)?
     {
         return Ok(response);
     }
@@ -118,17 +165,13 @@ pub async fn store(
     let now = Utc::now();
     let existing = existing_fingerprints(&transaction, &prepared).await?;
 
-    let mut warnings: Vec<String> = parsed
-        .warnings
-        .iter()
-        .map(|warning| warning.message.clone())
-        .collect();
-    let mut statements = Vec::with_capacity(parsed.statements.len());
+    let mut warnings: Vec<String> = parser_warnings.to_vec();
+    let mut imported_statements = Vec::with_capacity(statements.len());
     let mut new_rows = Vec::new();
     let mut events = Vec::new();
     let mut statement_rows = Vec::new();
 
-    for (index, statement) in parsed.statements.iter().enumerate() {
+    for (index, statement) in statements.iter().enumerate() {
         let account = &accounts[index];
         let currency = Currency::parse(&statement.currency).map_err(|_| ImportError::Currency {
             statement: index + 1,
@@ -183,7 +226,7 @@ pub async fn store(
             transaction_count: Set(statement.transactions.len() as i32),
             created_at: Set(now),
         });
-        statements.push(pb::ImportedStatement {
+        imported_statements.push(pb::ImportedStatement {
             bank_account_id: account.id.to_string(),
             iban: account.iban.clone(),
             opening_balance: statement
@@ -207,11 +250,11 @@ pub async fn store(
     statement_import::ActiveModel {
         id: Set(import_id),
         organisation_id: Set(organisation),
-        file_name: Set(request.file_name.to_owned()),
-        format: Set(parsed.format.as_str().to_owned()),
-        dialect: Set(parsed.dialect.as_str().to_owned()),
-        content_sha256: Set(hex(&Sha256::digest(request.content))),
-        byte_size: Set(request.content.len() as i64),
+        file_name: Set(request.source.name.to_owned()),
+        format: Set(request.source.format.to_owned()),
+        dialect: Set(request.source.dialect.to_owned()),
+        content_sha256: Set(hex(&Sha256::digest(request.source.content))),
+        byte_size: Set(request.source.content.len() as i64),
         imported_count: Set(imported_count),
         duplicate_count: Set(duplicate_count),
         warnings: Set(warnings.join("\n")),
@@ -235,14 +278,16 @@ pub async fn store(
 
     let response = pb::ImportStatementResponse {
         import_id: import_id.to_string(),
-        format: parsed.format.as_str().to_owned(),
-        dialect: parsed.dialect.as_str().to_owned(),
-        statements,
+        format: request.source.format.to_owned(),
+        dialect: request.source.dialect.to_owned(),
+        statements: imported_statements,
         imported_count,
         duplicate_count,
         warnings,
     };
-    idempotency::store(&transaction, request.idempotency, &response).await?;
+    if let Some(key) = request.idempotency {
+        idempotency::store(&transaction, key, &response).await?;
+    }
     transaction.commit().await?;
     Ok(response)
 }
@@ -282,10 +327,10 @@ struct PreparedMutation {
 async fn resolve_accounts(
     db: &DatabaseConnection,
     organisation: Uuid,
-    parsed: &ParsedFile,
+    statements: &[Statement],
 ) -> Result<Vec<bank_account::Model>, ImportError> {
-    let mut ibans = Vec::with_capacity(parsed.statements.len());
-    for (index, statement) in parsed.statements.iter().enumerate() {
+    let mut ibans = Vec::with_capacity(statements.len());
+    for (index, statement) in statements.iter().enumerate() {
         let iban = match statement.iban.as_deref().map(Iban::parse) {
             Some(Ok(iban)) => iban,
             Some(Err(error)) => {
@@ -326,13 +371,13 @@ async fn resolve_accounts(
 }
 
 fn prepare_mutations(
-    parsed: &ParsedFile,
+    statements: &[Statement],
     accounts: &[bank_account::Model],
     organisation: Uuid,
 ) -> Result<Vec<PreparedMutation>, ImportError> {
     let mut occurrences: HashMap<(Uuid, String), u32> = HashMap::new();
     let mut prepared = Vec::new();
-    for (statement_index, statement) in parsed.statements.iter().enumerate() {
+    for (statement_index, statement) in statements.iter().enumerate() {
         let account = &accounts[statement_index];
         for (transaction_index, transaction) in statement.transactions.iter().enumerate() {
             let currency =
@@ -347,7 +392,7 @@ fn prepare_mutations(
                     transaction: transaction_index + 1,
                     source,
                 })?;
-            let content = fingerprint_content(transaction, amount_minor);
+            let content = fingerprint_content(transaction, amount_minor, currency);
             let occurrence = occurrences
                 .entry((account.id, content.clone()))
                 .or_insert(0);
@@ -384,22 +429,16 @@ fn prepare_mutations(
     Ok(prepared)
 }
 
-fn fingerprint_content(transaction: &dk_statement::Transaction, amount_minor: i64) -> String {
-    let optional = |value: &Option<String>| value.clone().unwrap_or_default();
-    [
-        transaction.booking_date.to_string(),
-        transaction.value_date.to_string(),
-        amount_minor.to_string(),
-        transaction.currency.clone(),
-        optional(&transaction.counterparty_iban),
-        optional(&transaction.counterparty_name),
-        transaction.remittance.clone(),
-        optional(&transaction.end_to_end_id),
-        optional(&transaction.structured_reference),
-        optional(&transaction.bank_reference),
-        transaction.reversal.to_string(),
-    ]
-    .join("\u{1f}")
+/// The part of the fingerprint that every source writes alike (see the module's docs).
+fn fingerprint_content(
+    transaction: &dk_statement::Transaction,
+    amount_minor: i64,
+    currency: Currency,
+) -> String {
+    format!(
+        "{}\u{1f}{amount_minor}\u{1f}{currency}",
+        transaction.booking_date
+    )
 }
 
 async fn existing_fingerprints<C: ConnectionTrait>(

@@ -4,7 +4,12 @@
 //! statement is for a registered IBAN, and stores the file, its statements and its new mutations together
 //! with one `bank.mutation.imported.v1` outbox event per new mutation, in one transaction. The
 //! outbox relay then publishes the events.
+//!
+//! Accounts at ING, ABN AMRO and Rabobank can also be linked automatically (`bank_link`): the
+//! customer consents at the bank, and a scheduler syncs the account's booked transactions
+//! through the same import path.
 
+pub mod bank_link;
 mod entity;
 mod grpc;
 mod import;
@@ -29,8 +34,8 @@ pub use settings::Settings;
 /// gRPC service name, as health checks and probes name it.
 pub const SERVICE_NAME: &str = "dk.banksync.v1.BankSyncService";
 
-/// Connects the database, migrates it, starts the outbox relay and the consumer of licence
-/// entitlements, and serves gRPC until `shutdown` is cancelled.
+/// Connects the database, migrates it, starts the outbox relay, the consumer of licence
+/// entitlements and the bank link scheduler, and serves gRPC until `shutdown` is cancelled.
 pub async fn start(
     settings: &Settings,
     bus: Bus,
@@ -51,11 +56,19 @@ pub async fn start(
         .await?;
     let licences_task = tokio::spawn(licences.join());
 
+    let bank_links = Arc::new(bank_link::BankLinks::new(
+        db.clone(),
+        settings.bank_link.clone(),
+        relay.clone(),
+    )?);
+    let scheduler_task = tokio::spawn(bank_links.clone().run(shutdown.clone()));
+
     let keys = Arc::new(TokenKeys::new(settings.auth.token_secret.expose()));
     let state = grpc::BankSync {
         db: db.clone(),
         relay,
         max_file_bytes: settings.import.max_file_bytes,
+        bank_links,
     };
     // The transport limit is twice the file limit, so that a file up to twice too large gets
     // the service's own error naming both sizes. A larger request gets tonic's OUT_OF_RANGE,
@@ -79,6 +92,6 @@ pub async fn start(
     Ok(server::Running {
         address: serving.address,
         db,
-        tasks: vec![serving.task, relay_task, licences_task],
+        tasks: vec![serving.task, relay_task, licences_task, scheduler_task],
     })
 }

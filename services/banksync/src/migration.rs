@@ -3,8 +3,8 @@
 use sea_orm_migration::prelude::*;
 
 use crate::entity::{
-    automatic_link, bank_account, bank_mutation, bank_statement, licence_entitlement,
-    statement_import,
+    account_sync, automatic_link, bank_account, bank_consent, bank_mutation, bank_statement,
+    licence_entitlement, statement_import,
 };
 
 pub struct Migrator;
@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(dk_runtime::idempotency::CreateIdempotencyKeys),
             Box::new(CreateBankTables),
             Box::new(CreateLinkTables),
+            Box::new(CreateConsentTables),
         ]
     }
 }
@@ -303,6 +304,121 @@ impl MigrationTrait for CreateLinkTables {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in ["automatic_links", "licence_entitlements"] {
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+struct CreateConsentTables;
+
+impl MigrationName for CreateConsentTables {
+    fn name(&self) -> &str {
+        "m0005_consent_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateConsentTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use bank_consent::Column as Consent;
+        let moment = |column: Consent| {
+            ColumnDef::new(column)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned()
+        };
+        manager
+            .create_table(
+                Table::create()
+                    .table(bank_consent::Entity)
+                    .col(ColumnDef::new(Consent::Id).uuid().not_null().primary_key())
+                    .col(ColumnDef::new(Consent::OrganisationId).uuid().not_null())
+                    .col(ColumnDef::new(Consent::BankAccountId).uuid().not_null())
+                    .col(ColumnDef::new(Consent::Bank).string().not_null())
+                    .col(ColumnDef::new(Consent::Status).string().not_null())
+                    .col(ColumnDef::new(Consent::State).string().not_null())
+                    .col(ColumnDef::new(Consent::RedirectUri).string().not_null())
+                    .col(ColumnDef::new(Consent::AccessToken).text().null())
+                    .col(ColumnDef::new(Consent::RefreshToken).text().null())
+                    .col(moment(Consent::AccessExpiresAt))
+                    .col(moment(Consent::ValidUntil))
+                    .col(moment(Consent::RenewalNoticeAt))
+                    .col(ColumnDef::new(Consent::EndedReason).text().null())
+                    .col(
+                        ColumnDef::new(Consent::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(moment(Consent::ActivatedAt))
+                    .check(Expr::cust(
+                        "status IN ('pending', 'active', 'replaced', 'ended')",
+                    ))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("bank_consents_state")
+                    .table(bank_consent::Entity)
+                    .col(Consent::State)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("bank_consents_account_status")
+                    .table(bank_consent::Entity)
+                    .col(Consent::BankAccountId)
+                    .col(Consent::Status)
+                    .to_owned(),
+            )
+            .await?;
+        use account_sync::Column as Sync;
+        manager
+            .create_table(
+                Table::create()
+                    .table(account_sync::Entity)
+                    .col(
+                        ColumnDef::new(Sync::BankAccountId)
+                            .uuid()
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(Sync::OrganisationId).uuid().not_null())
+                    .col(
+                        ColumnDef::new(Sync::NextRunAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Sync::LastRunAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(ColumnDef::new(Sync::SyncedThrough).date().null())
+                    .col(ColumnDef::new(Sync::LastOutcome).text().null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("account_syncs_next_run")
+                    .table(account_sync::Entity)
+                    .col(Sync::NextRunAt)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in ["account_syncs", "bank_consents"] {
             manager
                 .drop_table(Table::drop().table(Alias::new(table)).to_owned())
                 .await?;

@@ -19,6 +19,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub telemetry: TelemetrySettings,
     pub import: ImportSettings,
+    pub bank_link: BankLinkSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -26,6 +27,55 @@ pub struct Settings {
 pub struct ImportSettings {
     /// Largest statement file accepted, in bytes.
     pub max_file_bytes: usize,
+}
+
+/// The automatic bank link: its schedule, and how to reach each bank's API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BankLinkSettings {
+    /// Seconds between the scheduler's rounds; 0 turns the scheduler off.
+    pub scheduler_interval_seconds: u64,
+    /// Seconds between two syncs of one linked account.
+    pub sync_interval_seconds: u64,
+    /// Days before today that the first sync of an account reads.
+    pub first_sync_days: i64,
+    /// Days before the last synced date that every later sync reads again, so that bookings
+    /// the bank adds late to a day are not missed.
+    pub overlap_days: i64,
+    /// Days before a consent lapses that the customer is told to renew it.
+    pub renewal_notice_days: i64,
+    /// Each bank's API; a bank left out cannot be linked.
+    #[serde(default)]
+    pub ing: Option<dk_banklink::BankApiSettings>,
+    #[serde(default)]
+    pub abnamro: Option<dk_banklink::BankApiSettings>,
+    #[serde(default)]
+    pub rabobank: Option<dk_banklink::BankApiSettings>,
+}
+
+impl BankLinkSettings {
+    /// The defaults of `defaults.toml`, with no bank configured.
+    pub fn without_banks() -> Self {
+        BankLinkSettings {
+            scheduler_interval_seconds: 60,
+            sync_interval_seconds: 4 * 3600,
+            first_sync_days: 30,
+            overlap_days: 3,
+            renewal_notice_days: 14,
+            ing: None,
+            abnamro: None,
+            rabobank: None,
+        }
+    }
+
+    /// The API settings of `bank`, when configured.
+    pub fn bank(&self, bank: dk_banklink::Bank) -> Option<&dk_banklink::BankApiSettings> {
+        match bank {
+            dk_banklink::Bank::Ing => self.ing.as_ref(),
+            dk_banklink::Bank::AbnAmro => self.abnamro.as_ref(),
+            dk_banklink::Bank::Rabobank => self.rabobank.as_ref(),
+        }
+    }
 }
 
 impl Settings {
