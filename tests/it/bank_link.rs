@@ -16,6 +16,7 @@ use dk_proto::events::v1::{BankConsentNotice, Entitlements, LicenceActivated};
 use dk_testkit::{BankSyncClient, BusKind, DatabaseKind, Stack};
 use futures::future::BoxFuture;
 use prost::Message;
+use sea_orm::ConnectionTrait;
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -242,6 +243,24 @@ async fn a_sync_overlapping_a_statement_file_stores_only_new_mutations() {
     let link = consent(&mut client, &fake, &account).await;
     assert_eq!(link.consent_status, banksync::ConsentStatus::Active as i32);
     assert_eq!(link.bank, "ing");
+    // The customer's tokens are stored sealed, never as the bank issued them.
+    let stored = stack
+        .banksync_db
+        .query_one_raw(sea_orm::Statement::from_string(
+            stack.banksync_db.get_database_backend(),
+            "SELECT access_token, refresh_token FROM bank_consents WHERE status = 'active'",
+        ))
+        .await
+        .expect("query")
+        .expect("active consent");
+    for column in ["access_token", "refresh_token"] {
+        let token: String = stored.try_get("", column).expect("token");
+        assert!(token.starts_with("v1."), "{column}: {token}");
+        assert!(
+            !token.contains("access-") && !token.contains("refresh-"),
+            "{column}: {token}"
+        );
+    }
 
     let first = sync(&mut client, &account).await.expect("first sync");
     let stored = first.import.expect("import result");

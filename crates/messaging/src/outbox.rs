@@ -105,7 +105,13 @@ impl Relay {
             if shutdown.is_cancelled() {
                 break;
             }
-            match self.relay_batch().await {
+            // A batch stops at shutdown: its transaction rolls back and the events stay in the
+            // outbox. The in-process bus waits for consumers that stop at the same moment.
+            let relayed = tokio::select! {
+                relayed = self.relay_batch() => relayed,
+                _ = shutdown.cancelled() => break,
+            };
+            match relayed {
                 Ok(0) => {
                     delay = Duration::from_millis(100);
                     tokio::select! {

@@ -12,6 +12,8 @@
 //! fingerprint (see `import`) makes a repeated sync, an overlap with a manual import, and two
 //! replicas syncing at once store every mutation once. Replicas claim a due sync by moving its
 //! `next_run_at` with a conditional update, so only one of them syncs an account per round.
+//!
+//! The customer's tokens are stored sealed (see `vault`).
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -39,6 +41,7 @@ use tonic::{Code, Status};
 use crate::entity::{account_sync, automatic_link, bank_account, bank_consent};
 use crate::import::{self, EVENT_SOURCE, ImportRequest, Source};
 use crate::settings::BankLinkSettings;
+use crate::vault::Vault;
 
 /// Consent states as stored.
 const PENDING: &str = "pending";
@@ -54,6 +57,7 @@ pub struct BankLinks {
     db: DatabaseConnection,
     settings: BankLinkSettings,
     providers: HashMap<Bank, Arc<dyn AccountInformation>>,
+    vault: Vault,
     relay: Relay,
 }
 
@@ -78,17 +82,19 @@ impl BankLinks {
         db: DatabaseConnection,
         settings: BankLinkSettings,
         relay: Relay,
-    ) -> Result<Self, LinkError> {
+    ) -> anyhow::Result<Self> {
         let mut providers = HashMap::new();
         for bank in Bank::ALL {
             if let Some(api) = settings.bank(bank) {
                 providers.insert(bank, dk_banklink::connect(bank, api)?);
             }
         }
+        let vault = Vault::new(settings.token_key.expose()).map_err(anyhow::Error::msg)?;
         Ok(BankLinks {
             db,
             settings,
             providers,
+            vault,
             relay,
         })
     }
@@ -320,11 +326,16 @@ impl BankLinks {
             )
             .col_expr(
                 bank_consent::Column::AccessToken,
-                Expr::value(Some(grant.access_token.clone())),
+                Expr::value(Some(self.vault.seal(consent.id, &grant.access_token))),
             )
             .col_expr(
                 bank_consent::Column::RefreshToken,
-                Expr::value(grant.refresh_token.clone()),
+                Expr::value(
+                    grant
+                        .refresh_token
+                        .as_deref()
+                        .map(|token| self.vault.seal(consent.id, token)),
+                ),
             )
             .col_expr(
                 bank_consent::Column::AccessExpiresAt,
@@ -438,12 +449,9 @@ impl BankLinks {
             .unwrap_or(today - TimeDelta::days(self.settings.first_sync_days))
             .min(today);
 
-        let mut grant = grant_of(&consent).ok_or_else(|| {
-            status::internal(
-                context,
-                &format!("active consent {} has no tokens", consent.id),
-            )
-        })?;
+        let mut grant = self
+            .grant_of(&consent)
+            .map_err(|error| status::internal(context, &error))?;
         let before = grant.clone();
         let fetched = dk_banklink::fetch_booked(
             provider.as_ref(),
@@ -455,7 +463,7 @@ impl BankLinks {
         )
         .await;
         if grant != before {
-            save_grant(&self.db, consent.id, &grant).await.map_err(db)?;
+            self.save_grant(consent.id, &grant).await.map_err(db)?;
         }
         let transactions = match fetched {
             Ok(transactions) => transactions,
@@ -541,6 +549,48 @@ impl BankLinks {
             link: response.bank_link.unwrap_or_default(),
             import: response.import.unwrap_or_default(),
         })
+    }
+
+    /// The tokens of an active consent, opened.
+    fn grant_of(&self, consent: &bank_consent::Model) -> Result<Grant, String> {
+        let missing = || format!("active consent {} has no tokens", consent.id);
+        let open = |sealed: &str| {
+            self.vault
+                .open(consent.id, sealed)
+                .map_err(|e| e.to_string())
+        };
+        Ok(Grant {
+            access_token: open(consent.access_token.as_deref().ok_or_else(missing)?)?,
+            access_expires_at: consent.access_expires_at.ok_or_else(missing)?,
+            refresh_token: consent.refresh_token.as_deref().map(open).transpose()?,
+            consent_valid_until: consent.valid_until.ok_or_else(missing)?,
+        })
+    }
+
+    /// Stores refreshed tokens, sealed.
+    async fn save_grant(&self, consent: Uuid, grant: &Grant) -> Result<(), DbErr> {
+        bank_consent::Entity::update_many()
+            .col_expr(
+                bank_consent::Column::AccessToken,
+                Expr::value(Some(self.vault.seal(consent, &grant.access_token))),
+            )
+            .col_expr(
+                bank_consent::Column::RefreshToken,
+                Expr::value(
+                    grant
+                        .refresh_token
+                        .as_deref()
+                        .map(|token| self.vault.seal(consent, token)),
+                ),
+            )
+            .col_expr(
+                bank_consent::Column::AccessExpiresAt,
+                Expr::value(Some(grant.access_expires_at)),
+            )
+            .filter(bank_consent::Column::Id.eq(consent))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// The organisation's automatically linked accounts.
@@ -777,35 +827,6 @@ fn link_status(iban: &str, error: &LinkError) -> Status {
         }
         LinkError::Settings { .. } => status::internal("calling a bank", error),
     }
-}
-
-fn grant_of(consent: &bank_consent::Model) -> Option<Grant> {
-    Some(Grant {
-        access_token: consent.access_token.clone()?,
-        access_expires_at: consent.access_expires_at?,
-        refresh_token: consent.refresh_token.clone(),
-        consent_valid_until: consent.valid_until?,
-    })
-}
-
-async fn save_grant<C: ConnectionTrait>(db: &C, consent: Uuid, grant: &Grant) -> Result<(), DbErr> {
-    bank_consent::Entity::update_many()
-        .col_expr(
-            bank_consent::Column::AccessToken,
-            Expr::value(Some(grant.access_token.clone())),
-        )
-        .col_expr(
-            bank_consent::Column::RefreshToken,
-            Expr::value(grant.refresh_token.clone()),
-        )
-        .col_expr(
-            bank_consent::Column::AccessExpiresAt,
-            Expr::value(Some(grant.access_expires_at)),
-        )
-        .filter(bank_consent::Column::Id.eq(consent))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 async fn record_outcome<C: ConnectionTrait>(

@@ -16,6 +16,7 @@ mod import;
 mod links;
 pub mod migration;
 pub mod settings;
+mod vault;
 
 use std::sync::Arc;
 

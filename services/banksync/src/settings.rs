@@ -29,6 +29,10 @@ pub struct ImportSettings {
     pub max_file_bytes: usize,
 }
 
+/// The token key of `defaults.toml`, for development only.
+const DEVELOPMENT_TOKEN_KEY: &str =
+    "6b6f7070656c696e672d6f6e6c792d766f6f722d6f6e7477696b6b656c696e67";
+
 /// The automatic bank link: its schedule, and how to reach each bank's API.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +48,9 @@ pub struct BankLinkSettings {
     pub overlap_days: i64,
     /// Days before a consent lapses that the customer is told to renew it.
     pub renewal_notice_days: i64,
+    /// The AES-256 key that seals the customers' bank tokens in the database: 64 hexadecimal
+    /// characters.
+    pub token_key: dk_config::Secret,
     /// Each bank's API; a bank left out cannot be linked.
     #[serde(default)]
     pub ing: Option<dk_banklink::BankApiSettings>,
@@ -62,6 +69,7 @@ impl BankLinkSettings {
             first_sync_days: 30,
             overlap_days: 3,
             renewal_notice_days: 14,
+            token_key: dk_config::Secret::new(DEVELOPMENT_TOKEN_KEY),
             ing: None,
             abnamro: None,
             rabobank: None,
