@@ -360,6 +360,11 @@ fn date_value(date: Option<&common::Date>) -> Value {
     })
 }
 
+/// Returns a date as `YYYY-MM-DD`, or `-` when absent.
+pub fn date_text(date: Option<&common::Date>) -> String {
+    date.map_or_else(|| "-".to_owned(), |date| date_to_string(Some(date)))
+}
+
 fn money_value(money: Option<&common::Money>) -> Value {
     match money {
         Some(money) => json!({"amount": money.amount, "currency": money.currency_code}),

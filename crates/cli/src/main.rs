@@ -4,6 +4,7 @@
 //! Clients: `dk account`, `dk bank`, `dk invoice`, `dk matches`, `dk quote`, `dk licence`,
 //! `dk billing`, `dk support` call a running stack.
 
+mod bank_link;
 mod billing;
 mod client;
 mod demo;
@@ -57,7 +58,7 @@ enum Command {
     /// Manage bank accounts.
     #[command(subcommand)]
     Account(AccountCommand),
-    /// Import bank statement files.
+    /// Import bank statement files, and link accounts to their bank automatically.
     #[command(subcommand)]
     Bank(BankCommand),
     /// Manage sales and purchase invoices.
@@ -127,6 +128,10 @@ struct DevArgs {
     /// Address of the support gRPC server.
     #[arg(long, default_value = "127.0.0.1:50064")]
     support_listen: SocketAddr,
+    /// Also start fake ING, ABN AMRO and Rabobank servers on 127.0.0.1, each with one account,
+    /// to try the automatic bank link.
+    #[arg(long)]
+    fake_banks: bool,
 }
 
 #[derive(Args)]
@@ -219,6 +224,36 @@ enum BankCommand {
         /// Bank whose habits the file follows, instead of detecting it: ing, abnamro, rabobank, triodos, sns, asn, knab, bunq, mollie, vanlanschot, moneyou or generic.
         #[arg(long, value_parser = parse_dialect)]
         dialect: Option<dk_statement::Dialect>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Turn the automatic bank link of an account on (or off with --off); the licence must
+    /// include the bank link, for at most its number of IBANs.
+    Link {
+        /// Id of the bank account (see `dk account add`).
+        #[arg(long)]
+        account: String,
+        #[arg(long)]
+        off: bool,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Give or renew the customer's consent at the bank for a linked account.
+    #[command(subcommand)]
+    Consent(bank_link::ConsentCommand),
+    /// Sync a linked account from its bank now, as the scheduler does on its own.
+    Sync {
+        /// Id of the bank account.
+        #[arg(long)]
+        account: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// List the linked accounts with their consent, last sync and notices.
+    Links {
+        /// Language of the notices: nl or en.
+        #[arg(long, default_value = "nl")]
+        language: String,
         #[command(flatten)]
         target: TargetArgs,
     },
@@ -365,6 +400,7 @@ fn stack_options(
         token_secret: DEV_TOKEN_SECRET.into(),
         name_prefix: String::new(),
         temporary_topology: false,
+        fake_banks: false,
     }
 }
 
@@ -444,6 +480,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let dialect = dialect.map(|dialect| dialect.as_str().to_owned());
             client::import(&target.target(), &file, format, dialect, target.json).await
         }
+        Command::Bank(BankCommand::Link {
+            account,
+            off,
+            target,
+        }) => bank_link::link(account, off, target).await,
+        Command::Bank(BankCommand::Consent(command)) => bank_link::consent(command).await,
+        Command::Bank(BankCommand::Sync { account, target }) => {
+            bank_link::sync(account, target).await
+        }
+        Command::Bank(BankCommand::Links { language, target }) => {
+            bank_link::list(language, target).await
+        }
         Command::Invoice(command) => run_invoice(command).await,
         Command::Matches(MatchesCommand::List { unmatched, target }) => {
             let mut bookkeeping = target.target().bookkeeping().await?;
@@ -521,13 +569,14 @@ async fn run_invoice(command: InvoiceCommand) -> anyhow::Result<()> {
 
 async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
     init_logs("info,sqlx=warn");
-    let options = stack_options(
+    let mut options = stack_options(
         args.stack,
         args.banksync_listen,
         args.bookkeeping_listen,
         args.billing_listen,
         args.support_listen,
     );
+    options.fake_banks = args.fake_banks;
     let mode = match (&options.postgres_url, &options.amqp_url) {
         (None, None) => format!(
             "embedded: SQLite in {}, in-process bus",
@@ -544,6 +593,13 @@ async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
     println!("  bookkeeping  http://{}", stack.bookkeeping);
     println!("  billing      http://{}", stack.billing);
     println!("  support      http://{}", stack.support);
+    for (fake, iban) in &stack.fake_banks {
+        println!(
+            "  fake {:<8} {} (account {iban})",
+            fake.bank().display_name(),
+            fake.settings().api_url
+        );
+    }
     println!("  organisation {organisation}");
     println!("  token        {}", dev_token(organisation));
     println!("Client commands use these by default. Stop with Ctrl-C.");

@@ -5,11 +5,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use chrono::{TimeDelta, Utc};
+use dk_banklink::Bank;
+use dk_banklink::fake::{FakeBank, FakeTransaction};
 use dk_config::{
     AuthSettings, DatabaseSettings, GrpcSettings, LogFormat, MessagingSettings, Secret,
     TelemetrySettings,
 };
 use dk_messaging::Bus;
+use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use tokio_util::sync::CancellationToken;
 
@@ -29,6 +33,8 @@ pub struct StackOptions {
     pub name_prefix: String,
     /// Delete the RabbitMQ exchanges and queues when the stack stops (for one-off runs).
     pub temporary_topology: bool,
+    /// Start fake ING, ABN AMRO and Rabobank servers on 127.0.0.1 for the automatic bank link.
+    pub fake_banks: bool,
 }
 
 /// A running stack.
@@ -37,6 +43,8 @@ pub struct Stack {
     pub bookkeeping: SocketAddr,
     pub billing: SocketAddr,
     pub support: SocketAddr,
+    /// The fake banks, with the IBAN of the account each holds.
+    pub fake_banks: Vec<(FakeBank, &'static str)>,
     bus: Bus,
     temporary_topology: bool,
     shutdown: CancellationToken,
@@ -88,6 +96,12 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
         max_connections: 8,
     };
 
+    let fake_banks = if options.fake_banks {
+        start_fake_banks().await?
+    } else {
+        Vec::new()
+    };
+
     let shutdown = CancellationToken::new();
     let bookkeeping_settings = dk_bookkeeping::Settings {
         grpc: grpc(options.bookkeeping_listen),
@@ -108,7 +122,7 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
         import: dk_banksync::settings::ImportSettings {
             max_file_bytes: 32 * 1024 * 1024,
         },
-        bank_link: dk_banksync::settings::BankLinkSettings::without_banks(),
+        bank_link: bank_link_settings(&fake_banks),
     };
     let banksync = dk_banksync::start(&banksync_settings, bus.clone(), shutdown.clone())
         .await
@@ -151,11 +165,66 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
         bookkeeping: bookkeeping.address,
         billing: billing.address,
         support: support.address,
+        fake_banks,
         bus,
         temporary_topology: options.temporary_topology,
         shutdown,
         running: vec![banksync, bookkeeping, billing, support],
     })
+}
+
+/// The account each fake bank holds, and what it booked.
+const FAKE_ACCOUNTS: [(Bank, &str); 3] = [
+    (Bank::Ing, "NL69INGB0123456789"),
+    (Bank::AbnAmro, "NL91ABNA0417164300"),
+    (Bank::Rabobank, "NL44RABO0123456789"),
+];
+
+/// Starts a fake of each bank with one account and a few payments of the last days.
+async fn start_fake_banks() -> anyhow::Result<Vec<(FakeBank, &'static str)>> {
+    let today = Utc::now()
+        .with_timezone(&chrono_tz::Europe::Amsterdam)
+        .date_naive();
+    let mut fakes = Vec::new();
+    for (bank, iban) in FAKE_ACCOUNTS {
+        let fake = FakeBank::start(bank)
+            .await
+            .with_context(|| format!("failed to start the fake {}", bank.display_name()))?;
+        fake.add_account(iban);
+        let payments = [
+            (3, 121_000, "Bakkerij De Korst", "Factuur 2026-0012"),
+            (2, -4_250, "Energie Noord BV", "Termijn december"),
+            (1, 60_500, "Kapsalon Knip", "2026-0013 en 2026-0014"),
+        ];
+        for (index, (days_ago, cents, name, text)) in payments.into_iter().enumerate() {
+            let mut payment = FakeTransaction::new(
+                today - TimeDelta::days(days_ago),
+                Decimal::new(cents, 2),
+                &format!("{}-{index}", bank.as_str()),
+            );
+            payment.counterparty_iban = Some("NL18ABNA0484869868".into());
+            payment.counterparty_name = Some(name.into());
+            payment.remittance = text.into();
+            fake.book(iban, payment);
+        }
+        fakes.push((fake, iban));
+    }
+    Ok(fakes)
+}
+
+fn bank_link_settings(
+    fakes: &[(FakeBank, &'static str)],
+) -> dk_banksync::settings::BankLinkSettings {
+    let mut settings = dk_banksync::settings::BankLinkSettings::without_banks();
+    for (fake, _) in fakes {
+        let api = Some(fake.settings());
+        match fake.bank() {
+            Bank::Ing => settings.ing = api,
+            Bank::AbnAmro => settings.abnamro = api,
+            Bank::Rabobank => settings.rabobank = api,
+        }
+    }
+    settings
 }
 
 /// Returns the database URL of one service: a SQLite file in the data folder, or a database named

@@ -516,6 +516,16 @@ impl BankLinks {
         record_outcome(&self.db, &account, now, Some(today), &outcome)
             .await
             .map_err(db)?;
+        // A sync by request counts as the scheduled one.
+        account_sync::Entity::update_many()
+            .col_expr(
+                account_sync::Column::NextRunAt,
+                Expr::value(now + self.sync_interval()),
+            )
+            .filter(account_sync::Column::BankAccountId.eq(account.id))
+            .exec(&self.db)
+            .await
+            .map_err(db)?;
         let link = link_view(
             &self.db,
             &account,
