@@ -181,7 +181,7 @@ async fn links(client: &mut BankSyncClient, language: &str) -> Vec<banksync::Ban
         .bank_links
 }
 
-/// The demo statement's transactions, as ING's API holds them.
+/// Returns the demo statement's transactions as ING's API returns them.
 fn demo_transactions() -> Vec<FakeTransaction> {
     let parsed = dk_statement::parse(DEMO_STATEMENT).expect("demo statement parses");
     parsed.statements[0]
@@ -211,8 +211,8 @@ fn payment(day: NaiveDate, cents: i64, reference: &str) -> FakeTransaction {
     transaction
 }
 
-/// A sync after the customer imported the same days as a file stores only what is new, and a
-/// second sync stores nothing; the mutations reach bookkeeping like imported ones.
+/// A sync of days the customer imported as a file stores only what is new, and a second sync
+/// stores nothing. Bookkeeping decides on the synced mutation as on imported ones.
 #[tokio::test]
 async fn a_sync_overlapping_a_statement_file_stores_only_new_mutations() {
     let fake = FakeBank::start(Bank::Ing).await.expect("fake ING");
@@ -283,6 +283,19 @@ async fn a_sync_overlapping_a_statement_file_stores_only_new_mutations() {
         .await
         .expect("import again");
     assert_eq!(again.imported_count, 0);
+
+    let mut bookkeeping = stack
+        .bookkeeping_client(stack.organisation)
+        .await
+        .expect("bookkeeping client");
+    let decided = wait_for_matches(&mut bookkeeping, 10).await;
+    assert_eq!(decided.len(), 10, "nine imported and one synced mutation");
+    assert!(
+        decided
+            .iter()
+            .any(|decision| decision.remittance == "Betaling sync-1"),
+        "{decided:?}"
+    );
     stack.stop().await.expect("stop");
 }
 
@@ -465,8 +478,8 @@ async fn wait_for_notice(notices: &Notices, event_type: &str) -> BankConsentNoti
     .unwrap_or_else(|| panic!("no {event_type} notice"))
 }
 
-/// A consent the customer withdrew at the bank stops the sync with a clear error, shows as
-/// ended with a Dutch notice, and publishes one ended notice; a new consent resumes the sync.
+/// A consent the customer withdrew at the bank stops the sync with a clear error. It shows as
+/// ended with a Dutch notice and publishes an ended notice, and a new consent resumes the sync.
 #[tokio::test]
 async fn a_withdrawn_consent_stops_the_sync_until_the_customer_consents_again() {
     let fake = FakeBank::start(Bank::AbnAmro).await.expect("fake ABN AMRO");
@@ -616,8 +629,8 @@ async fn a_lapsing_consent_is_announced_once_and_then_ended() {
     stack.stop().await.expect("stop");
 }
 
-/// A bank that asks to wait longer than a sync waits fails that sync with a clear error and
-/// keeps the consent; the next sync succeeds.
+/// A `Retry-After` longer than a sync waits fails that sync with a clear error and keeps the
+/// consent, and the next sync succeeds.
 #[tokio::test]
 async fn a_rate_limited_sync_fails_and_the_next_one_succeeds() {
     let fake = FakeBank::start(Bank::Rabobank)
@@ -671,7 +684,7 @@ async fn a_rate_limited_sync_fails_and_the_next_one_succeeds() {
 /// Linking needs the account's link on, a supported and configured bank, an https return
 /// address, and the caller's own pending consent.
 #[tokio::test]
-async fn consents_are_refused_with_clear_errors() {
+async fn consent_rejections_name_the_cause() {
     let fake = FakeBank::start(Bank::Ing).await.expect("fake ING");
     let stack = Stack::start_with_bank_link(
         BusKind::InProcess,

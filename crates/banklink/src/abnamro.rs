@@ -3,16 +3,20 @@
 //! Transactions of an IBAN come from `/v1/accounts/{iban}/transactions` with `bookDateFrom`
 //! and `bookDateTo`, as `transactions[]` with `bookDate`, `valueDate`, a numeric `amount`,
 //! `counterPartyAccountNumber`, `counterPartyName` and the description as `descriptionLines[]`.
-//! A `nextPageKey` in the answer asks for the next page with the same parameter. Every request
+//! A `nextPageKey` in the response asks for the next page with the same parameter. Every request
 //! carries the `API-Key` header. The betalingskenmerk, when there is one, is read from the
 //! description text, as in ABN AMRO's MT940 files.
+//!
+//! NOTE: these field names follow public client code and ABN AMRO's developer pages as far as
+//! they could be read; they are not checked against ABN AMRO's sandbox. Unknown fields are
+//! ignored, and a missing `bookDate` or `amount` fails the sync with the URL named.
 
 use chrono::NaiveDate;
 use reqwest::StatusCode;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use crate::berlin::answer_error;
+use crate::berlin::response_error;
 use crate::http::Http;
 use crate::mapping::{Fields, transaction};
 use crate::oauth::OAuth;
@@ -170,7 +174,7 @@ impl AccountInformation for AbnAmro {
                 });
             }
             if status != StatusCode::OK {
-                return Err(answer_error(bank, status, &url, &body));
+                return Err(response_error(bank, status, &url, &body));
             }
             let page: Page = serde_json::from_str(&body).map_err(|error| LinkError::Response {
                 bank,

@@ -71,7 +71,7 @@ impl BerlinGroup {
         self.oauth.application_token(&self.http).await.map(Some)
     }
 
-    /// GETs `url` with the customer's token and reads the JSON answer.
+    /// GETs `url` with the customer's token and reads the JSON response.
     async fn get<T: serde::de::DeserializeOwned>(
         &self,
         url: &str,
@@ -92,7 +92,7 @@ impl BerlinGroup {
             .await?;
         let bank = self.bank.display_name();
         if status != StatusCode::OK {
-            return Err(answer_error(bank, status, url, &body));
+            return Err(response_error(bank, status, url, &body));
         }
         serde_json::from_str(&body).map_err(|error| LinkError::Response {
             bank,
@@ -204,8 +204,8 @@ impl AccountInformation for BerlinGroup {
     }
 }
 
-/// Turns a non-200 answer into the error that says what to do about it.
-pub(crate) fn answer_error(
+/// Turns a non-200 response into the error that tells the caller what to do.
+pub(crate) fn response_error(
     bank: &'static str,
     status: StatusCode,
     url: &str,
@@ -223,7 +223,7 @@ pub(crate) fn answer_error(
             reason: excerpt(body),
         };
     }
-    LinkError::Refused {
+    LinkError::ErrorResponse {
         bank,
         status: status.as_u16(),
         url: url.to_owned(),

@@ -1,6 +1,6 @@
 //! Fake bank servers for tests and demos: each serves one bank's consent flow and transaction
 //! JSON on 127.0.0.1, as that bank documents it, with paging, token expiry, revoked consents,
-//! and injected 429 and 503 answers.
+//! and injected 429 and 503 responses.
 //!
 //! The authorisation endpoint approves at once: it redirects to the `redirect_uri` with a code,
 //! as the bank does after the customer logged in and consented. [`FakeBank::consent`] follows
@@ -25,7 +25,7 @@ use crate::{Bank, BankApiSettings};
 /// The client id the fake banks accept.
 pub const CLIENT_ID: &str = "fake-client";
 
-/// One booked transaction as a fake bank holds it.
+/// One booked transaction of a fake bank.
 #[derive(Debug, Clone)]
 pub struct FakeTransaction {
     pub booking_date: NaiveDate,
@@ -42,7 +42,7 @@ pub struct FakeTransaction {
 }
 
 impl FakeTransaction {
-    /// A transaction with a counterparty and a description; the rest empty.
+    /// Creates a transaction without counterparty, description or references.
     pub fn new(booking_date: NaiveDate, amount: Decimal, entry_reference: &str) -> Self {
         FakeTransaction {
             booking_date,
@@ -58,7 +58,7 @@ impl FakeTransaction {
     }
 }
 
-/// An answer the next account-information request gets in place of the real one.
+/// A response that the next account-information request gets in place of the real one.
 #[derive(Debug, Clone, Copy)]
 pub enum Fault {
     TooManyRequests { retry_after_seconds: u64 },
@@ -118,7 +118,7 @@ impl FakeBank {
             access_tokens: HashMap::new(),
             refresh_tokens: HashSet::new(),
             access_seconds: 3600,
-            // ABN AMRO's token answer does not say how long the consent holds.
+            // ABN AMRO's token response leaves out how long the consent lasts.
             consent_seconds: (bank != Bank::AbnAmro).then_some(90 * 24 * 3600),
             consent_revoked: false,
             faults: VecDeque::new(),
@@ -220,7 +220,7 @@ impl FakeBank {
         self.lock().access_seconds = seconds;
     }
 
-    /// The consent lifetime that token answers state, or `None` to leave it out.
+    /// Sets the consent lifetime that token responses state, or `None` to leave it out.
     pub fn set_consent_seconds(&self, seconds: Option<i64>) {
         self.lock().consent_seconds = seconds;
     }
@@ -240,7 +240,7 @@ impl FakeBank {
         inner.refresh_tokens.clear();
     }
 
-    /// Queues an answer for the next account-information request.
+    /// Queues a response for the next account-information request.
     pub fn fail_next(&self, fault: Fault) {
         self.lock().faults.push_back(fault);
     }
@@ -440,7 +440,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 
 /// Checks the faults, the token and the consent of an account-information request, and
 /// returns the refusal when one applies.
-fn refusal(inner: &mut Inner, headers: &HeaderMap) -> Option<Response> {
+fn rejection(inner: &mut Inner, headers: &HeaderMap) -> Option<Response> {
     if let Some(fault) = inner.faults.pop_front() {
         return Some(match fault {
             Fault::TooManyRequests {
@@ -480,8 +480,8 @@ async fn accounts(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     record(&mut inner, "GET", uri.path(), &HashMap::new());
-    if let Some(refused) = refusal(&mut inner, &headers) {
-        return refused;
+    if let Some(rejected) = rejection(&mut inner, &headers) {
+        return rejected;
     }
     let accounts: Vec<Value> = inner
         .accounts
@@ -518,8 +518,8 @@ async fn berlin_transactions(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     record(&mut inner, "GET", uri.path(), &query);
-    if let Some(refused) = refusal(&mut inner, &headers) {
-        return refused;
+    if let Some(rejected) = rejection(&mut inner, &headers) {
+        return rejected;
     }
     let Some(account) = inner
         .accounts
@@ -625,8 +625,8 @@ async fn abnamro_transactions(
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     record(&mut inner, "GET", uri.path(), &query);
-    if let Some(refused) = refusal(&mut inner, &headers) {
-        return refused;
+    if let Some(rejected) = rejection(&mut inner, &headers) {
+        return rejected;
     }
     let Some(account) = inner.accounts.iter().find(|account| account.iban == iban) else {
         return (

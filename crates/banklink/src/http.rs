@@ -1,7 +1,7 @@
 //! Requests to a bank with retries.
 //!
-//! A connection error, a timeout or a 5xx answer is retried after an exponentially growing,
-//! jittered wait (backon). A 429 answer is retried after the wait its `Retry-After` header asks
+//! A connection error, a timeout or a 5xx response is retried after an exponentially growing,
+//! jittered wait (backon). A 429 response is retried after the wait its `Retry-After` header asks
 //! for, in seconds or as an HTTP date. A wait longer than the configured limit is not waited
 //! for: the request fails with [`LinkError::RateLimited`], and the next scheduled sync tries
 //! again. Every request carries a fresh `X-Request-ID`, as the Berlin Group standard asks.
@@ -15,7 +15,7 @@ use reqwest::{Client, RequestBuilder, StatusCode};
 
 use crate::{Bank, BankApiSettings, LinkError};
 
-/// Longest part of an error body kept in a message.
+/// Maximum number of characters of an error body kept in a message.
 const BODY_EXCERPT: usize = 300;
 
 pub(crate) struct Http {
@@ -69,8 +69,8 @@ impl Http {
         })
     }
 
-    /// Sends the request that `build` makes, again when that may help, and returns a 2xx or
-    /// 4xx answer's status and body. `url` names the request in errors.
+    /// Sends the request that `build` makes, again when that may help, and returns the status
+    /// and body of a 2xx or 4xx response. `url` names the request in errors.
     pub(crate) async fn send(
         &self,
         url: &str,
@@ -133,7 +133,7 @@ impl Http {
                 url: url.to_owned(),
                 reason: error.to_string(),
             },
-            Attempt::Server { status, body } => LinkError::Refused {
+            Attempt::Server { status, body } => LinkError::ErrorResponse {
                 bank,
                 status: status.as_u16(),
                 url: url.to_owned(),
@@ -147,8 +147,8 @@ impl Http {
 fn describe(attempt: &Attempt) -> String {
     match attempt {
         Attempt::Network(error) => format!("request failed: {error}"),
-        Attempt::Server { status, .. } => format!("answered {status}"),
-        Attempt::TooManyRequests(_) => "answered 429 Too Many Requests".to_owned(),
+        Attempt::Server { status, .. } => format!("returned HTTP {status}"),
+        Attempt::TooManyRequests(_) => "returned HTTP 429 Too Many Requests".to_owned(),
     }
 }
 
@@ -162,7 +162,7 @@ fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
     Some((at.with_timezone(&Utc) - now).to_std().unwrap_or_default())
 }
 
-/// The start of an error body, for messages and logs.
+/// Cuts an error body to its first characters, for messages and logs.
 pub(crate) fn excerpt(body: &str) -> String {
     let body = body.trim();
     match body.char_indices().nth(BODY_EXCERPT) {

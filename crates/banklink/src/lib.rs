@@ -13,8 +13,8 @@
 //! Every adapter returns [`dk_statement::Transaction`], the model of the statement file
 //! parsers, so a synced mutation and an imported one are stored and matched alike.
 //!
-//! Requests are retried with exponential backoff on connection errors and 5xx answers, and wait
-//! the bank's `Retry-After` on 429 up to a limit (see `http`). [`fetch_booked`] refreshes an
+//! Requests are retried with exponential backoff on connection errors and 5xx responses, and
+//! wait the bank's `Retry-After` on 429 up to a limit (see `http`). [`fetch_booked`] refreshes an
 //! expired access token, and reports a consent that the bank no longer honours as
 //! [`LinkError::ConsentEnded`], so that the customer can be asked to renew it.
 //!
@@ -51,7 +51,7 @@ pub enum Bank {
 impl Bank {
     pub const ALL: [Bank; 3] = [Bank::Ing, Bank::AbnAmro, Bank::Rabobank];
 
-    /// The name used in settings, the database and the API.
+    /// Returns the name used in settings, the database and the API.
     pub fn as_str(self) -> &'static str {
         match self {
             Bank::Ing => "ing",
@@ -60,7 +60,7 @@ impl Bank {
         }
     }
 
-    /// The bank's name as customers know it.
+    /// Returns the bank's name as customers use it.
     pub fn display_name(self) -> &'static str {
         match self {
             Bank::Ing => "ING",
@@ -69,7 +69,7 @@ impl Bank {
         }
     }
 
-    /// The bank that holds a Dutch IBAN, by its bank code (`NLkk BBBB …`).
+    /// Returns the bank of a Dutch IBAN, found by its bank code (`NLkk BBBB …`).
     pub fn of_iban(iban: &str) -> Option<Bank> {
         let code = iban.get(4..8)?;
         if !iban.starts_with("NL") {
@@ -112,7 +112,7 @@ impl FromStr for Bank {
 pub struct BankApiSettings {
     /// Base URL of the account-information API, for example `https://api.ing.com`.
     pub api_url: String,
-    /// Where the customer is sent to give consent.
+    /// The page where the customer gives consent.
     pub authorize_url: String,
     /// The OAuth 2 token endpoint.
     pub token_url: String,
@@ -131,7 +131,7 @@ pub struct BankApiSettings {
     /// Time allowed for one request.
     #[serde(default = "defaults::timeout_seconds")]
     pub timeout_seconds: u64,
-    /// Attempts per request, the first included, on connection errors, 5xx and 429 answers.
+    /// Attempts per request, the first included, on connection errors, 5xx and 429 responses.
     #[serde(default = "defaults::max_attempts")]
     pub max_attempts: usize,
     /// The first wait between attempts; it doubles after each.
@@ -141,7 +141,7 @@ pub struct BankApiSettings {
     /// [`LinkError::RateLimited`], and the scheduler tries again later.
     #[serde(default = "defaults::max_retry_after_seconds")]
     pub max_retry_after_seconds: u64,
-    /// How long a consent holds when the bank's token answer does not say (PSD2 allows at most
+    /// Days a consent lasts when the bank's token response leaves it out (PSD2 allows at most
     /// 180 days before the customer must confirm again).
     #[serde(default = "defaults::consent_days")]
     pub consent_days: i64,
@@ -239,8 +239,8 @@ pub enum LinkError {
         bank: &'static str,
         retry_after: Option<Duration>,
     },
-    #[error("{bank} answered {status} to {url}: {body}")]
-    Refused {
+    #[error("{bank} returned HTTP {status} for {url}: {body}")]
+    ErrorResponse {
         bank: &'static str,
         status: u16,
         url: String,
@@ -252,7 +252,7 @@ pub enum LinkError {
         url: String,
         reason: String,
     },
-    #[error("{bank} sent an answer that cannot be read at {url}: {reason}")]
+    #[error("{bank} returned an invalid response for {url}: {reason}")]
     Response {
         bank: &'static str,
         url: String,
@@ -334,7 +334,7 @@ pub async fn fetch_booked(
         .booked_transactions(&grant.access_token, iban, from, to)
         .await
     {
-        Err(LinkError::Refused { status: 401, .. }) => {
+        Err(LinkError::ErrorResponse { status: 401, .. }) => {
             *grant = api.refresh(grant).await?;
             api.booked_transactions(&grant.access_token, iban, from, to)
                 .await

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::http::{Http, excerpt};
 use crate::{Bank, BankApiSettings, Grant, LinkError};
 
-/// An access token's lifetime when the token answer leaves `expires_in` out.
+/// Lifetime of an access token, in seconds, when the token response leaves `expires_in` out.
 const DEFAULT_ACCESS_SECONDS: i64 = 300;
 
 pub(crate) struct OAuth {
@@ -27,7 +27,7 @@ struct TokenAnswer {
     expires_in: Option<i64>,
     #[serde(default)]
     refresh_token: Option<String>,
-    /// Rabobank and ING say how long the refresh token, and so the consent, holds.
+    /// Seconds the refresh token, and so the consent, lasts; Rabobank and ING send it.
     #[serde(default)]
     refresh_token_expires_in: Option<i64>,
 }
@@ -109,10 +109,12 @@ impl OAuth {
         ];
         match self.request(http, &form, application_token).await {
             Ok(answer) => Ok(self.grant(answer, Utc::now(), Some(grant))),
-            Err(LinkError::Refused { status, body, .. }) if status == 400 || status == 401 => {
+            Err(LinkError::ErrorResponse { status, body, .. })
+                if status == 400 || status == 401 =>
+            {
                 Err(LinkError::ConsentEnded {
                     bank: self.bank.display_name(),
-                    reason: format!("the bank refused to refresh the token: {body}"),
+                    reason: format!("the bank rejected the refresh token: {body}"),
                 })
             }
             Err(other) => Err(other),
@@ -166,7 +168,7 @@ impl OAuth {
                 },
                 Err(_) => excerpt(&body),
             };
-            return Err(LinkError::Refused {
+            return Err(LinkError::ErrorResponse {
                 bank,
                 status: status.as_u16(),
                 url: self.token_url.clone(),

@@ -20,7 +20,7 @@ fn iban_of(bank: Bank) -> &'static str {
     }
 }
 
-/// A fake bank with five transactions on one account, three per page.
+/// Starts a fake bank with six transactions on one account, three per page.
 async fn bank_with_transactions(bank: Bank) -> FakeBank {
     let fake = FakeBank::start(bank).await.unwrap();
     let iban = iban_of(bank);
@@ -279,7 +279,7 @@ async fn lasting_outages_give_up_after_the_attempts() {
     .await
     .unwrap_err();
     assert!(
-        matches!(error, LinkError::Refused { status: 503, .. }),
+        matches!(error, LinkError::ErrorResponse { status: 503, .. }),
         "{error:?}"
     );
     let reads = fake

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::TargetArgs;
 use crate::client::{idempotency_key, print_json, status_error};
 
-/// Where the bank sends the customer back when no --redirect-uri is given. Nothing needs to
+/// The return address for the bank when no --redirect-uri is given. Nothing needs to
 /// listen there: the customer copies the address from the browser into `dk bank consent
 /// complete --return-url`.
 const DEFAULT_REDIRECT: &str = "http://127.0.0.1:8080/bank-link/return";
@@ -20,7 +20,8 @@ pub enum ConsentCommand {
         /// Id of the bank account (see `dk account add`).
         #[arg(long)]
         account: String,
-        /// Where the bank sends the customer back: https, or http on 127.0.0.1 or localhost.
+        /// The address the bank sends the customer back to: https, or http on 127.0.0.1 or
+        /// localhost.
         #[arg(long, default_value = DEFAULT_REDIRECT)]
         redirect_uri: String,
         #[command(flatten)]
@@ -242,7 +243,7 @@ fn code_and_state(text: &str) -> anyhow::Result<(String, String)> {
         anyhow::anyhow!("--return-url {text:?} is not an address ({error}): expected the address the bank sent you back to")
     })?;
     if let Some((_, error)) = url.query_pairs().find(|(key, _)| key == "error") {
-        anyhow::bail!("the bank refused the consent: {error}");
+        anyhow::bail!("the consent failed at the bank: {error}");
     }
     let find = |name: &str| {
         url.query_pairs()
@@ -311,7 +312,7 @@ mod tests {
             code_and_state("http://127.0.0.1/return?error=access_denied&state=s").unwrap_err();
         assert_eq!(
             error.to_string(),
-            "the bank refused the consent: access_denied"
+            "the consent failed at the bank: access_denied"
         );
         assert!(code_and_state("not an address").is_err());
     }

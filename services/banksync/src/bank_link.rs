@@ -3,7 +3,7 @@
 //!
 //! A consent starts `pending` with a random OAuth `state`, becomes `active` when the bank's code
 //! is exchanged for tokens (replacing the account's earlier consent), and `ended` when it lapses
-//! or the bank stops honouring it. The scheduler tells the customer, once per consent, when it
+//! or the bank stops honouring it. The scheduler notifies the customer, once per consent, when it
 //! lapses within the notice period (`bank.consent.expiring.v1`) and when it has ended
 //! (`bank.consent.ended.v1`), each in the same transaction as the status change.
 //!
@@ -67,7 +67,7 @@ pub struct Synced {
     pub import: pb::ImportStatementResponse,
 }
 
-/// What one scheduler round did, for logs and tests.
+/// Counts of one scheduler round, for logs and tests.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Round {
     pub synced: usize,
@@ -122,8 +122,8 @@ impl BankLinks {
         }
     }
 
-    /// One scheduler round at `now`: ends lapsed consents, sends renewal notices, and syncs
-    /// the accounts that are due.
+    /// Runs one scheduler round at `now`: ends lapsed consents, sends renewal notices, and
+    /// syncs the accounts that are due.
     pub async fn round(&self, now: DateTime<Utc>) -> Result<Round, DbErr> {
         let mut round = Round {
             ended: self.end_lapsed(now).await?,
@@ -561,7 +561,7 @@ impl BankLinks {
         })
     }
 
-    /// The tokens of an active consent, opened.
+    /// Decrypts the tokens of an active consent.
     fn grant_of(&self, consent: &bank_consent::Model) -> Result<Grant, String> {
         let missing = || format!("active consent {} has no tokens", consent.id);
         let open = |sealed: &str| {
@@ -603,7 +603,7 @@ impl BankLinks {
         Ok(())
     }
 
-    /// The organisation's automatically linked accounts.
+    /// Lists the organisation's automatically linked accounts.
     pub async fn list(
         &self,
         organisation: OrganisationId,
@@ -649,8 +649,8 @@ impl BankLinks {
             .await?
             .rows_affected
             == 1;
-        // A consent that never became active ends without a notice: the customer is at the
-        // bank's page and sees the answer of CompleteBankConsent.
+        // A consent that never became active ends without a notice, because the customer is
+        // completing it at that moment and gets CompleteBankConsent's error.
         if ended && consent.status == ACTIVE {
             let event = notice_event(consent, iban, topology::BANK_CONSENT_ENDED, reason);
             outbox::enqueue(&transaction, "banksync", &[event]).await?;
@@ -812,7 +812,7 @@ fn bank_of(account: &bank_account::Model) -> Result<Bank, Status> {
     })
 }
 
-/// The status for a failed call to a bank.
+/// Maps a failed call to a bank to the gRPC status for the caller.
 fn link_status(iban: &str, error: &LinkError) -> Status {
     let message = format!("account {iban}: {error}");
     let meta = [("iban", iban.to_owned())];
@@ -832,7 +832,9 @@ fn link_status(iban: &str, error: &LinkError) -> Status {
         LinkError::RateLimited { .. } => {
             status::with_reason(Code::Unavailable, "BANK_RATE_LIMITED", message, &meta)
         }
-        LinkError::Refused { .. } | LinkError::Unreachable { .. } | LinkError::Response { .. } => {
+        LinkError::ErrorResponse { .. }
+        | LinkError::Unreachable { .. }
+        | LinkError::Response { .. } => {
             status::with_reason(Code::Unavailable, "BANK_UNAVAILABLE", message, &meta)
         }
         LinkError::Settings { .. } => status::internal("calling a bank", error),
@@ -896,7 +898,7 @@ fn notice_event(
     )
 }
 
-/// The customer's message about a consent that lapses soon, or has ended.
+/// Writes the customer's message about a consent that lapses soon, or has ended.
 fn notice(language: Language, ended: bool, bank: &str, iban: &str, until: DateTime<Utc>) -> String {
     let date = until.with_timezone(&Amsterdam).date_naive();
     match (language, ended) {
@@ -947,7 +949,7 @@ fn dutch_date(date: NaiveDate) -> String {
     )
 }
 
-/// The link state of one account, as the API shows it.
+/// Reads the link state of one account, as the API returns it.
 async fn link_view<C: ConnectionTrait>(
     db: &C,
     account: &bank_account::Model,

@@ -83,7 +83,7 @@ pub struct ImportRequest<'a> {
     pub idempotency: Option<&'a idempotency::Key>,
 }
 
-/// Where statements came from, as the import record keeps it.
+/// The origin of statements, as the import record keeps it.
 pub struct Source<'a> {
     /// The file name, or a description of the sync.
     pub name: &'a str,
@@ -429,7 +429,7 @@ fn prepare_mutations(
     Ok(prepared)
 }
 
-/// The part of the fingerprint that every source writes alike (see the module's docs).
+/// Builds the part of the fingerprint that every source writes alike (see the module's docs).
 fn fingerprint_content(
     transaction: &dk_statement::Transaction,
     amount_minor: i64,

@@ -1,6 +1,6 @@
 //! Encryption of the bank tokens at rest.
 //!
-//! A customer's access and refresh tokens read their bank account, so the database holds them
+//! A customer's access and refresh tokens read their bank account, so the database stores them
 //! sealed with AES-256-GCM (ring) under `bank_link.token_key`. Each sealed value has its own
 //! random nonce, and the consent's id is the associated data, so a token copied into another
 //! consent's row does not open. The stored form is `v1.<nonce hex>.<ciphertext and tag hex>`.
