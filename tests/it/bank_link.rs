@@ -109,6 +109,23 @@ async fn linked_account(
     account
 }
 
+/// Starts a stack that reaches `fakes`, with the scheduler off, and a client of the test
+/// organisation.
+async fn start(
+    fakes: &[&FakeBank],
+    bus: BusKind,
+    database: DatabaseKind,
+) -> (Stack, BankSyncClient) {
+    let stack = Stack::start_with_bank_link(bus, database, settings(fakes, 0))
+        .await
+        .expect("stack");
+    let client = stack
+        .banksync_client(stack.organisation)
+        .await
+        .expect("client");
+    (stack, client)
+}
+
 /// Runs the consent flow: start, the customer consents at the fake bank, complete.
 async fn consent(
     client: &mut BankSyncClient,
@@ -222,17 +239,7 @@ async fn a_sync_overlapping_a_statement_file_stores_only_new_mutations() {
     }
     fake.book(DEMO_ACCOUNT, payment(today(), 12_500, "sync-1"));
     fake.set_page_size(4);
-    let stack = Stack::start_with_bank_link(
-        BusKind::RabbitMq,
-        DatabaseKind::Postgres,
-        settings(&[&fake], 0),
-    )
-    .await
-    .expect("stack");
-    let mut client = stack
-        .banksync_client(stack.organisation)
-        .await
-        .expect("client");
+    let (stack, mut client) = start(&[&fake], BusKind::RabbitMq, DatabaseKind::Postgres).await;
     entitle(&stack, stack.organisation).await;
     let account = linked_account(&stack, &mut client, DEMO_ACCOUNT).await;
     let imported = import(&mut client, DEMO_STATEMENT)
@@ -448,7 +455,8 @@ const NOTICES: Subscription = Subscription {
     ],
 };
 
-async fn notices_of(stack: &Stack) -> (Arc<Notices>, tokio_util::sync::CancellationToken) {
+/// Subscribes a test queue to the consent notices; [`Listener::stop`] removes it again.
+async fn listen(stack: &Stack) -> Listener {
     stack
         .bus
         .declare_subscriptions(&[NOTICES])
@@ -461,7 +469,23 @@ async fn notices_of(stack: &Stack) -> (Arc<Notices>, tokio_util::sync::Cancellat
         .subscribe(&NOTICES, notices.clone(), stop.clone())
         .await
         .expect("subscribe");
-    (notices, stop)
+    Listener { notices, stop }
+}
+
+struct Listener {
+    notices: Arc<Notices>,
+    stop: tokio_util::sync::CancellationToken,
+}
+
+impl Listener {
+    async fn stop(self, stack: &Stack) {
+        self.stop.cancel();
+        stack
+            .bus
+            .delete_subscriptions(&[NOTICES])
+            .await
+            .expect("delete test queue");
+    }
 }
 
 async fn wait_for_notice(notices: &Notices, event_type: &str) -> BankConsentNotice {
@@ -486,18 +510,8 @@ async fn a_withdrawn_consent_stops_the_sync_until_the_customer_consents_again() 
     let iban = "NL91ABNA0417164300";
     fake.add_account(iban);
     fake.book(iban, payment(today(), 5_000, "a1"));
-    let stack = Stack::start_with_bank_link(
-        BusKind::RabbitMq,
-        DatabaseKind::Postgres,
-        settings(&[&fake], 0),
-    )
-    .await
-    .expect("stack");
-    let (notices, stop) = notices_of(&stack).await;
-    let mut client = stack
-        .banksync_client(stack.organisation)
-        .await
-        .expect("client");
+    let (stack, mut client) = start(&[&fake], BusKind::RabbitMq, DatabaseKind::Postgres).await;
+    let listener = listen(&stack).await;
     entitle(&stack, stack.organisation).await;
     let account = linked_account(&stack, &mut client, iban).await;
     consent(&mut client, &fake, &account).await;
@@ -524,7 +538,7 @@ async fn a_withdrawn_consent_stops_the_sync_until_the_customer_consents_again() 
         "{}",
         link.notice
     );
-    let ended = wait_for_notice(&notices, topology::BANK_CONSENT_ENDED).await;
+    let ended = wait_for_notice(&listener.notices, topology::BANK_CONSENT_ENDED).await;
     assert_eq!(ended.account_iban, iban);
     assert_eq!(ended.bank, "abnamro");
     assert!(
@@ -542,12 +556,7 @@ async fn a_withdrawn_consent_stops_the_sync_until_the_customer_consents_again() 
     assert_eq!(resumed.import.expect("import").imported_count, 1);
     assert_eq!(mutation_count(&mut client, &account).await, 2);
 
-    stop.cancel();
-    stack
-        .bus
-        .delete_subscriptions(&[NOTICES])
-        .await
-        .expect("delete test queue");
+    listener.stop(&stack).await;
     stack.stop().await.expect("stop");
 }
 
@@ -565,7 +574,7 @@ async fn a_lapsing_consent_is_announced_once_and_then_ended() {
         Stack::start_with_bank_link(BusKind::RabbitMq, DatabaseKind::Postgres, settings.clone())
             .await
             .expect("stack");
-    let (notices, stop) = notices_of(&stack).await;
+    let listener = listen(&stack).await;
     let mut client = stack
         .banksync_client(stack.organisation)
         .await
@@ -598,7 +607,7 @@ async fn a_lapsing_consent_is_announced_once_and_then_ended() {
         .await
         .expect("round");
     assert_eq!(again.renewal_notices, 0, "the notice is sent once");
-    let expiring = wait_for_notice(&notices, topology::BANK_CONSENT_EXPIRING).await;
+    let expiring = wait_for_notice(&listener.notices, topology::BANK_CONSENT_EXPIRING).await;
     assert_eq!(expiring.account_iban, iban);
     assert!(
         expiring.notice_nl.contains("verloopt op"),
@@ -611,7 +620,7 @@ async fn a_lapsing_consent_is_announced_once_and_then_ended() {
         .await
         .expect("round");
     assert_eq!(lapsed.ended, 1);
-    let ended = wait_for_notice(&notices, topology::BANK_CONSENT_ENDED).await;
+    let ended = wait_for_notice(&listener.notices, topology::BANK_CONSENT_ENDED).await;
     assert!(
         ended.reason.starts_with("the consent lapsed on "),
         "{}",
@@ -620,12 +629,7 @@ async fn a_lapsing_consent_is_announced_once_and_then_ended() {
     let link = &links(&mut client, "en").await[0];
     assert_eq!(link.consent_status, banksync::ConsentStatus::Ended as i32);
 
-    stop.cancel();
-    stack
-        .bus
-        .delete_subscriptions(&[NOTICES])
-        .await
-        .expect("delete test queue");
+    listener.stop(&stack).await;
     stack.stop().await.expect("stop");
 }
 
@@ -639,17 +643,7 @@ async fn a_rate_limited_sync_fails_and_the_next_one_succeeds() {
     let iban = "NL44RABO0123456789";
     fake.add_account(iban);
     fake.book(iban, payment(today(), 2_000, "x1"));
-    let stack = Stack::start_with_bank_link(
-        BusKind::InProcess,
-        DatabaseKind::Sqlite,
-        settings(&[&fake], 0),
-    )
-    .await
-    .expect("stack");
-    let mut client = stack
-        .banksync_client(stack.organisation)
-        .await
-        .expect("client");
+    let (stack, mut client) = start(&[&fake], BusKind::InProcess, DatabaseKind::Sqlite).await;
     entitle(&stack, stack.organisation).await;
     let account = linked_account(&stack, &mut client, iban).await;
     consent(&mut client, &fake, &account).await;
@@ -686,17 +680,7 @@ async fn a_rate_limited_sync_fails_and_the_next_one_succeeds() {
 #[tokio::test]
 async fn consent_rejections_name_the_cause() {
     let fake = FakeBank::start(Bank::Ing).await.expect("fake ING");
-    let stack = Stack::start_with_bank_link(
-        BusKind::InProcess,
-        DatabaseKind::Sqlite,
-        settings(&[&fake], 0),
-    )
-    .await
-    .expect("stack");
-    let mut client = stack
-        .banksync_client(stack.organisation)
-        .await
-        .expect("client");
+    let (stack, mut client) = start(&[&fake], BusKind::InProcess, DatabaseKind::Sqlite).await;
     let start =
         |account: &banksync::BankAccount, redirect: &str| banksync::StartBankConsentRequest {
             idempotency_key: key(),

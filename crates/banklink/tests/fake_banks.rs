@@ -47,6 +47,23 @@ async fn bank_with_transactions(bank: Bank) -> FakeBank {
     fake
 }
 
+/// Reads November 2026 from `iban` with `grant`.
+async fn fetch_november(
+    api: &dyn AccountInformation,
+    grant: &mut Grant,
+    iban: &str,
+) -> Result<Vec<dk_banklink::Transaction>, LinkError> {
+    fetch_booked(
+        api,
+        grant,
+        iban,
+        date("2026-11-01"),
+        date("2026-11-30"),
+        Utc::now(),
+    )
+    .await
+}
+
 async fn consented(fake: &FakeBank) -> (std::sync::Arc<dyn AccountInformation>, Grant) {
     let api = connect(fake.bank(), &fake.settings()).unwrap();
     let url = api.authorization_url("state-1", REDIRECT);
@@ -63,16 +80,9 @@ async fn every_bank_pages_through_booked_transactions() {
     for bank in Bank::ALL {
         let fake = bank_with_transactions(bank).await;
         let (api, mut grant) = consented(&fake).await;
-        let transactions = fetch_booked(
-            api.as_ref(),
-            &mut grant,
-            iban_of(bank),
-            date("2026-11-01"),
-            date("2026-11-30"),
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+        let transactions = fetch_november(api.as_ref(), &mut grant, iban_of(bank))
+            .await
+            .unwrap();
         assert_eq!(transactions.len(), 6, "{bank}");
         let pages = fake
             .requests()
@@ -162,16 +172,9 @@ async fn an_expired_access_token_is_refreshed() {
         let first_token = grant.access_token.clone();
         // The bank ends the token early: the first request gets 401, then the token refreshes.
         fake.expire_access_tokens();
-        let transactions = fetch_booked(
-            api.as_ref(),
-            &mut grant,
-            iban_of(bank),
-            date("2026-11-01"),
-            date("2026-11-30"),
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+        let transactions = fetch_november(api.as_ref(), &mut grant, iban_of(bank))
+            .await
+            .unwrap();
         assert_eq!(transactions.len(), 6, "{bank}");
         assert_ne!(grant.access_token, first_token, "{bank}");
         assert_eq!(
@@ -186,16 +189,9 @@ async fn a_token_known_to_be_expired_is_refreshed_before_use() {
     let fake = bank_with_transactions(Bank::Rabobank).await;
     let (api, mut grant) = consented(&fake).await;
     grant.access_expires_at = Utc::now();
-    fetch_booked(
-        api.as_ref(),
-        &mut grant,
-        iban_of(Bank::Rabobank),
-        date("2026-11-01"),
-        date("2026-11-30"),
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    fetch_november(api.as_ref(), &mut grant, iban_of(Bank::Rabobank))
+        .await
+        .unwrap();
     let requests = fake.requests();
     let refresh = requests
         .iter()
@@ -218,16 +214,9 @@ async fn rate_limits_and_outages_are_waited_out() {
         });
         fake.fail_next(Fault::Unavailable);
         let started = std::time::Instant::now();
-        let transactions = fetch_booked(
-            api.as_ref(),
-            &mut grant,
-            iban_of(bank),
-            date("2026-11-01"),
-            date("2026-11-30"),
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+        let transactions = fetch_november(api.as_ref(), &mut grant, iban_of(bank))
+            .await
+            .unwrap();
         assert_eq!(transactions.len(), 6, "{bank}");
         assert!(
             started.elapsed() >= std::time::Duration::from_secs(1),
@@ -244,16 +233,9 @@ async fn a_long_retry_after_ends_the_sync_with_a_rate_limit_error() {
     fake.fail_next(Fault::TooManyRequests {
         retry_after_seconds: 600,
     });
-    let error = fetch_booked(
-        api.as_ref(),
-        &mut grant,
-        iban_of(Bank::Ing),
-        date("2026-11-01"),
-        date("2026-11-30"),
-        Utc::now(),
-    )
-    .await
-    .unwrap_err();
+    let error = fetch_november(api.as_ref(), &mut grant, iban_of(Bank::Ing))
+        .await
+        .unwrap_err();
     assert!(matches!(error, LinkError::RateLimited { .. }), "{error:?}");
     assert_eq!(
         error.to_string(),
@@ -268,16 +250,9 @@ async fn lasting_outages_give_up_after_the_attempts() {
     for _ in 0..4 {
         fake.fail_next(Fault::Unavailable);
     }
-    let error = fetch_booked(
-        api.as_ref(),
-        &mut grant,
-        iban_of(Bank::AbnAmro),
-        date("2026-11-01"),
-        date("2026-11-30"),
-        Utc::now(),
-    )
-    .await
-    .unwrap_err();
+    let error = fetch_november(api.as_ref(), &mut grant, iban_of(Bank::AbnAmro))
+        .await
+        .unwrap_err();
     assert!(
         matches!(error, LinkError::ErrorResponse { status: 503, .. }),
         "{error:?}"
@@ -296,16 +271,9 @@ async fn a_withdrawn_consent_asks_for_a_new_one() {
         let fake = bank_with_transactions(bank).await;
         let (api, mut grant) = consented(&fake).await;
         fake.revoke_consent();
-        let error = fetch_booked(
-            api.as_ref(),
-            &mut grant,
-            iban_of(bank),
-            date("2026-11-01"),
-            date("2026-11-30"),
-            Utc::now(),
-        )
-        .await
-        .unwrap_err();
+        let error = fetch_november(api.as_ref(), &mut grant, iban_of(bank))
+            .await
+            .unwrap_err();
         assert!(error.needs_new_consent(), "{bank}: {error:?}");
     }
 }
@@ -360,16 +328,9 @@ async fn an_iban_outside_the_consent_is_named() {
             Bank::AbnAmro => "NL02ABNA0123456789",
             Bank::Rabobank => "NL18RABO0123459876",
         };
-        let error = fetch_booked(
-            api.as_ref(),
-            &mut grant,
-            other,
-            date("2026-11-01"),
-            date("2026-11-30"),
-            Utc::now(),
-        )
-        .await
-        .unwrap_err();
+        let error = fetch_november(api.as_ref(), &mut grant, other)
+            .await
+            .unwrap_err();
         assert!(
             matches!(error, LinkError::AccountNotFound { .. }),
             "{bank}: {error:?}"

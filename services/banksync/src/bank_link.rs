@@ -324,23 +324,6 @@ impl BankLinks {
                 bank_consent::Column::ValidUntil,
                 Expr::value(Some(grant.consent_valid_until)),
             )
-            .col_expr(
-                bank_consent::Column::AccessToken,
-                Expr::value(Some(self.vault.seal(consent.id, &grant.access_token))),
-            )
-            .col_expr(
-                bank_consent::Column::RefreshToken,
-                Expr::value(
-                    grant
-                        .refresh_token
-                        .as_deref()
-                        .map(|token| self.vault.seal(consent.id, token)),
-                ),
-            )
-            .col_expr(
-                bank_consent::Column::AccessExpiresAt,
-                Expr::value(Some(grant.access_expires_at)),
-            )
             .filter(bank_consent::Column::Id.eq(consent.id))
             .filter(bank_consent::Column::Status.eq(PENDING))
             .exec(&transaction)
@@ -352,6 +335,9 @@ impl BankLinks {
                 consent.id
             )));
         }
+        self.save_grant(&transaction, consent.id, &grant)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
         account_sync::Entity::insert(account_sync::ActiveModel {
             bank_account_id: Set(account.id),
             organisation_id: Set(organisation.as_uuid()),
@@ -463,7 +449,9 @@ impl BankLinks {
         )
         .await;
         if grant != before {
-            self.save_grant(consent.id, &grant).await.map_err(db)?;
+            self.save_grant(&self.db, consent.id, &grant)
+                .await
+                .map_err(db)?;
         }
         let transactions = match fetched {
             Ok(transactions) => transactions,
@@ -578,7 +566,12 @@ impl BankLinks {
     }
 
     /// Stores refreshed tokens, sealed.
-    async fn save_grant(&self, consent: Uuid, grant: &Grant) -> Result<(), DbErr> {
+    async fn save_grant<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        consent: Uuid,
+        grant: &Grant,
+    ) -> Result<(), DbErr> {
         bank_consent::Entity::update_many()
             .col_expr(
                 bank_consent::Column::AccessToken,
@@ -598,7 +591,7 @@ impl BankLinks {
                 Expr::value(Some(grant.access_expires_at)),
             )
             .filter(bank_consent::Column::Id.eq(consent))
-            .exec(&self.db)
+            .exec(db)
             .await?;
         Ok(())
     }
