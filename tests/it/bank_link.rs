@@ -12,7 +12,7 @@ use dk_domain::{Decimal, OrganisationId};
 use dk_messaging::topology::{self, Subscription};
 use dk_messaging::{Event, Handler, HandlerError};
 use dk_proto::banksync::v1 as banksync;
-use dk_proto::events::v1::{BankConsentNotice, Entitlements, LicenceActivated};
+use dk_proto::events::v1::{BankConsentNotice, Entitlements, LicenceActivated, LicenceChanged};
 use dk_testkit::{BankSyncClient, BusKind, DatabaseKind, Stack};
 use futures::future::BoxFuture;
 use prost::Message;
@@ -672,6 +672,40 @@ async fn a_rate_limited_sync_fails_and_the_next_one_succeeds() {
         .await
         .expect("sync after the wait");
     assert_eq!(synced.import.expect("import").imported_count, 1);
+
+    // A licence without the bank link stops the sync of accounts linked before.
+    let payload = LicenceChanged {
+        organisation_id: stack.organisation.to_string(),
+        licence_id: uuid::Uuid::new_v4().to_string(),
+        entitlements: Some(Entitlements {
+            modules: vec!["boekhouding".into()],
+            addons: vec![],
+            users: 1,
+            automatic_bank_link: false,
+            max_linked_ibans: 0,
+        }),
+        effective_date: Some(today().into()),
+        state: "active".into(),
+    };
+    let event = Event::new(
+        topology::LICENCE_CHANGED,
+        "/dk/billing",
+        stack.organisation.as_uuid(),
+        payload.encode_to_vec(),
+    );
+    stack
+        .bus
+        .publish("billing", &[event])
+        .await
+        .expect("publish licence change");
+    let stopped = dk_testkit::eventually(EVENT_TIMEOUT, || {
+        let mut client = client.clone();
+        let account = account.clone();
+        async move { sync(&mut client, &account).await.err() }
+    })
+    .await
+    .expect("the sync stops without the bank link");
+    assert_eq!(reason(&stopped), "BANK_LINK_NOT_IN_LICENCE");
     stack.stop().await.expect("stop");
 }
 
@@ -713,12 +747,22 @@ async fn consent_rejections_name_the_cause() {
         refused.message()
     );
 
-    let triodos = linked_account(&stack, &mut client, "NL70TRIO0123456789").await;
+    // A bank without an automatic link takes none of the licence's linked IBANs.
+    let triodos = register(&mut client, "NL70TRIO0123456789").await;
+    let refused = client
+        .set_automatic_link(banksync::SetAutomaticLinkRequest {
+            idempotency_key: key(),
+            bank_account_id: triodos.id.clone(),
+            enabled: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&refused), "BANK_NOT_SUPPORTED");
     let refused = client
         .start_bank_consent(start(&triodos, REDIRECT))
         .await
         .unwrap_err();
-    assert_eq!(reason(&refused), "BANK_NOT_SUPPORTED");
+    assert_eq!(reason(&refused), "BANK_LINK_OFF");
 
     let abnamro = linked_account(&stack, &mut client, "NL91ABNA0417164300").await;
     let refused = client

@@ -20,8 +20,8 @@ pub enum ConsentCommand {
         /// Id of the bank account (see `dk account add`).
         #[arg(long)]
         account: String,
-        /// The address the bank sends the customer back to: https, or http on 127.0.0.1 or
-        /// localhost.
+        /// The address the bank sends the customer back to: https, or http on 127.0.0.1,
+        /// localhost or [::1].
         #[arg(long, default_value = DEFAULT_REDIRECT)]
         redirect_uri: String,
         #[command(flatten)]

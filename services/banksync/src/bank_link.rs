@@ -302,6 +302,21 @@ impl BankLinks {
                 self.end_consent(&consent, &account.iban, &error.to_string())
                     .await
                     .map_err(|e| status::from_db(context, e))?;
+                if let LinkError::ErrorResponse {
+                    status: 400 | 401, ..
+                } = error
+                {
+                    return Err(status::with_reason(
+                        Code::FailedPrecondition,
+                        "BANK_CODE_REJECTED",
+                        format!(
+                            "account {}: the bank rejected the code, so consent {} has ended ({error}); \
+                             start a new one with dk bank consent start --account {}",
+                            account.iban, consent.id, account.id
+                        ),
+                        &[("iban", account.iban.clone())],
+                    ));
+                }
                 return Err(link_status(&account.iban, &error));
             }
         };
@@ -415,9 +430,11 @@ impl BankLinks {
                     Code::FailedPrecondition,
                     "BANK_CONSENT_MISSING",
                     format!(
-                        "account {} has no active consent at {}: start one with StartBankConsent",
+                        "account {} has no active consent at {}: start one with dk bank consent \
+                         start --account {} (StartBankConsent)",
                         account.iban,
-                        bank.display_name()
+                        bank.display_name(),
+                        account.id
                     ),
                     &[("iban", account.iban.clone())],
                 )
@@ -746,6 +763,14 @@ fn check_redirect_uri(text: &str) -> Result<String, Status> {
             format!("{text:?} is not a URL ({error}): expected the https address the bank sends the customer back to"),
         )
     })?;
+    if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err(status::invalid_argument(
+            "redirect_uri",
+            format!(
+                "{text:?} has a fragment or a user name: expected a plain address without #… or user@ (OAuth 2.0 forbids both)"
+            ),
+        ));
+    }
     let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     if url.scheme() == "https" || (url.scheme() == "http" && local) {
         Ok(url.into())
@@ -782,13 +807,48 @@ async fn linked_account<C: ConnectionTrait>(
             Code::FailedPrecondition,
             "BANK_LINK_OFF",
             format!(
-                "account {} is not linked automatically: turn its automatic link on first (SetAutomaticLink)",
+                "account {} is not linked automatically: turn its automatic link on first \
+                 (dk bank link --account {}, or SetAutomaticLink)",
+                account.iban, account.id
+            ),
+            &[("iban", account.iban.clone())],
+        ));
+    }
+    // A licence that dropped the bank link stops consents and syncs of accounts linked before.
+    let today = Utc::now().with_timezone(&Amsterdam).date_naive();
+    let entitled = crate::links::includes_bank_link(db, organisation.as_uuid(), today)
+        .await
+        .map_err(|e| status::from_db(context, e))?;
+    if !entitled {
+        return Err(status::with_reason(
+            Code::FailedPrecondition,
+            "BANK_LINK_NOT_IN_LICENCE",
+            format!(
+                "the licence of organisation {organisation} no longer includes the automatic bank \
+                 link, so account {} is not synced: add it to the licence (dk licence change \
+                 --add-bank-link), or import its statement files",
                 account.iban
             ),
             &[("iban", account.iban.clone())],
         ));
     }
     Ok(account)
+}
+
+/// Rejects an account whose bank has no automatic link, before it takes one of the licence's
+/// linked IBANs.
+pub fn check_linkable(iban: &str) -> Result<(), Status> {
+    if Bank::of_iban(iban).is_some() {
+        return Ok(());
+    }
+    Err(status::with_reason(
+        Code::FailedPrecondition,
+        "BANK_NOT_SUPPORTED",
+        format!(
+            "account {iban} is not at ING, ABN AMRO or Rabobank, the banks with an automatic link; import its statement files instead"
+        ),
+        &[("iban", iban.to_owned())],
+    ))
 }
 
 fn bank_of(account: &bank_account::Model) -> Result<Bank, Status> {
@@ -1037,6 +1097,8 @@ mod tests {
         assert!(check_redirect_uri("https://app.example.nl/bank/return").is_ok());
         assert!(check_redirect_uri("http://127.0.0.1:8080/return").is_ok());
         assert!(check_redirect_uri("http://localhost/return").is_ok());
+        assert!(check_redirect_uri("https://app.example.nl/return#part").is_err());
+        assert!(check_redirect_uri("https://user:secret@app.example.nl/return").is_err());
         let error = check_redirect_uri("http://app.example.nl/return").unwrap_err();
         assert!(
             error.message().contains("is not https"),

@@ -167,6 +167,7 @@ impl BankSyncService for BankSync {
             .with_timezone(&chrono_tz::Europe::Amsterdam)
             .date_naive();
         let (linked, max) = if request.enabled {
+            crate::bank_link::check_linkable(&account.iban)?;
             crate::links::link(&transaction, organisation, account.id, today)
                 .await
                 .map_err(|error| match error {

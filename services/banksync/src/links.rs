@@ -138,12 +138,14 @@ impl LicenceHandler {
 pub enum LinkError {
     #[error(
         "the licence of organisation {0} does not include the automatic bank link: add it to \
-         the licence (it needs the Boekhouding or Facturatie module)"
+         the licence (dk licence change --add-bank-link; it needs the Boekhouding or Facturatie \
+         module)"
     )]
     NotEntitled(Uuid),
     #[error(
         "the licence allows at most {max} automatically linked IBANs and {linked} are linked: \
-         unlink one first, or import this account's statement files by hand (no limit)"
+         unlink one first (dk bank link --account ID --off), or import this account's \
+         statement files by hand (no limit)"
     )]
     LimitReached { max: i32, linked: u64 },
     #[error(transparent)]
@@ -165,6 +167,21 @@ async fn in_force<C: ConnectionTrait>(
         query = query.lock_exclusive();
     }
     query.one(db).await
+}
+
+/// Returns whether the licence in force on `date` includes the automatic bank link.
+pub async fn includes_bank_link<C: ConnectionTrait>(
+    db: &C,
+    organisation: Uuid,
+    date: NaiveDate,
+) -> Result<bool, DbErr> {
+    Ok(licence_entitlement::Entity::find()
+        .filter(licence_entitlement::Column::OrganisationId.eq(organisation))
+        .filter(licence_entitlement::Column::EffectiveFrom.lte(date))
+        .order_by_desc(licence_entitlement::Column::EffectiveFrom)
+        .one(db)
+        .await?
+        .is_some_and(|entitlement| entitlement.automatic_bank_link))
 }
 
 /// Links `account` automatically when the licence allows one more; returns the number linked
