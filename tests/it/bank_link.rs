@@ -276,7 +276,7 @@ async fn a_sync_overlapping_a_statement_file_stores_only_new_mutations() {
     let link = first.bank_link.expect("link");
     assert_eq!(link.synced_through, Some(today().into()));
     assert!(
-        link.last_sync_outcome.contains("1 new, 9 already present"),
+        link.last_sync_outcome.contains("1 new, 9 already known"),
         "{}",
         link.last_sync_outcome
     );

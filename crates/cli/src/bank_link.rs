@@ -33,8 +33,10 @@ pub enum ConsentCommand {
         /// The whole return address, with its code and state parameters.
         #[arg(long, conflicts_with_all = ["code", "state"])]
         return_url: Option<String>,
+        /// The code parameter of the return address.
         #[arg(long, requires = "state")]
         code: Option<String>,
+        /// The state parameter of the return address.
         #[arg(long, requires = "code")]
         state: Option<String>,
         #[command(flatten)]
@@ -243,7 +245,14 @@ fn code_and_state(text: &str) -> anyhow::Result<(String, String)> {
         anyhow::anyhow!("--return-url {text:?} is not an address ({error}): expected the address the bank sent you back to")
     })?;
     if let Some((_, error)) = url.query_pairs().find(|(key, _)| key == "error") {
-        anyhow::bail!("the consent failed at the bank: {error}");
+        let description = url
+            .query_pairs()
+            .find(|(key, _)| key == "error_description")
+            .map(|(_, text)| format!(" ({text})"))
+            .unwrap_or_default();
+        anyhow::bail!(
+            "the consent failed at the bank: {error}{description}; start a new one with dk bank consent start"
+        );
     }
     let find = |name: &str| {
         url.query_pairs()
@@ -312,7 +321,7 @@ mod tests {
             code_and_state("http://127.0.0.1/return?error=access_denied&state=s").unwrap_err();
         assert_eq!(
             error.to_string(),
-            "the consent failed at the bank: access_denied"
+            "the consent failed at the bank: access_denied; start a new one with dk bank consent start"
         );
         assert!(code_and_state("not an address").is_err());
     }

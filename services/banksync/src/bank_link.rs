@@ -473,6 +473,13 @@ impl BankLinks {
         let transactions = match fetched {
             Ok(transactions) => transactions,
             Err(error) => {
+                tracing::warn!(
+                    organisation_id = %organisation,
+                    bank_account_id = %account.id,
+                    bank = bank.as_str(),
+                    %error,
+                    "bank sync failed"
+                );
                 if error.needs_new_consent() {
                     self.end_consent(&consent, &account.iban, &error.to_string())
                         .await
@@ -515,7 +522,7 @@ impl BankLinks {
             .map_err(crate::grpc::import_status)?;
         self.relay.notify();
         let outcome = format!(
-            "read {} to {today}: {} new, {} already present",
+            "read {} to {today}: {} new, {} already known",
             from, imported.imported_count, imported.duplicate_count
         );
         record_outcome(&self.db, &account, now, Some(today), &outcome)
