@@ -217,7 +217,7 @@ pub async fn list(language: String, target: TargetArgs) -> anyhow::Result<()> {
     }
     for link in &links {
         println!(
-            "{} {:<9} consent {:<12} until {:<10} synced through {:<10} next {}",
+            "{} {:<9} consent {:<12} until {:<25} synced through {:<10} next {}",
             link.iban,
             if link.bank.is_empty() {
                 "-"
@@ -275,23 +275,25 @@ fn status_name(status: i32) -> &'static str {
     }
 }
 
+/// Formats an instant as RFC 3339 with the Amsterdam offset, as the other commands print
+/// instants, or `-` when absent.
 fn time_text(time: Option<&prost_types::Timestamp>) -> String {
-    time.and_then(|time| {
-        chrono::DateTime::from_timestamp(time.seconds, u32::try_from(time.nanos).unwrap_or(0))
-    })
-    .map(|time| {
-        time.with_timezone(&chrono_tz::Europe::Amsterdam)
-            .format("%Y-%m-%d %H:%M")
-            .to_string()
-    })
-    .unwrap_or_else(|| "-".to_owned())
+    amsterdam(time).unwrap_or_else(|| "-".to_owned())
+}
+
+fn amsterdam(time: Option<&prost_types::Timestamp>) -> Option<String> {
+    let time = time?;
+    let instant = chrono::DateTime::from_timestamp(time.seconds, 0)?;
+    Some(
+        instant
+            .with_timezone(&chrono_tz::Europe::Amsterdam)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+    )
 }
 
 fn link_json(link: &banksync::BankLink) -> Value {
-    let time = |time: Option<&prost_types::Timestamp>| {
-        time.and_then(|time| chrono::DateTime::from_timestamp(time.seconds, 0))
-            .map_or(Value::Null, |time| json!(time.to_rfc3339()))
-    };
+    let time =
+        |time: Option<&prost_types::Timestamp>| amsterdam(time).map_or(Value::Null, Value::String);
     json!({
         "bank_account_id": link.bank_account_id,
         "iban": link.iban,
@@ -309,6 +311,21 @@ fn link_json(link: &banksync::BankLink) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instants_print_with_the_amsterdam_offset() {
+        let winter = prost_types::Timestamp {
+            seconds: 1_796_443_200,
+            nanos: 0,
+        };
+        assert_eq!(time_text(Some(&winter)), "2026-12-05T05:00:00+01:00");
+        let summer = prost_types::Timestamp {
+            seconds: 1_783_000_800,
+            nanos: 0,
+        };
+        assert_eq!(time_text(Some(&summer)), "2026-07-02T16:00:00+02:00");
+        assert_eq!(time_text(None), "-");
+    }
 
     #[test]
     fn return_addresses_give_code_and_state() {
