@@ -89,6 +89,28 @@ struct Inner {
 
 type Shared = Arc<Mutex<Inner>>;
 
+fn lock(shared: &Shared) -> MutexGuard<'_, Inner> {
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Records an account-information request and locks the bank for it, or returns the response
+/// that rejects it (see [`rejection`]).
+fn admit<'a>(
+    shared: &'a Shared,
+    uri: &axum::http::Uri,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<MutexGuard<'a, Inner>, Box<Response>> {
+    let mut inner = lock(shared);
+    record(&mut inner, "GET", uri.path(), query);
+    match rejection(&mut inner, headers) {
+        Some(rejected) => Err(Box::new(rejected)),
+        None => Ok(inner),
+    }
+}
+
 /// A running fake bank; it stops when dropped.
 pub struct FakeBank {
     bank: Bank,
@@ -160,9 +182,7 @@ impl FakeBank {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.inner)
     }
 
     pub fn bank(&self) -> Bank {
@@ -233,7 +253,7 @@ impl FakeBank {
         }
     }
 
-    /// The customer withdraws consent at the bank: tokens no longer refresh and requests fail.
+    /// Withdraws the customer's consent at the bank, so tokens no longer refresh and requests fail.
     pub fn revoke_consent(&self) {
         let mut inner = self.lock();
         inner.consent_revoked = true;
@@ -245,7 +265,7 @@ impl FakeBank {
         self.lock().faults.push_back(fault);
     }
 
-    /// Every request received, as `METHOD /path?query`.
+    /// Returns every request received, as `METHOD /path?query`.
     pub fn requests(&self) -> Vec<String> {
         self.lock().requests.clone()
     }
@@ -301,9 +321,7 @@ async fn authorize(
     State(shared): State<Shared>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let mut inner = shared
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut inner = lock(&shared);
     record(&mut inner, "GET", "/oauth2/authorize", &query);
     let (Some(redirect), Some(state)) = (query.get("redirect_uri"), query.get("state")) else {
         return oauth_error(
@@ -341,9 +359,7 @@ async fn token(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let mut inner = shared
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut inner = lock(&shared);
     let field = |name: &str| form.get(name).cloned().unwrap_or_default();
     inner.requests.push(format!(
         "POST /oauth2/token grant_type={}",
@@ -476,13 +492,10 @@ async fn accounts(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
-    let mut inner = shared
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    record(&mut inner, "GET", uri.path(), &HashMap::new());
-    if let Some(rejected) = rejection(&mut inner, &headers) {
-        return rejected;
-    }
+    let inner = match admit(&shared, &uri, &HashMap::new(), &headers) {
+        Ok(inner) => inner,
+        Err(rejected) => return *rejected,
+    };
     let accounts: Vec<Value> = inner
         .accounts
         .iter()
@@ -491,7 +504,7 @@ async fn accounts(
     axum::Json(json!({"accounts": accounts})).into_response()
 }
 
-/// The transactions of an account between the query's dates.
+/// Selects the transactions of an account between the query's dates.
 fn in_range<'a>(
     account: &'a Account,
     from: Option<&String>,
@@ -514,13 +527,10 @@ async fn berlin_transactions(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
-    let mut inner = shared
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    record(&mut inner, "GET", uri.path(), &query);
-    if let Some(rejected) = rejection(&mut inner, &headers) {
-        return rejected;
-    }
+    let inner = match admit(&shared, &uri, &query, &headers) {
+        Ok(inner) => inner,
+        Err(rejected) => return *rejected,
+    };
     let Some(account) = inner
         .accounts
         .iter()
@@ -621,13 +631,10 @@ async fn abnamro_transactions(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
-    let mut inner = shared
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    record(&mut inner, "GET", uri.path(), &query);
-    if let Some(rejected) = rejection(&mut inner, &headers) {
-        return rejected;
-    }
+    let inner = match admit(&shared, &uri, &query, &headers) {
+        Ok(inner) => inner,
+        Err(rejected) => return *rejected,
+    };
     let Some(account) = inner.accounts.iter().find(|account| account.iban == iban) else {
         return (
             StatusCode::NOT_FOUND,
