@@ -231,7 +231,7 @@ fn payment(day: NaiveDate, cents: i64, reference: &str) -> FakeTransaction {
 /// A sync of days the customer imported as a file stores only what is new, and a second sync
 /// stores nothing. Bookkeeping decides on the synced mutation as on imported ones.
 #[tokio::test]
-async fn a_sync_overlapping_a_statement_file_stores_only_new_mutations() {
+async fn sync_overlapping_file_stores_only_new() {
     let fake = FakeBank::start(Bank::Ing).await.expect("fake ING");
     fake.add_account(DEMO_ACCOUNT);
     for transaction in demo_transactions() {
@@ -308,7 +308,7 @@ async fn a_sync_overlapping_a_statement_file_stores_only_new_mutations() {
 
 /// The scheduler syncs every linked account on its own, on the embedded defaults.
 #[tokio::test]
-async fn the_scheduler_syncs_every_linked_account() {
+async fn scheduler_syncs_every_linked_account() {
     let rabobank = FakeBank::start(Bank::Rabobank)
         .await
         .expect("fake Rabobank");
@@ -505,7 +505,7 @@ async fn wait_for_notice(notices: &Notices, event_type: &str) -> BankConsentNoti
 /// A consent the customer withdrew at the bank stops the sync with a clear error. It shows as
 /// ended with a Dutch notice and publishes an ended notice, and a new consent resumes the sync.
 #[tokio::test]
-async fn a_withdrawn_consent_stops_the_sync_until_the_customer_consents_again() {
+async fn withdrawn_consent_stops_sync() {
     let fake = FakeBank::start(Bank::AbnAmro).await.expect("fake ABN AMRO");
     let iban = "NL91ABNA0417164300";
     fake.add_account(iban);
@@ -563,7 +563,7 @@ async fn a_withdrawn_consent_stops_the_sync_until_the_customer_consents_again() 
 /// The customer hears once, within the notice period, that a consent lapses; after it lapsed
 /// the consent ends with a notice of its own.
 #[tokio::test]
-async fn a_lapsing_consent_is_announced_once_and_then_ended() {
+async fn lapsing_consent_announced_once_then_ended() {
     let fake = FakeBank::start(Bank::Ing).await.expect("fake ING");
     let iban = "NL69INGB0123456789";
     fake.add_account(iban);
@@ -636,7 +636,7 @@ async fn a_lapsing_consent_is_announced_once_and_then_ended() {
 /// A `Retry-After` longer than a sync waits fails that sync with a clear error and keeps the
 /// consent, and the next sync succeeds.
 #[tokio::test]
-async fn a_rate_limited_sync_fails_and_the_next_one_succeeds() {
+async fn rate_limited_sync_fails_then_succeeds() {
     let fake = FakeBank::start(Bank::Rabobank)
         .await
         .expect("fake Rabobank");

@@ -3,7 +3,7 @@
 //! Transactions of an IBAN come from `/v1/accounts/{iban}/transactions` with `bookDateFrom`
 //! and `bookDateTo`, as `transactions[]` with `bookDate`, `valueDate`, a numeric `amount`,
 //! `counterPartyAccountNumber`, `counterPartyName` and the description as `descriptionLines[]`.
-//! A `nextPageKey` in the response asks for the next page with the same parameter. Every request
+//! A `nextPageKey` in the response is sent back as a parameter to get the next page. Every request
 //! carries the `API-Key` header. The betalingskenmerk, when there is one, is read from the
 //! description text, as in ABN AMRO's MT940 files.
 //!

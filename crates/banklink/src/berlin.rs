@@ -1,6 +1,6 @@
 //! ING and Rabobank: account information in the Berlin Group NextGenPSD2 shape.
 //!
-//! The account list gives each IBAN's `resourceId`; the transactions of that resource come as
+//! The account list gives each IBAN's `resourceId`. The transactions of that resource come as
 //! `transactions.booked[]`, and `transactions._links.next.href` points to the next page until
 //! the last page leaves it out. Rabobank adds `raboBookingDateTime`, a UTC moment: its date in
 //! Amsterdam is the booking date that Rabobank's statement files show, which can be a day
@@ -204,7 +204,7 @@ impl AccountInformation for BerlinGroup {
     }
 }
 
-/// Turns a non-200 response into the error that tells the caller what to do.
+/// Turns a non-200 response into the error that names what the caller must do.
 pub(crate) fn response_error(
     bank: &'static str,
     status: StatusCode,
@@ -231,7 +231,7 @@ pub(crate) fn response_error(
     }
 }
 
-/// An IBAN in upper case without spaces.
+/// Returns an IBAN in upper case without spaces.
 pub(crate) fn compact(iban: &str) -> String {
     iban.chars()
         .filter(|c| !c.is_whitespace())

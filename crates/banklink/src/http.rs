@@ -1,10 +1,11 @@
 //! Requests to a bank with retries.
 //!
 //! A connection error, a timeout or a 5xx response is retried after an exponentially growing,
-//! jittered wait (backon). A 429 response is retried after the wait its `Retry-After` header asks
-//! for, in seconds or as an HTTP date. A wait longer than the configured limit is not waited
-//! for: the request fails with [`LinkError::RateLimited`], and the next scheduled sync tries
-//! again. Every request carries a fresh `X-Request-ID`, as the Berlin Group standard asks.
+//! jittered wait (backon). A 429 response is retried after the wait in its `Retry-After`
+//! header, in seconds or as an HTTP date. A wait longer than the configured limit is not waited
+//! for. The request then fails with [`LinkError::RateLimited`], and the next scheduled sync
+//! tries again. Every request carries a fresh `X-Request-ID`, as the Berlin Group standard
+//! requires.
 
 use std::time::Duration;
 

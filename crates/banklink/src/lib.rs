@@ -224,7 +224,7 @@ impl fmt::Debug for Grant {
     }
 }
 
-/// Why a call to a bank failed.
+/// The error of a failed call to a bank.
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
     #[error("the consent for {bank} has ended ({reason}); the customer must give consent again")]
@@ -274,8 +274,8 @@ impl LinkError {
 pub trait AccountInformation: Send + Sync {
     fn bank(&self) -> Bank;
 
-    /// The URL where the customer logs in at the bank and consents. The bank sends the customer
-    /// back to `redirect_uri` with `code` and the given `state`.
+    /// Builds the URL where the customer logs in at the bank and consents. The bank sends the
+    /// customer back to `redirect_uri` with `code` and the given `state`.
     fn authorization_url(&self, state: &str, redirect_uri: &str) -> String;
 
     /// Exchanges the code from the consent redirect for the customer's tokens.
@@ -311,7 +311,7 @@ pub fn connect(
 const REFRESH_MARGIN: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
 
 /// Reads booked transactions with the customer's grant, refreshing the access token when it
-/// has expired or the bank turns it down. `grant` holds the tokens to store afterwards.
+/// has expired or the bank rejects it. Afterwards `grant` contains the tokens to store.
 pub async fn fetch_booked(
     api: &dyn AccountInformation,
     grant: &mut Grant,

@@ -122,7 +122,7 @@ async fn every_bank_pages_through_booked_transactions() {
 }
 
 #[tokio::test]
-async fn the_date_range_is_sent_and_kept() {
+async fn date_range_is_sent_and_kept() {
     for bank in Bank::ALL {
         let fake = bank_with_transactions(bank).await;
         let (api, mut grant) = consented(&fake).await;
@@ -164,7 +164,7 @@ async fn ing_exchanges_the_code_with_an_application_token() {
 }
 
 #[tokio::test]
-async fn an_expired_access_token_is_refreshed() {
+async fn expired_access_token_is_refreshed() {
     for bank in Bank::ALL {
         let fake = bank_with_transactions(bank).await;
         let (api, mut grant) = consented(&fake).await;
@@ -185,7 +185,7 @@ async fn an_expired_access_token_is_refreshed() {
 }
 
 #[tokio::test]
-async fn a_token_known_to_be_expired_is_refreshed_before_use() {
+async fn stale_token_refreshes_before_use() {
     let fake = bank_with_transactions(Bank::Rabobank).await;
     let (api, mut grant) = consented(&fake).await;
     grant.access_expires_at = Utc::now();
@@ -226,7 +226,7 @@ async fn rate_limits_and_outages_are_waited_out() {
 }
 
 #[tokio::test]
-async fn a_long_retry_after_ends_the_sync_with_a_rate_limit_error() {
+async fn long_retry_after_fails_as_rate_limited() {
     let fake = bank_with_transactions(Bank::Ing).await;
     let (api, mut grant) = consented(&fake).await;
     // The fake's settings wait at most two seconds.
@@ -266,7 +266,7 @@ async fn lasting_outages_give_up_after_the_attempts() {
 }
 
 #[tokio::test]
-async fn a_withdrawn_consent_asks_for_a_new_one() {
+async fn withdrawn_consent_needs_new_consent() {
     for bank in Bank::ALL {
         let fake = bank_with_transactions(bank).await;
         let (api, mut grant) = consented(&fake).await;
@@ -279,7 +279,7 @@ async fn a_withdrawn_consent_asks_for_a_new_one() {
 }
 
 #[tokio::test]
-async fn a_lapsed_consent_is_not_used() {
+async fn lapsed_consent_is_not_used() {
     let fake = bank_with_transactions(Bank::Ing).await;
     let (api, mut grant) = consented(&fake).await;
     let later: DateTime<Utc> = grant.consent_valid_until + chrono::TimeDelta::seconds(1);
@@ -303,7 +303,7 @@ async fn a_lapsed_consent_is_not_used() {
 }
 
 #[tokio::test]
-async fn the_consent_period_comes_from_the_token_answer_or_the_default() {
+async fn consent_period_from_token_or_default() {
     let fake = bank_with_transactions(Bank::Rabobank).await;
     let (_, grant) = consented(&fake).await;
     let days = (grant.consent_valid_until - Utc::now()).num_days();
@@ -319,7 +319,7 @@ async fn the_consent_period_comes_from_the_token_answer_or_the_default() {
 }
 
 #[tokio::test]
-async fn an_iban_outside_the_consent_is_named() {
+async fn iban_outside_consent_is_named() {
     for bank in Bank::ALL {
         let fake = bank_with_transactions(bank).await;
         let (api, mut grant) = consented(&fake).await;
@@ -340,7 +340,7 @@ async fn an_iban_outside_the_consent_is_named() {
 }
 
 #[tokio::test]
-async fn a_used_code_is_refused() {
+async fn used_code_is_rejected() {
     let fake = bank_with_transactions(Bank::AbnAmro).await;
     let api = connect(Bank::AbnAmro, &fake.settings()).unwrap();
     let (code, _) = fake
@@ -381,7 +381,7 @@ async fn rabobank_booking_dates_are_amsterdam_dates() {
 }
 
 #[tokio::test]
-async fn an_unreachable_bank_is_named() {
+async fn unreachable_bank_is_named() {
     // A port that was free a moment ago and that nothing listens on now.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -227,8 +227,8 @@ enum BankCommand {
         #[command(flatten)]
         target: TargetArgs,
     },
-    /// Turn the automatic bank link of an account on (or off with --off); the licence must
-    /// include the bank link, for at most its number of IBANs.
+    /// Turn the automatic bank link of an account on, or off with --off. The licence must
+    /// include the bank link, and it caps the number of linked IBANs.
     Link {
         /// Id of the bank account (see `dk account add`).
         #[arg(long)]

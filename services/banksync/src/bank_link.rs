@@ -8,7 +8,7 @@
 //! (`bank.consent.ended.v1`), each in the same transaction as the status change.
 //!
 //! A sync reads the booked transactions from a few days before the last synced date up to
-//! today, and stores them through the same path as a statement file: the source-independent
+//! today, and stores them through the same path as a statement file. The source-independent
 //! fingerprint (see `import`) makes a repeated sync, an overlap with a manual import, and two
 //! replicas syncing at once store every mutation once. Replicas claim a due sync by moving its
 //! `next_run_at` with a conditional update, so only one of them syncs an account per round.

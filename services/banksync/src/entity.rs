@@ -175,7 +175,7 @@ pub mod bank_consent {
         pub refresh_token: Option<String>,
         pub access_expires_at: Option<DateTimeUtc>,
         pub valid_until: Option<DateTimeUtc>,
-        /// When the customer was told that the consent lapses soon.
+        /// When the customer got the notice that the consent lapses soon.
         pub renewal_notice_at: Option<DateTimeUtc>,
         pub ended_reason: Option<String>,
         pub created_at: DateTimeUtc,

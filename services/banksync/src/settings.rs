@@ -46,7 +46,7 @@ pub struct BankLinkSettings {
     /// Days before the last synced date that every later sync reads again, so that bookings
     /// the bank adds late to a day are not missed.
     pub overlap_days: i64,
-    /// Days before a consent lapses that the customer is told to renew it.
+    /// Days before a consent lapses that the customer gets a renewal notice.
     pub renewal_notice_days: i64,
     /// The AES-256 key that seals the customers' bank tokens in the database: 64 hexadecimal
     /// characters.
@@ -61,7 +61,7 @@ pub struct BankLinkSettings {
 }
 
 impl BankLinkSettings {
-    /// The defaults of `defaults.toml`, with no bank configured.
+    /// Returns the defaults of `defaults.toml`, with no bank configured.
     pub fn without_banks() -> Self {
         BankLinkSettings {
             scheduler_interval_seconds: 60,
@@ -76,7 +76,7 @@ impl BankLinkSettings {
         }
     }
 
-    /// The API settings of `bank`, when configured.
+    /// Returns the API settings of `bank`, when configured.
     pub fn bank(&self, bank: dk_banklink::Bank) -> Option<&dk_banklink::BankApiSettings> {
         match bank {
             dk_banklink::Bank::Ing => self.ing.as_ref(),
