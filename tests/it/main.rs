@@ -6,6 +6,7 @@ mod csv_import;
 mod flow;
 mod isolation;
 mod knowledge;
+mod ledger;
 mod licence;
 mod messaging;
 mod money;
@@ -89,6 +90,7 @@ pub async fn create_invoice(
             issue_date: None,
             due_date: None,
             payment_reference: payment_reference.into(),
+            ..Default::default()
         })
         .await
         .expect("create invoice")

@@ -193,6 +193,7 @@ async fn invalid_invoices_are_rejected() {
         issue_date: None,
         due_date: None,
         payment_reference: String::new(),
+        ..Default::default()
     };
     let cases = [
         (

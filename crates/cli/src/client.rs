@@ -228,7 +228,9 @@ pub struct NewInvoice {
     pub number: String,
     pub counterparty: String,
     pub counterparty_iban: Option<String>,
-    pub amount: String,
+    pub amount: Option<String>,
+    pub lines: Vec<bookkeeping::InvoiceLine>,
+    pub country: Option<String>,
     pub issue_date: Option<chrono::NaiveDate>,
     pub due_date: Option<chrono::NaiveDate>,
     pub payment_reference: Option<String>,
@@ -245,13 +247,15 @@ pub async fn create_invoice(
             number: invoice.number,
             counterparty_name: invoice.counterparty,
             counterparty_iban: invoice.counterparty_iban.unwrap_or_default(),
-            amount: Some(common::Money {
-                amount: invoice.amount,
+            amount: invoice.amount.map(|amount| common::Money {
+                amount,
                 currency_code: "EUR".into(),
             }),
             issue_date: invoice.issue_date.map(Into::into),
             due_date: invoice.due_date.map(Into::into),
             payment_reference: invoice.payment_reference.unwrap_or_default(),
+            lines: invoice.lines,
+            counterparty_country: invoice.country.unwrap_or_default(),
         })
         .await?
         .into_inner();
@@ -346,7 +350,7 @@ pub fn print_json(value: &Value) {
     );
 }
 
-fn money_text(money: Option<&common::Money>) -> String {
+pub(crate) fn money_text(money: Option<&common::Money>) -> String {
     match money_from_proto("amount", money) {
         Ok(money) => money.to_string(),
         Err(_) => "-".into(),
@@ -365,7 +369,7 @@ pub fn date_text(date: Option<&common::Date>) -> String {
     date.map_or_else(|| "-".to_owned(), |date| date_to_string(Some(date)))
 }
 
-fn money_value(money: Option<&common::Money>) -> Value {
+pub(crate) fn money_value(money: Option<&common::Money>) -> Value {
     match money {
         Some(money) => json!({"amount": money.amount, "currency": money.currency_code}),
         None => Value::Null,
@@ -438,7 +442,7 @@ fn count_of(count: i32, noun: &str) -> String {
     }
 }
 
-fn kind_name(kind: i32) -> &'static str {
+pub(crate) fn kind_name(kind: i32) -> &'static str {
     match bookkeeping::InvoiceKind::try_from(kind) {
         Ok(bookkeeping::InvoiceKind::Sales) => "sales",
         Ok(bookkeeping::InvoiceKind::Purchase) => "purchase",
@@ -603,6 +607,49 @@ fn truncate(text: &str, width: usize) -> String {
 }
 
 /// Parses an amount given on the command line, accepting a decimal point only.
+/// Parses `--line "DESCRIPTION;QUANTITY;UNIT PRICE;VAT[;ACCOUNT]"`.
+pub fn parse_invoice_line(text: &str) -> Result<bookkeeping::InvoiceLine, String> {
+    let parts: Vec<&str> = text.split(';').map(str::trim).collect();
+    let [description, quantity, price, vat, rest @ ..] = parts.as_slice() else {
+        return Err(format!(
+            "{text:?}: expected DESCRIPTION;QUANTITY;UNIT PRICE;VAT[;ACCOUNT], for example \"Training;2;450.00;high\""
+        ));
+    };
+    if rest.len() > 1 {
+        return Err(format!(
+            "{text:?} has {} fields: expected 4 or 5 (DESCRIPTION;QUANTITY;UNIT PRICE;VAT[;ACCOUNT])",
+            parts.len()
+        ));
+    }
+    let vat_code = match vat.to_ascii_lowercase().as_str() {
+        "high" | "21" => bookkeeping::VatCode::High,
+        "low" | "9" => bookkeeping::VatCode::Low,
+        "zero" | "0" => bookkeeping::VatCode::Zero,
+        "reverse-charge" | "reverse_charge" | "verlegd" => bookkeeping::VatCode::ReverseCharge,
+        other => {
+            return Err(format!(
+                "VAT {other:?} in {text:?}: expected high (21 %), low (9 %), zero or reverse-charge"
+            ));
+        }
+    };
+    let unit_price =
+        parse_amount(price).map_err(|error| format!("unit price in {text:?}: {error}"))?;
+    Ok(bookkeeping::InvoiceLine {
+        description: (*description).to_owned(),
+        quantity: (*quantity).to_owned(),
+        unit_price: Some(common::Money {
+            amount: unit_price,
+            currency_code: "EUR".into(),
+        }),
+        vat_code: vat_code as i32,
+        account_number: rest
+            .first()
+            .map(|account| (*account).to_owned())
+            .unwrap_or_default(),
+        amount: None,
+    })
+}
+
 pub fn parse_amount(text: &str) -> anyhow::Result<String> {
     let money = Money::parse(text, Currency::EUR)?;
     Ok(money.amount().to_string())

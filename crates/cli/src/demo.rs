@@ -30,6 +30,8 @@ struct DemoInvoice {
     counterparty: String,
     counterparty_iban: Option<String>,
     amount: String,
+    /// The invoice's one line, as `dk invoice create --line` takes it.
+    line: String,
     issue_date: chrono::NaiveDate,
     due_date: chrono::NaiveDate,
     payment_reference: Option<String>,
@@ -88,7 +90,12 @@ async fn run_on(stack: &stack::Stack, token_secret: &str) -> anyhow::Result<Repo
                 number: invoice.number,
                 counterparty: invoice.counterparty,
                 counterparty_iban: invoice.counterparty_iban,
-                amount: invoice.amount,
+                amount: Some(invoice.amount),
+                lines: vec![
+                    client::parse_invoice_line(&invoice.line)
+                        .map_err(|error| anyhow::anyhow!("demo invoice line: {error}"))?,
+                ],
+                country: None,
                 issue_date: Some(invoice.issue_date),
                 due_date: Some(invoice.due_date),
                 payment_reference: invoice.payment_reference,

@@ -8,6 +8,7 @@ mod bank_link;
 mod billing;
 mod client;
 mod demo;
+mod ledger;
 mod licence;
 mod quote;
 mod stack;
@@ -67,6 +68,12 @@ enum Command {
     /// Show how bank mutations were matched to invoices.
     #[command(subcommand)]
     Matches(MatchesCommand),
+    /// The chart of accounts and journal entries: list, post, reverse, close periods.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
+    /// Reports of the ledger: trial balance, VAT return, open items.
+    #[command(subcommand)]
+    Report(ledger::ReportCommand),
     /// Price a licence: modules, add-ons, users and the bank link, with VAT.
     Quote(quote::QuoteArgs),
     /// Start a trial, accept a quote, and show or change the organisation's licence.
@@ -267,7 +274,11 @@ enum Kind {
 
 #[derive(Subcommand)]
 enum InvoiceCommand {
-    /// Create a sales or purchase invoice with its full amount open.
+    /// Create a sales or purchase invoice with its full amount open, and book it.
+    ///
+    /// Give the lines with --line; the total and VAT follow from them. An invoice given with
+    /// --amount alone is booked against the suspense account (1900) until a memorial entry
+    /// divides it over revenue or costs and VAT.
     Create {
         #[arg(long, value_enum)]
         kind: Kind,
@@ -280,9 +291,18 @@ enum InvoiceCommand {
         /// IBAN of the customer or supplier, used to suggest matches for payments without a number.
         #[arg(long)]
         counterparty_iban: Option<String>,
-        /// Total including VAT in euros, with a decimal point, for example 1210.00.
-        #[arg(long, allow_hyphen_values = true)]
-        amount: String,
+        /// Total including VAT in euros, with a decimal point, for example 1210.00; with --line
+        /// it must equal the lines' total.
+        #[arg(long, allow_hyphen_values = true, required_unless_present = "line")]
+        amount: Option<String>,
+        /// An invoice line, "DESCRIPTION;QUANTITY;UNIT PRICE;VAT[;ACCOUNT]" with VAT one of
+        /// high (21 %), low (9 %), zero or reverse-charge, for example "Training;2;450.00;high".
+        /// Repeat for more lines.
+        #[arg(long, value_parser = client::parse_invoice_line)]
+        line: Vec<dk_proto::bookkeeping::v1::InvoiceLine>,
+        /// Country of the customer or supplier (ISO code such as BE); NL when not given.
+        #[arg(long)]
+        country: Option<String>,
         /// Issue date, YYYY-MM-DD; today when not given.
         #[arg(long, value_parser = parse_date)]
         issue_date: Option<chrono::NaiveDate>,
@@ -493,6 +513,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             bank_link::list(language, target).await
         }
         Command::Invoice(command) => run_invoice(command).await,
+        Command::Ledger(command) => ledger::run_ledger(command).await,
+        Command::Report(command) => ledger::run_report(command).await,
         Command::Matches(MatchesCommand::List { unmatched, target }) => {
             let mut bookkeeping = target.target().bookkeeping().await?;
             let matches = client::list_matches(&mut bookkeeping, unmatched).await?;
@@ -520,12 +542,14 @@ async fn run_invoice(command: InvoiceCommand) -> anyhow::Result<()> {
             counterparty,
             counterparty_iban,
             amount,
+            line,
+            country,
             issue_date,
             due,
             payment_reference,
             target,
         } => {
-            let amount = client::parse_amount(&amount)?;
+            let amount = amount.as_deref().map(client::parse_amount).transpose()?;
             let mut bookkeeping = target.target().bookkeeping().await?;
             let invoice = client::create_invoice(
                 &mut bookkeeping,
@@ -538,6 +562,8 @@ async fn run_invoice(command: InvoiceCommand) -> anyhow::Result<()> {
                     counterparty,
                     counterparty_iban,
                     amount,
+                    lines: line,
+                    country,
                     issue_date,
                     due_date: due,
                     payment_reference,

@@ -20,6 +20,9 @@ pub mod invoice {
         pub number_key: String,
         pub counterparty_name: String,
         pub counterparty_iban: Option<String>,
+        /// ISO 3166 country of the counterparty, which decides the VAT return box of
+        /// reverse-charge lines.
+        pub counterparty_country: String,
         pub currency: String,
         pub amount_minor: i64,
         pub open_minor: i64,
@@ -84,6 +87,172 @@ pub mod allocation {
         pub invoice_id: Uuid,
         pub amount_minor: i64,
         pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod invoice_line {
+    use sea_orm::entity::prelude::*;
+
+    /// One line of an invoice entered with its lines: what was sold or bought, its net amount,
+    /// its VAT code and the revenue or cost account it is booked to.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "invoice_lines")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub invoice_id: Uuid,
+        pub position: i32,
+        pub description: String,
+        /// Decimal text, such as `1.5`.
+        pub quantity: String,
+        pub unit_price_minor: i64,
+        /// Net amount of the line, `quantity × unit price` rounded to cents.
+        pub amount_minor: i64,
+        /// `high`, `low`, `zero` or `reverse_charge`.
+        pub vat_code: String,
+        pub account_id: Uuid,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod ledger_account {
+    use sea_orm::entity::prelude::*;
+
+    /// An account of an organisation's chart of accounts; `(organisation_id, number)` is unique,
+    /// and so is a role other than `bank`.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "ledger_accounts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organisation_id: Uuid,
+        pub number: String,
+        pub name_nl: String,
+        pub name_en: String,
+        /// Code in the Dutch reference chart of accounts (RGS).
+        pub rgs_code: String,
+        /// `balance` or `profit_loss`.
+        pub class: String,
+        /// `debit` or `credit`.
+        pub normal_side: String,
+        /// What the service books on the account automatically, such as `debtors`.
+        pub role: Option<String>,
+        /// The bank account whose money this account holds, for accounts of role `bank`.
+        pub bank_account_id: Option<Uuid>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod journal_entry {
+    use sea_orm::entity::prelude::*;
+
+    /// A journal entry. It is written unposted, its lines are added, and posting it sets
+    /// `posted_at`; database triggers then refuse an unbalanced entry and any later change.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "journal_entries")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organisation_id: Uuid,
+        /// `sales`, `purchases`, `bank` or `memorial`.
+        pub journal: String,
+        pub entry_date: Date,
+        pub description: String,
+        /// What the entry books: `invoice`, `payment`, `transfer`, `manual` or `reversal`.
+        pub source: String,
+        /// The invoice or match the entry books, if any.
+        pub source_id: Option<Uuid>,
+        /// The entry this one reverses; unique, so an entry is reversed at most once.
+        pub reverses_entry_id: Option<Uuid>,
+        pub posted_at: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod journal_line {
+    use sea_orm::entity::prelude::*;
+
+    /// One line of a journal entry. `amount_minor` is signed: debit positive, credit negative,
+    /// so the lines of a balanced entry add up to zero.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "journal_lines")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub entry_id: Uuid,
+        pub organisation_id: Uuid,
+        pub position: i32,
+        pub account_id: Uuid,
+        pub entry_date: Date,
+        pub amount_minor: i64,
+        pub description: String,
+        /// The invoice whose open item the line changes, on debtors and creditors lines.
+        pub invoice_id: Option<Uuid>,
+        /// VAT return box the line counts in, such as `1a`.
+        pub vat_box: Option<String>,
+        /// `base` or `tax`: which column of the box.
+        pub vat_part: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod account_balance {
+    use sea_orm::entity::prelude::*;
+
+    /// Debit and credit totals of one account in one month, kept up to date by every posting.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "account_balances")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub account_id: Uuid,
+        /// First day of the month.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub month: Date,
+        pub organisation_id: Uuid,
+        pub debit_minor: i64,
+        pub credit_minor: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod books {
+    use sea_orm::entity::prelude::*;
+
+    /// Per organisation: the last day of the closed periods, if any.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "books")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub organisation_id: Uuid,
+        pub closed_through: Option<Date>,
+        pub updated_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

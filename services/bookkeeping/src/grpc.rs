@@ -16,7 +16,9 @@ use sea_orm::entity::prelude::*;
 use sea_orm::{DatabaseConnection, QueryOrder, QuerySelect};
 use tonic::{Request, Response, Status};
 
-use crate::entity::{invoice, payment_match};
+use crate::entity::{invoice, invoice_line, journal_entry, ledger_account, payment_match};
+use crate::invoices::{self, LineInput};
+use crate::ledger::chart::Charts;
 
 /// Default payment term when an invoice names no due date.
 const DEFAULT_PAYMENT_DAYS: u64 = 30;
@@ -24,6 +26,7 @@ const DEFAULT_PAYMENT_DAYS: u64 = 30;
 /// Shared state of the gRPC handlers.
 pub struct Bookkeeping {
     pub db: DatabaseConnection,
+    pub charts: Charts,
 }
 
 #[tonic::async_trait]
@@ -41,9 +44,16 @@ impl BookkeepingService for Bookkeeping {
             &request.idempotency_key,
             &request,
         )?;
-        let row = validate_invoice(organisation, &request)?;
+        let lines = invoices::parse_lines(&request.lines)?;
+        let row = validate_invoice(organisation, &request, &lines)?;
 
         let context = "creating an invoice";
+        // The chart is seeded in its own transaction, before this one takes the write lock.
+        let chart = self
+            .charts
+            .of(organisation)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
         let transaction = dk_runtime::database::begin_write(&self.db)
             .await
             .map_err(|e| status::from_db(context, e))?;
@@ -91,8 +101,12 @@ impl BookkeepingService for Bookkeeping {
             .insert(&transaction)
             .await
             .map_err(|e| status::from_db(context, e))?;
+        let entry_id = invoices::book(&transaction, &chart, &row, &lines).await?;
+        let mut invoice = invoice_to_proto(&row);
+        invoice.journal_entry_id = entry_id.to_string();
+        invoice.lines = lines_to_proto(&transaction, row.id).await?;
         let response = pb::CreateInvoiceResponse {
-            invoice: Some(invoice_to_proto(&row)),
+            invoice: Some(invoice),
         };
         idempotency::store(&transaction, &key, &response)
             .await
@@ -118,8 +132,18 @@ impl BookkeepingService for Bookkeeping {
             .await
             .map_err(|e| status::from_db("reading an invoice", e))?
             .ok_or_else(|| status::not_found("invoice", &id.to_string()))?;
+        let mut invoice = invoice_to_proto(&row);
+        invoice.lines = lines_to_proto(&self.db, row.id).await?;
+        invoice.journal_entry_id = journal_entry::Entity::find()
+            .filter(journal_entry::Column::SourceId.eq(row.id))
+            .filter(journal_entry::Column::Source.eq("invoice"))
+            .one(&self.db)
+            .await
+            .map_err(|e| status::from_db("reading an invoice", e))?
+            .map(|entry| entry.id.to_string())
+            .unwrap_or_default();
         Ok(Response::new(pb::GetInvoiceResponse {
-            invoice: Some(invoice_to_proto(&row)),
+            invoice: Some(invoice),
         }))
     }
 
@@ -163,6 +187,86 @@ impl BookkeepingService for Bookkeeping {
         }))
     }
 
+    async fn list_ledger_accounts(
+        &self,
+        request: Request<pb::ListLedgerAccountsRequest>,
+    ) -> Result<Response<pb::ListLedgerAccountsResponse>, Status> {
+        let organisation = caller(&request)?.organisation_id.as_uuid();
+        self.list_ledger_accounts_call(organisation)
+            .await
+            .map(Response::new)
+    }
+
+    async fn post_journal_entry(
+        &self,
+        request: Request<pb::PostJournalEntryRequest>,
+    ) -> Result<Response<pb::PostJournalEntryResponse>, Status> {
+        let organisation = caller(&request)?.organisation_id.as_uuid();
+        self.post_journal_entry_call(organisation, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn reverse_journal_entry(
+        &self,
+        request: Request<pb::ReverseJournalEntryRequest>,
+    ) -> Result<Response<pb::ReverseJournalEntryResponse>, Status> {
+        let organisation = caller(&request)?.organisation_id.as_uuid();
+        self.reverse_journal_entry_call(organisation, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn list_journal_entries(
+        &self,
+        request: Request<pb::ListJournalEntriesRequest>,
+    ) -> Result<Response<pb::ListJournalEntriesResponse>, Status> {
+        let organisation = caller(&request)?.organisation_id.as_uuid();
+        self.list_journal_entries_call(organisation, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn close_period(
+        &self,
+        request: Request<pb::ClosePeriodRequest>,
+    ) -> Result<Response<pb::ClosePeriodResponse>, Status> {
+        let organisation = caller(&request)?.organisation_id.as_uuid();
+        self.close_period_call(organisation, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_trial_balance(
+        &self,
+        request: Request<pb::GetTrialBalanceRequest>,
+    ) -> Result<Response<pb::GetTrialBalanceResponse>, Status> {
+        let organisation = caller(&request)?.organisation_id.as_uuid();
+        self.trial_balance_call(organisation, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_open_items(
+        &self,
+        request: Request<pb::GetOpenItemsRequest>,
+    ) -> Result<Response<pb::GetOpenItemsResponse>, Status> {
+        let organisation = caller(&request)?.organisation_id.as_uuid();
+        self.open_items_call(organisation, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn get_vat_return(
+        &self,
+        request: Request<pb::GetVatReturnRequest>,
+    ) -> Result<Response<pb::GetVatReturnResponse>, Status> {
+        let organisation = caller(&request)?.organisation_id.as_uuid();
+        self.vat_return_call(organisation, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
     async fn list_matches(
         &self,
         request: Request<pb::ListMatchesRequest>,
@@ -198,6 +302,7 @@ impl BookkeepingService for Bookkeeping {
 fn validate_invoice(
     organisation: Uuid,
     request: &pb::CreateInvoiceRequest,
+    lines: &[LineInput],
 ) -> Result<invoice::Model, Status> {
     let kind = match pb::InvoiceKind::try_from(request.kind) {
         Ok(pb::InvoiceKind::Sales) => "sales",
@@ -229,26 +334,65 @@ fn validate_invoice(
         ),
     };
 
-    let amount = money_from_proto("amount", request.amount.as_ref())
-        .map_err(|e| status::invalid_argument(&e.field, e.message))?;
-    if amount.currency() != Currency::EUR {
+    let stated = match (&request.amount, lines.is_empty()) {
+        (None, false) => None,
+        (amount, _) => {
+            let amount = money_from_proto("amount", amount.as_ref())
+                .map_err(|e| status::invalid_argument(&e.field, e.message))?;
+            if amount.currency() != Currency::EUR {
+                return Err(status::invalid_argument(
+                    "amount.currency_code",
+                    format!("{} is not supported: expected EUR", amount.currency()),
+                ));
+            }
+            Some(
+                amount
+                    .to_minor_units()
+                    .map_err(|e| status::invalid_argument("amount.amount", e.to_string()))?,
+            )
+        }
+    };
+    let amount_minor = if lines.is_empty() {
+        stated.unwrap_or_default()
+    } else {
+        let total = invoices::totals(lines).total_minor;
+        if let Some(stated) = stated
+            && stated != total
+        {
+            return Err(status::invalid_argument(
+                "amount",
+                format!(
+                    "{} differs from the lines' total including VAT, {}; leave the amount out or correct it",
+                    Money::from_minor_units(stated, Currency::EUR),
+                    Money::from_minor_units(total, Currency::EUR)
+                ),
+            ));
+        }
+        total
+    };
+    if amount_minor <= 0 {
         return Err(status::invalid_argument(
-            "amount.currency_code",
-            format!("{} is not supported: expected EUR", amount.currency()),
-        ));
-    }
-    if !amount.amount().is_sign_positive() || amount.is_zero() {
-        return Err(status::invalid_argument(
-            "amount.amount",
+            if lines.is_empty() {
+                "amount.amount"
+            } else {
+                "lines"
+            },
             format!(
-                "{} is not positive: expected the invoice total, such as 121.00",
-                amount.amount()
+                "the total {} is not positive: expected an invoice total such as 121.00",
+                Money::from_minor_units(amount_minor, Currency::EUR)
             ),
         ));
     }
-    let amount_minor = amount
-        .to_minor_units()
-        .map_err(|e| status::invalid_argument("amount.amount", e.to_string()))?;
+
+    let counterparty_country = match request.counterparty_country.trim() {
+        "" => "NL".to_owned(),
+        text => dk_pricing::parse_country(text).map_err(|_| {
+            status::invalid_argument(
+                "counterparty_country",
+                format!("{text:?} is not an ISO 3166 country code such as NL, BE or DE"),
+            )
+        })?,
+    };
 
     let issue_date = date_from_proto("issue_date", request.issue_date.as_ref())
         .map_err(|e| status::invalid_argument(&e.field, e.message))?
@@ -281,7 +425,8 @@ fn validate_invoice(
         number_key: number.as_str().to_lowercase(),
         counterparty_name: counterparty_name.to_owned(),
         counterparty_iban: counterparty_iban.map(|iban| iban.to_string()),
-        currency: amount.currency().to_string(),
+        counterparty_country,
+        currency: Currency::EUR.to_string(),
         amount_minor,
         open_minor: amount_minor,
         issue_date,
@@ -318,7 +463,54 @@ fn invoice_to_proto(row: &invoice::Model) -> pb::Invoice {
         payment_reference: row.payment_reference.clone().unwrap_or_default(),
         status: status as i32,
         create_time: Some(timestamp_from(row.created_at)),
+        lines: Vec::new(),
+        counterparty_country: row.counterparty_country.clone(),
+        journal_entry_id: String::new(),
     }
+}
+
+/// The stored lines of an invoice, with their account numbers.
+async fn lines_to_proto<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    invoice_id: Uuid,
+) -> Result<Vec<pb::InvoiceLine>, Status> {
+    let context = "reading invoice lines";
+    let lines = invoice_line::Entity::find()
+        .filter(invoice_line::Column::InvoiceId.eq(invoice_id))
+        .order_by_asc(invoice_line::Column::Position)
+        .all(db)
+        .await
+        .map_err(|e| status::from_db(context, e))?;
+    if lines.is_empty() {
+        return Ok(Vec::new());
+    }
+    let accounts: std::collections::HashMap<Uuid, String> = ledger_account::Entity::find()
+        .filter(
+            ledger_account::Column::Id
+                .is_in(lines.iter().map(|line| line.account_id).collect::<Vec<_>>()),
+        )
+        .all(db)
+        .await
+        .map_err(|e| status::from_db(context, e))?
+        .into_iter()
+        .map(|account| (account.id, account.number))
+        .collect();
+    Ok(lines
+        .into_iter()
+        .map(|line| pb::InvoiceLine {
+            description: line.description,
+            quantity: line.quantity,
+            unit_price: Some(Money::from_minor_units(line.unit_price_minor, Currency::EUR).into()),
+            vat_code: match line.vat_code.as_str() {
+                "high" => pb::VatCode::High,
+                "low" => pb::VatCode::Low,
+                "zero" => pb::VatCode::Zero,
+                _ => pb::VatCode::ReverseCharge,
+            } as i32,
+            account_number: accounts.get(&line.account_id).cloned().unwrap_or_default(),
+            amount: Some(Money::from_minor_units(line.amount_minor, Currency::EUR).into()),
+        })
+        .collect())
 }
 
 fn match_to_proto(row: &payment_match::Model) -> Result<pb::Match, Status> {

@@ -1,4 +1,5 @@
-//! Bookkeeping: sales and purchase invoices, and the matching of bank mutations to them.
+//! Bookkeeping: the double-entry ledger, sales and purchase invoices with VAT, reports, and
+//! the matching of bank mutations to invoices.
 //!
 //! The service consumes `bank.mutation.imported.v1`, decides for each mutation which invoices
 //! it pays (see `dk-matching` for the rules), books the payments on the invoices' open amounts,
@@ -7,7 +8,10 @@
 
 mod entity;
 mod grpc;
+mod invoices;
 mod issued;
+pub mod ledger;
+mod ledger_calls;
 mod matching;
 pub mod migration;
 pub mod settings;
@@ -41,9 +45,11 @@ pub async fn start(
 
     let relay = Relay::new(db.clone(), bus.clone(), "bookkeeping");
     let relay_task = tokio::spawn(relay.clone().run(shutdown.clone()));
+    let charts = ledger::chart::Charts::new(db.clone());
     let handler = Arc::new(matching::BankMutationHandler {
         db: db.clone(),
         relay,
+        charts: charts.clone(),
     });
     let consumer = bus
         .subscribe(
@@ -56,14 +62,20 @@ pub async fn start(
     let issued = bus
         .subscribe(
             &topology::BOOKKEEPING_ISSUED_INVOICES,
-            Arc::new(issued::IssuedInvoiceHandler { db: db.clone() }),
+            Arc::new(issued::IssuedInvoiceHandler {
+                db: db.clone(),
+                charts: charts.clone(),
+            }),
             shutdown.clone(),
         )
         .await?;
     let issued_task = tokio::spawn(issued.join());
 
     let keys = Arc::new(TokenKeys::new(settings.auth.token_secret.expose()));
-    let service = BookkeepingServiceServer::new(grpc::Bookkeeping { db: db.clone() });
+    let service = BookkeepingServiceServer::new(grpc::Bookkeeping {
+        db: db.clone(),
+        charts,
+    });
     let serving = server::spawn(
         SERVICE_NAME,
         &settings.grpc,

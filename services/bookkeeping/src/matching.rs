@@ -2,7 +2,8 @@
 //!
 //! Each event is handled in one transaction: record the event id as processed, decide with
 //! `dk-matching`, lower the open amounts of the paid invoices, store the decision with its
-//! reasons, and enqueue one `invoice.paid.v1` per paid invoice in the outbox. A redelivered
+//! reasons, post the payment in the bank journal (bank against debtors or creditors, a surplus
+//! to the suspense account), and enqueue one `invoice.paid.v1` per paid invoice in the outbox. A redelivered
 //! event finds its id in `processed_events` and changes nothing. A mutation that arrives under a
 //! new event id finds its decision by the unique (organisation, mutation) index.
 
@@ -21,6 +22,8 @@ use sea_orm::entity::prelude::*;
 use sea_orm::{DatabaseConnection, Set};
 
 use crate::entity::{allocation, invoice, payment_match};
+use crate::ledger::chart::{Charts, Role};
+use crate::ledger::{self, Journal, NewEntry, NewLine, Source};
 
 /// Name of this consumer in the processed-event table.
 pub const CONSUMER: &str = "bookkeeping.bank-mutations";
@@ -31,6 +34,7 @@ pub const EVENT_SOURCE: &str = "/dk/bookkeeping";
 pub struct BankMutationHandler {
     pub db: DatabaseConnection,
     pub relay: Relay,
+    pub charts: Charts,
 }
 
 impl Handler for BankMutationHandler {
@@ -93,6 +97,16 @@ fn decode(event: &Event) -> Result<ReceivedMutation, HandlerError> {
 impl BankMutationHandler {
     /// Decides and books one mutation; returns whether it enqueued events.
     async fn book(&self, event: &Event, mutation: &ReceivedMutation) -> Result<bool, DbErr> {
+        // Accounts are made in their own transactions, before this one takes the write lock.
+        let chart = self.charts.of(mutation.organisation_id).await?;
+        let bank_account = self
+            .charts
+            .bank_account(
+                mutation.organisation_id,
+                mutation.bank_account_id,
+                &mutation.message.account_iban,
+            )
+            .await?;
         let transaction = dk_runtime::database::begin_write(&self.db).await?;
         if !processed::try_mark(&transaction, CONSUMER, event.id).await? {
             transaction.commit().await?;
@@ -159,6 +173,18 @@ impl BankMutationHandler {
         .await?;
 
         let mut events = Vec::with_capacity(decision.allocations.len());
+        let amount_minor = to_minor(mutation.amount)?;
+        let control = chart.account(if kind == "purchase" {
+            Role::Creditors
+        } else {
+            Role::Debtors
+        })?;
+        let counterparty = non_empty(&message.counterparty_name).unwrap_or("onbekende tegenpartij");
+        let mut entry_lines = vec![NewLine::new(
+            bank_account,
+            amount_minor,
+            format!("{counterparty} {}", message.remittance.trim()),
+        )];
         for applied in &decision.allocations {
             let Some(invoice) = invoices
                 .iter()
@@ -186,6 +212,14 @@ impl BankMutationHandler {
                     invoice.number, mutation.id
                 )));
             }
+            entry_lines.push(
+                NewLine::new(
+                    control,
+                    -amount_minor.signum() * applied_minor,
+                    format!("Betaling {} {}", invoice.number, invoice.counterparty_name),
+                )
+                .for_invoice(invoice.id),
+            );
             allocation::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 match_id: Set(match_id),
@@ -212,6 +246,35 @@ impl BankMutationHandler {
                 mutation.organisation_id,
                 paid.encode_to_vec(),
             ));
+        }
+        if booked {
+            let remainder: i64 = entry_lines.iter().map(|line| line.amount_minor).sum();
+            if remainder != 0 {
+                entry_lines.push(NewLine::new(
+                    chart.account(Role::Suspense)?,
+                    -remainder,
+                    format!("Overbetaling {counterparty}, uit te zoeken"),
+                ));
+            }
+            let closed = ledger::closed_through(&transaction, mutation.organisation_id).await?;
+            ledger::post(
+                &transaction,
+                NewEntry {
+                    organisation_id: mutation.organisation_id,
+                    journal: Journal::Bank,
+                    date: ledger::open_date(mutation.booking_date, closed),
+                    description: format!("{counterparty} {}", message.remittance.trim()),
+                    source: Source::Payment,
+                    source_id: Some(match_id),
+                    reverses: None,
+                    lines: entry_lines,
+                },
+            )
+            .await
+            .map_err(|error| match error {
+                ledger::LedgerError::Db(error) => error,
+                other => DbErr::Custom(other.to_string()),
+            })?;
         }
         outbox::enqueue(&transaction, "bookkeeping", &events).await?;
         transaction.commit().await?;

@@ -2,7 +2,10 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::entity::{allocation, invoice, payment_match};
+use crate::entity::{
+    account_balance, allocation, books, invoice, invoice_line, journal_entry, journal_line,
+    ledger_account, payment_match,
+};
 
 pub struct Migrator;
 
@@ -13,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(dk_messaging::migration::CreateMessagingTables),
             Box::new(dk_runtime::idempotency::CreateIdempotencyKeys),
             Box::new(CreateInvoiceTables),
+            Box::new(CreateLedgerTables),
         ]
     }
 }
@@ -190,4 +194,439 @@ impl MigrationTrait for CreateInvoiceTables {
         }
         Ok(())
     }
+}
+
+struct CreateLedgerTables;
+
+impl MigrationName for CreateLedgerTables {
+    fn name(&self) -> &str {
+        "m0004_ledger_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateLedgerTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(invoice::Entity)
+                    .add_column(
+                        ColumnDef::new(invoice::Column::CounterpartyCountry)
+                            .string_len(2)
+                            .not_null()
+                            .default("NL"),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
+        use ledger_account::Column as Account;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ledger_account::Entity)
+                    .col(uuid_key(Account::Id))
+                    .col(uuid(Account::OrganisationId))
+                    .col(ColumnDef::new(Account::Number).string_len(10).not_null())
+                    .col(text(Account::NameNl))
+                    .col(text(Account::NameEn))
+                    .col(text(Account::RgsCode))
+                    .col(ColumnDef::new(Account::Class).string_len(12).not_null())
+                    .col(ColumnDef::new(Account::NormalSide).string_len(6).not_null())
+                    .col(ColumnDef::new(Account::Role).string_len(40).null())
+                    .col(ColumnDef::new(Account::BankAccountId).uuid().null())
+                    .col(timestamp(Account::CreatedAt))
+                    .check(Expr::col(Account::Class).is_in(["balance", "profit_loss"]))
+                    .check(Expr::col(Account::NormalSide).is_in(["debit", "credit"]))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ledger_accounts_organisation_number")
+                    .table(ledger_account::Entity)
+                    .col(Account::OrganisationId)
+                    .col(Account::Number)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+
+        use invoice_line::Column as Line;
+        manager
+            .create_table(
+                Table::create()
+                    .table(invoice_line::Entity)
+                    .col(uuid_key(Line::Id))
+                    .col(uuid(Line::InvoiceId))
+                    .col(ColumnDef::new(Line::Position).integer().not_null())
+                    .col(text(Line::Description))
+                    .col(text(Line::Quantity))
+                    .col(
+                        ColumnDef::new(Line::UnitPriceMinor)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Line::AmountMinor).big_integer().not_null())
+                    .col(ColumnDef::new(Line::VatCode).string_len(16).not_null())
+                    .col(uuid(Line::AccountId))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(invoice_line::Entity, Line::InvoiceId)
+                            .to(invoice::Entity, invoice::Column::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(invoice_line::Entity, Line::AccountId)
+                            .to(ledger_account::Entity, Account::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("invoice_lines_invoice_position")
+                    .table(invoice_line::Entity)
+                    .col(Line::InvoiceId)
+                    .col(Line::Position)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+
+        use journal_entry::Column as Entry;
+        manager
+            .create_table(
+                Table::create()
+                    .table(journal_entry::Entity)
+                    .col(uuid_key(Entry::Id))
+                    .col(uuid(Entry::OrganisationId))
+                    .col(ColumnDef::new(Entry::Journal).string_len(12).not_null())
+                    .col(ColumnDef::new(Entry::EntryDate).date().not_null())
+                    .col(text(Entry::Description))
+                    .col(ColumnDef::new(Entry::Source).string_len(12).not_null())
+                    .col(ColumnDef::new(Entry::SourceId).uuid().null())
+                    .col(ColumnDef::new(Entry::ReversesEntryId).uuid().null())
+                    .col(
+                        ColumnDef::new(Entry::PostedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(timestamp(Entry::CreatedAt))
+                    .check(Expr::col(Entry::Journal).is_in(JOURNALS))
+                    .check(Expr::col(Entry::Source).is_in(SOURCES))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(journal_entry::Entity, Entry::ReversesEntryId)
+                            .to(journal_entry::Entity, Entry::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        for (name, columns, unique) in [
+            (
+                "journal_entries_organisation_date",
+                vec![Entry::OrganisationId, Entry::EntryDate],
+                false,
+            ),
+            (
+                "journal_entries_reverses",
+                vec![Entry::ReversesEntryId],
+                true,
+            ),
+            (
+                "journal_entries_source",
+                vec![Entry::SourceId, Entry::Source],
+                false,
+            ),
+        ] {
+            let mut index = Index::create();
+            index.name(name).table(journal_entry::Entity);
+            for column in columns {
+                index.col(column);
+            }
+            if unique {
+                index.unique();
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+
+        use journal_line::Column as JournalLine;
+        manager
+            .create_table(
+                Table::create()
+                    .table(journal_line::Entity)
+                    .col(uuid_key(JournalLine::Id))
+                    .col(uuid(JournalLine::EntryId))
+                    .col(uuid(JournalLine::OrganisationId))
+                    .col(ColumnDef::new(JournalLine::Position).integer().not_null())
+                    .col(uuid(JournalLine::AccountId))
+                    .col(ColumnDef::new(JournalLine::EntryDate).date().not_null())
+                    .col(
+                        ColumnDef::new(JournalLine::AmountMinor)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(text(JournalLine::Description))
+                    .col(ColumnDef::new(JournalLine::InvoiceId).uuid().null())
+                    .col(ColumnDef::new(JournalLine::VatBox).string_len(3).null())
+                    .col(ColumnDef::new(JournalLine::VatPart).string_len(4).null())
+                    .check(Expr::col(JournalLine::AmountMinor).ne(0))
+                    .check(
+                        Expr::col(JournalLine::VatPart)
+                            .is_null()
+                            .or(Expr::col(JournalLine::VatPart).is_in(["base", "tax"])),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(journal_line::Entity, JournalLine::EntryId)
+                            .to(journal_entry::Entity, Entry::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(journal_line::Entity, JournalLine::AccountId)
+                            .to(ledger_account::Entity, Account::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        for (name, columns) in [
+            (
+                "journal_lines_entry",
+                vec![JournalLine::EntryId, JournalLine::Position],
+            ),
+            (
+                "journal_lines_account_date",
+                vec![
+                    JournalLine::OrganisationId,
+                    JournalLine::AccountId,
+                    JournalLine::EntryDate,
+                ],
+            ),
+            ("journal_lines_invoice", vec![JournalLine::InvoiceId]),
+        ] {
+            let mut index = Index::create();
+            index.name(name).table(journal_line::Entity);
+            for column in columns {
+                index.col(column);
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+
+        use account_balance::Column as Balance;
+        manager
+            .create_table(
+                Table::create()
+                    .table(account_balance::Entity)
+                    .col(uuid(Balance::AccountId))
+                    .col(ColumnDef::new(Balance::Month).date().not_null())
+                    .col(uuid(Balance::OrganisationId))
+                    .col(ColumnDef::new(Balance::DebitMinor).big_integer().not_null())
+                    .col(
+                        ColumnDef::new(Balance::CreditMinor)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .primary_key(Index::create().col(Balance::AccountId).col(Balance::Month))
+                    .to_owned(),
+            )
+            .await?;
+
+        use books::Column as Books;
+        manager
+            .create_table(
+                Table::create()
+                    .table(books::Entity)
+                    .col(uuid_key(Books::OrganisationId))
+                    .col(ColumnDef::new(Books::ClosedThrough).date().null())
+                    .col(timestamp(Books::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+
+        let connection = manager.get_connection();
+        for statement in ledger_sql(manager.get_database_backend()) {
+            connection.execute_unprepared(&statement).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            "books",
+            "account_balances",
+            "journal_lines",
+            "journal_entries",
+            "invoice_lines",
+            "ledger_accounts",
+        ] {
+            manager
+                .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                .await?;
+        }
+        if manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            let connection = manager.get_connection();
+            for function in ["guard_journal_entry", "guard_journal_line"] {
+                connection
+                    .execute_unprepared(&format!("DROP FUNCTION IF EXISTS {function}()"))
+                    .await?;
+            }
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(invoice::Entity)
+                    .drop_column(invoice::Column::CounterpartyCountry)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// The journals every organisation has.
+pub const JOURNALS: [&str; 4] = ["sales", "purchases", "bank", "memorial"];
+/// What a journal entry can book.
+const SOURCES: [&str; 5] = ["invoice", "payment", "transfer", "manual", "reversal"];
+
+/// Partial unique indexes, and the triggers that make the database itself refuse an unbalanced
+/// entry, an entry in a closed period, and any change to a posted entry or its lines.
+///
+/// An entry is inserted with `posted_at` empty, its lines are added, and then `posted_at` is
+/// set. Setting it checks that there are at least two lines, that they add up to zero and that
+/// the date lies after the closed periods. From then on the entry and its lines are fixed.
+fn ledger_sql(backend: sea_orm::DatabaseBackend) -> Vec<String> {
+    let mut statements = vec![
+        // One account per role (banks have one per bank account), and one per bank account.
+        "CREATE UNIQUE INDEX ledger_accounts_organisation_role ON ledger_accounts \
+         (organisation_id, role) WHERE role IS NOT NULL AND role <> 'bank'"
+            .to_owned(),
+        "CREATE UNIQUE INDEX ledger_accounts_bank_account ON ledger_accounts \
+         (organisation_id, bank_account_id) WHERE bank_account_id IS NOT NULL"
+            .to_owned(),
+        // An invoice is booked by one entry.
+        "CREATE UNIQUE INDEX journal_entries_invoice ON journal_entries (source_id) \
+         WHERE source = 'invoice'"
+            .to_owned(),
+    ];
+    const IMMUTABLE: &str = "posted journal entries are immutable; post a reversing entry instead";
+    match backend {
+        sea_orm::DatabaseBackend::Postgres => statements.extend([
+            format!(
+                "CREATE FUNCTION guard_journal_entry() RETURNS trigger AS $$ \
+                 DECLARE total bigint; line_count bigint; closed date; \
+                 BEGIN \
+                   IF TG_OP = 'INSERT' THEN \
+                     IF NEW.posted_at IS NOT NULL THEN \
+                       RAISE EXCEPTION 'journal entry % is inserted posted; add its lines first', NEW.id; \
+                     END IF; \
+                     RETURN NEW; \
+                   END IF; \
+                   IF OLD.posted_at IS NOT NULL THEN \
+                     RAISE EXCEPTION '{IMMUTABLE}: % on entry % refused', TG_OP, OLD.id; \
+                   END IF; \
+                   IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; \
+                   IF NEW.posted_at IS NOT NULL THEN \
+                     SELECT COALESCE(SUM(amount_minor), 0), COUNT(*) INTO total, line_count \
+                       FROM journal_lines WHERE entry_id = NEW.id; \
+                     IF line_count < 2 OR total <> 0 THEN \
+                       RAISE EXCEPTION 'journal entry % does not balance: % lines adding up to % cents', \
+                         NEW.id, line_count, total; \
+                     END IF; \
+                     SELECT closed_through INTO closed FROM books WHERE organisation_id = NEW.organisation_id; \
+                     IF closed IS NOT NULL AND NEW.entry_date <= closed THEN \
+                       RAISE EXCEPTION 'journal entry % is dated %, in the periods closed through %', \
+                         NEW.id, NEW.entry_date, closed; \
+                     END IF; \
+                   END IF; \
+                   RETURN NEW; \
+                 END; $$ LANGUAGE plpgsql"
+            ),
+            "CREATE TRIGGER journal_entries_guard BEFORE INSERT OR UPDATE OR DELETE ON \
+             journal_entries FOR EACH ROW EXECUTE FUNCTION guard_journal_entry()"
+                .to_owned(),
+            "CREATE FUNCTION guard_journal_line() RETURNS trigger AS $$ \
+             DECLARE entry uuid; \
+             BEGIN \
+               IF TG_OP = 'INSERT' THEN entry := NEW.entry_id; ELSE entry := OLD.entry_id; END IF; \
+               IF EXISTS (SELECT 1 FROM journal_entries WHERE id = entry AND posted_at IS NOT NULL) \
+                  OR (TG_OP = 'UPDATE' AND EXISTS (SELECT 1 FROM journal_entries \
+                      WHERE id = NEW.entry_id AND posted_at IS NOT NULL)) THEN \
+                 RAISE EXCEPTION 'lines of posted journal entry % are immutable: % refused', entry, TG_OP; \
+               END IF; \
+               IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; \
+               RETURN NEW; \
+             END; $$ LANGUAGE plpgsql"
+                .to_owned(),
+            "CREATE TRIGGER journal_lines_guard BEFORE INSERT OR UPDATE OR DELETE ON \
+             journal_lines FOR EACH ROW EXECUTE FUNCTION guard_journal_line()"
+                .to_owned(),
+        ]),
+        _ => statements.extend([
+            "CREATE TRIGGER journal_entries_insert_unposted BEFORE INSERT ON journal_entries \
+             WHEN NEW.posted_at IS NOT NULL \
+             BEGIN SELECT RAISE(ABORT, 'a journal entry is inserted unposted; add its lines first'); END"
+                .to_owned(),
+            format!(
+                "CREATE TRIGGER journal_entries_no_update BEFORE UPDATE ON journal_entries \
+                 WHEN OLD.posted_at IS NOT NULL \
+                 BEGIN SELECT RAISE(ABORT, '{IMMUTABLE}'); END"
+            ),
+            format!(
+                "CREATE TRIGGER journal_entries_no_delete BEFORE DELETE ON journal_entries \
+                 WHEN OLD.posted_at IS NOT NULL \
+                 BEGIN SELECT RAISE(ABORT, '{IMMUTABLE}'); END"
+            ),
+            "CREATE TRIGGER journal_entries_balance BEFORE UPDATE OF posted_at ON journal_entries \
+             WHEN NEW.posted_at IS NOT NULL AND ( \
+               (SELECT COUNT(*) FROM journal_lines WHERE entry_id = NEW.id) < 2 \
+               OR (SELECT COALESCE(SUM(amount_minor), 0) FROM journal_lines WHERE entry_id = NEW.id) <> 0) \
+             BEGIN SELECT RAISE(ABORT, 'journal entry does not balance: its lines must add up to zero'); END"
+                .to_owned(),
+            "CREATE TRIGGER journal_entries_closed_period BEFORE UPDATE OF posted_at ON journal_entries \
+             WHEN NEW.posted_at IS NOT NULL AND NEW.entry_date <= \
+               (SELECT closed_through FROM books WHERE organisation_id = NEW.organisation_id) \
+             BEGIN SELECT RAISE(ABORT, 'journal entry is dated in a closed period'); END"
+                .to_owned(),
+            "CREATE TRIGGER journal_lines_no_insert BEFORE INSERT ON journal_lines \
+             WHEN (SELECT posted_at FROM journal_entries WHERE id = NEW.entry_id) IS NOT NULL \
+             BEGIN SELECT RAISE(ABORT, 'lines of a posted journal entry are immutable'); END"
+                .to_owned(),
+            "CREATE TRIGGER journal_lines_no_update BEFORE UPDATE ON journal_lines \
+             WHEN (SELECT posted_at FROM journal_entries WHERE id = OLD.entry_id) IS NOT NULL \
+               OR (SELECT posted_at FROM journal_entries WHERE id = NEW.entry_id) IS NOT NULL \
+             BEGIN SELECT RAISE(ABORT, 'lines of a posted journal entry are immutable'); END"
+                .to_owned(),
+            "CREATE TRIGGER journal_lines_no_delete BEFORE DELETE ON journal_lines \
+             WHEN (SELECT posted_at FROM journal_entries WHERE id = OLD.entry_id) IS NOT NULL \
+             BEGIN SELECT RAISE(ABORT, 'lines of a posted journal entry are immutable'); END"
+                .to_owned(),
+        ]),
+    }
+    statements
+}
+
+fn uuid_key(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column)
+        .uuid()
+        .not_null()
+        .primary_key()
+        .to_owned()
+}
+
+fn uuid(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column).uuid().not_null().to_owned()
+}
+
+fn text(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column).text().not_null().to_owned()
+}
+
+fn timestamp(column: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(column)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
 }

@@ -1,0 +1,597 @@
+//! `dk ledger` and `dk report`: the chart of accounts, journal entries, closing periods, and the
+//! trial balance, open items and VAT return of the bookkeeping service.
+
+use clap::{Args, Subcommand, ValueEnum};
+use dk_proto::bookkeeping::v1 as bookkeeping;
+use dk_proto::common::v1 as common;
+use serde_json::{Value, json};
+
+use crate::TargetArgs;
+use crate::client::{self, money_text, money_value, status_error};
+use crate::table::{Align, print_table};
+
+#[derive(Subcommand)]
+pub enum LedgerCommand {
+    /// List the chart of accounts with their RGS codes.
+    Accounts {
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// List journal entries with their lines, latest first.
+    Entries {
+        /// Only this journal.
+        #[arg(long, value_enum)]
+        journal: Option<JournalArg>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Post a balanced entry, in the memorial journal unless --journal says otherwise.
+    Post(PostArgs),
+    /// Post the reversal of a manual entry.
+    Reverse {
+        /// Id of the entry to reverse.
+        entry_id: String,
+        /// Date of the reversal, YYYY-MM-DD; today when not given.
+        #[arg(long, value_parser = crate::parse_date)]
+        date: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Close the periods through a date; nothing can be posted on or before it afterwards.
+    Close {
+        /// Last day to close, YYYY-MM-DD.
+        #[arg(long, value_parser = crate::parse_date)]
+        through: chrono::NaiveDate,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum JournalArg {
+    Sales,
+    Purchases,
+    Bank,
+    Memorial,
+}
+
+impl JournalArg {
+    fn to_proto(self) -> bookkeeping::Journal {
+        match self {
+            Self::Sales => bookkeeping::Journal::Sales,
+            Self::Purchases => bookkeeping::Journal::Purchases,
+            Self::Bank => bookkeeping::Journal::Bank,
+            Self::Memorial => bookkeeping::Journal::Memorial,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct PostArgs {
+    /// Date of the entry, YYYY-MM-DD.
+    #[arg(long, value_parser = crate::parse_date)]
+    date: chrono::NaiveDate,
+    /// What the entry books.
+    #[arg(long)]
+    description: String,
+    /// A debit line, ACCOUNT=AMOUNT, for example 4400=50.00; repeat for more lines.
+    #[arg(long, value_parser = parse_line)]
+    debit: Vec<(String, String)>,
+    /// A credit line, ACCOUNT=AMOUNT, for example 1000=50.00; repeat for more lines.
+    #[arg(long, value_parser = parse_line)]
+    credit: Vec<(String, String)>,
+    #[arg(long, value_enum)]
+    journal: Option<JournalArg>,
+    /// Key that makes a retried command post the entry once.
+    #[arg(long)]
+    idempotency_key: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
+}
+
+fn parse_line(text: &str) -> Result<(String, String), String> {
+    let (account, amount) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected ACCOUNT=AMOUNT, for example 4400=50.00"))?;
+    let amount = client::parse_amount(amount.trim()).map_err(|error| error.to_string())?;
+    Ok((account.trim().to_owned(), amount))
+}
+
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// Debit, credit and balance per account, with the digest of the balances.
+    TrialBalance {
+        /// Through the end of this date's month, YYYY-MM-DD; everything when not given.
+        #[arg(long, value_parser = crate::parse_date)]
+        through: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// The VAT return summary by box (rubrieken 1a to 5g).
+    Vat {
+        /// First day of the period, YYYY-MM-DD.
+        #[arg(long, value_parser = crate::parse_date)]
+        from: chrono::NaiveDate,
+        /// Last day of the period, YYYY-MM-DD.
+        #[arg(long, value_parser = crate::parse_date)]
+        to: chrono::NaiveDate,
+        /// Language of the box descriptions: nl or en.
+        #[arg(long, default_value = "nl")]
+        language: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Open items of debtors and creditors with ageing.
+    OpenItems {
+        /// Only sales (debtors) or purchase (creditors) invoices.
+        #[arg(long, value_enum)]
+        kind: Option<crate::Kind>,
+        /// Day to report on, YYYY-MM-DD; today when not given.
+        #[arg(long, value_parser = crate::parse_date)]
+        as_of: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+fn date_text(date: Option<&common::Date>) -> String {
+    date.map(|date| format!("{:04}-{:02}-{:02}", date.year, date.month, date.day))
+        .unwrap_or_default()
+}
+
+fn amount_text(money: Option<&common::Money>) -> String {
+    money.map(|money| money.amount.clone()).unwrap_or_default()
+}
+
+fn account_json(account: &bookkeeping::LedgerAccount) -> Value {
+    json!({
+        "number": account.number,
+        "name_nl": account.name_nl,
+        "name_en": account.name_en,
+        "rgs_code": account.rgs_code,
+        "class": account.account_class,
+        "normal_side": account.normal_side,
+        "role": account.role,
+    })
+}
+
+fn entry_json(entry: &bookkeeping::JournalEntry) -> Value {
+    json!({
+        "id": entry.id,
+        "journal": journal_name(entry.journal),
+        "entry_date": date_text(entry.entry_date.as_ref()),
+        "description": entry.description,
+        "source": entry.source,
+        "source_id": entry.source_id,
+        "reverses_entry_id": entry.reverses_entry_id,
+        "reversed_by_entry_id": entry.reversed_by_entry_id,
+        "lines": entry.lines.iter().map(|line| json!({
+            "account": line.account_number,
+            "account_name": line.account_name,
+            "debit": money_value(line.debit.as_ref()),
+            "credit": money_value(line.credit.as_ref()),
+            "description": line.description,
+            "invoice_id": line.invoice_id,
+            "vat_box": line.vat_box,
+            "vat_part": line.vat_part,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn journal_name(journal: i32) -> &'static str {
+    match bookkeeping::Journal::try_from(journal) {
+        Ok(bookkeeping::Journal::Sales) => "sales",
+        Ok(bookkeeping::Journal::Purchases) => "purchases",
+        Ok(bookkeeping::Journal::Bank) => "bank",
+        Ok(bookkeeping::Journal::Memorial) => "memorial",
+        _ => "unknown",
+    }
+}
+
+fn print_entry(entry: &bookkeeping::JournalEntry) {
+    let mut heading = format!(
+        "{}  {:<9} {}  ({})",
+        date_text(entry.entry_date.as_ref()),
+        journal_name(entry.journal),
+        entry.description,
+        entry.id
+    );
+    if !entry.reverses_entry_id.is_empty() {
+        heading.push_str(&format!(", reverses {}", entry.reverses_entry_id));
+    }
+    if !entry.reversed_by_entry_id.is_empty() {
+        heading.push_str(&format!(", reversed by {}", entry.reversed_by_entry_id));
+    }
+    println!("{heading}");
+    let rows: Vec<Vec<String>> = entry
+        .lines
+        .iter()
+        .map(|line| {
+            vec![
+                line.account_number.clone(),
+                line.account_name.clone(),
+                amount_text(line.debit.as_ref()),
+                amount_text(line.credit.as_ref()),
+                line.vat_box.clone(),
+                line.description.clone(),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            ("account", Align::Left),
+            ("name", Align::Left),
+            ("debit", Align::Right),
+            ("credit", Align::Right),
+            ("VAT box", Align::Left),
+            ("description", Align::Left),
+        ],
+        &rows,
+        "  ",
+    );
+}
+
+pub async fn run_ledger(command: LedgerCommand) -> anyhow::Result<()> {
+    match command {
+        LedgerCommand::Accounts { target } => {
+            let mut client = target.target().bookkeeping().await?;
+            let accounts = client
+                .list_ledger_accounts(bookkeeping::ListLedgerAccountsRequest {})
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .accounts;
+            if target.json {
+                client::print_json(&Value::Array(accounts.iter().map(account_json).collect()));
+            } else {
+                let rows: Vec<Vec<String>> = accounts
+                    .iter()
+                    .map(|account| {
+                        vec![
+                            account.number.clone(),
+                            account.name_nl.clone(),
+                            account.rgs_code.clone(),
+                            account.role.clone(),
+                        ]
+                    })
+                    .collect();
+                print_table(
+                    &[
+                        ("number", Align::Left),
+                        ("name", Align::Left),
+                        ("RGS code", Align::Left),
+                        ("role", Align::Left),
+                    ],
+                    &rows,
+                    "",
+                );
+            }
+        }
+        LedgerCommand::Entries { journal, target } => {
+            let mut client = target.target().bookkeeping().await?;
+            let mut entries = Vec::new();
+            let mut page_token = String::new();
+            loop {
+                let response = client
+                    .list_journal_entries(bookkeeping::ListJournalEntriesRequest {
+                        journal: journal.map_or(0, |journal| journal.to_proto() as i32),
+                        page_size: 500,
+                        page_token,
+                    })
+                    .await
+                    .map_err(status_error)?
+                    .into_inner();
+                entries.extend(response.entries);
+                if response.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = response.next_page_token;
+            }
+            if target.json {
+                client::print_json(&Value::Array(entries.iter().map(entry_json).collect()));
+            } else if entries.is_empty() {
+                println!("no journal entries");
+            } else {
+                for entry in &entries {
+                    print_entry(entry);
+                }
+            }
+        }
+        LedgerCommand::Post(args) => {
+            let mut client = args.target.target().bookkeeping().await?;
+            let money = |amount: &String| {
+                Some(common::Money {
+                    amount: amount.clone(),
+                    currency_code: "EUR".into(),
+                })
+            };
+            let mut lines: Vec<bookkeeping::JournalLine> = args
+                .debit
+                .iter()
+                .map(|(account, amount)| bookkeeping::JournalLine {
+                    account_number: account.clone(),
+                    debit: money(amount),
+                    ..Default::default()
+                })
+                .collect();
+            lines.extend(
+                args.credit
+                    .iter()
+                    .map(|(account, amount)| bookkeeping::JournalLine {
+                        account_number: account.clone(),
+                        credit: money(amount),
+                        ..Default::default()
+                    }),
+            );
+            let entry = client
+                .post_journal_entry(bookkeeping::PostJournalEntryRequest {
+                    idempotency_key: client::idempotency_key(args.idempotency_key),
+                    journal: args.journal.map_or(0, |journal| journal.to_proto() as i32),
+                    entry_date: Some(args.date.into()),
+                    description: args.description,
+                    lines,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .entry
+                .unwrap_or_default();
+            if args.target.json {
+                client::print_json(&entry_json(&entry));
+            } else {
+                print_entry(&entry);
+            }
+        }
+        LedgerCommand::Reverse {
+            entry_id,
+            date,
+            target,
+        } => {
+            let mut client = target.target().bookkeeping().await?;
+            let entry = client
+                .reverse_journal_entry(bookkeeping::ReverseJournalEntryRequest {
+                    idempotency_key: client::idempotency_key(None),
+                    entry_id,
+                    entry_date: date.map(Into::into),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .entry
+                .unwrap_or_default();
+            if target.json {
+                client::print_json(&entry_json(&entry));
+            } else {
+                print_entry(&entry);
+            }
+        }
+        LedgerCommand::Close { through, target } => {
+            let mut client = target.target().bookkeeping().await?;
+            client
+                .close_period(bookkeeping::ClosePeriodRequest {
+                    through: Some(through.into()),
+                })
+                .await
+                .map_err(status_error)?;
+            if target.json {
+                client::print_json(&json!({ "closed_through": through.to_string() }));
+            } else {
+                println!("periods closed through {through}");
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn run_report(command: ReportCommand) -> anyhow::Result<()> {
+    match command {
+        ReportCommand::TrialBalance { through, target } => {
+            let mut client = target.target().bookkeeping().await?;
+            let report = client
+                .get_trial_balance(bookkeeping::GetTrialBalanceRequest {
+                    through: through.map(Into::into),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            if target.json {
+                client::print_json(&json!({
+                    "rows": report.rows.iter().map(|row| json!({
+                        "account": row.account.as_ref().map(account_json),
+                        "debit": money_value(row.debit.as_ref()),
+                        "credit": money_value(row.credit.as_ref()),
+                        "balance": money_value(row.balance.as_ref()),
+                    })).collect::<Vec<_>>(),
+                    "total_debit": money_value(report.total_debit.as_ref()),
+                    "total_credit": money_value(report.total_credit.as_ref()),
+                    "digest": report.digest,
+                }));
+                return Ok(());
+            }
+            let mut rows: Vec<Vec<String>> = report
+                .rows
+                .iter()
+                .map(|row| {
+                    let account = row.account.clone().unwrap_or_default();
+                    vec![
+                        account.number,
+                        account.name_nl,
+                        account.rgs_code,
+                        amount_text(row.debit.as_ref()),
+                        amount_text(row.credit.as_ref()),
+                        amount_text(row.balance.as_ref()),
+                    ]
+                })
+                .collect();
+            rows.push(vec![
+                String::new(),
+                "Totaal".into(),
+                String::new(),
+                amount_text(report.total_debit.as_ref()),
+                amount_text(report.total_credit.as_ref()),
+                String::new(),
+            ]);
+            print_table(
+                &[
+                    ("account", Align::Left),
+                    ("name", Align::Left),
+                    ("RGS code", Align::Left),
+                    ("debit", Align::Right),
+                    ("credit", Align::Right),
+                    ("balance", Align::Right),
+                ],
+                &rows,
+                "",
+            );
+            println!("digest {}", report.digest);
+        }
+        ReportCommand::Vat {
+            from,
+            to,
+            language,
+            target,
+        } => {
+            let mut client = target.target().bookkeeping().await?;
+            let boxes = client
+                .get_vat_return(bookkeeping::GetVatReturnRequest {
+                    from: Some(from.into()),
+                    to: Some(to.into()),
+                    language,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .boxes;
+            if target.json {
+                client::print_json(&json!({
+                    "from": from.to_string(),
+                    "to": to.to_string(),
+                    "boxes": boxes.iter().map(|vat_box| json!({
+                        "code": vat_box.code,
+                        "description": vat_box.description,
+                        "base": money_value(vat_box.base.as_ref()),
+                        "tax": money_value(vat_box.tax.as_ref()),
+                    })).collect::<Vec<_>>(),
+                }));
+                return Ok(());
+            }
+            println!("VAT return {from} to {to}");
+            let rows: Vec<Vec<String>> = boxes
+                .iter()
+                .map(|vat_box| {
+                    vec![
+                        vat_box.code.clone(),
+                        vat_box.description.clone(),
+                        amount_text(vat_box.base.as_ref()),
+                        amount_text(vat_box.tax.as_ref()),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    ("box", Align::Left),
+                    ("description", Align::Left),
+                    ("base", Align::Right),
+                    ("VAT", Align::Right),
+                ],
+                &rows,
+                "",
+            );
+        }
+        ReportCommand::OpenItems {
+            kind,
+            as_of,
+            target,
+        } => {
+            let mut client = target.target().bookkeeping().await?;
+            let report = client
+                .get_open_items(bookkeeping::GetOpenItemsRequest {
+                    kind: match kind {
+                        None => 0,
+                        Some(crate::Kind::Sales) => bookkeeping::InvoiceKind::Sales as i32,
+                        Some(crate::Kind::Purchase) => bookkeeping::InvoiceKind::Purchase as i32,
+                    },
+                    as_of: as_of.map(Into::into),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            if target.json {
+                client::print_json(&json!({
+                    "items": report.items.iter().map(|item| json!({
+                        "invoice_id": item.invoice_id,
+                        "kind": client::kind_name(item.kind),
+                        "number": item.number,
+                        "counterparty": item.counterparty_name,
+                        "issue_date": date_text(item.issue_date.as_ref()),
+                        "due_date": date_text(item.due_date.as_ref()),
+                        "amount": money_value(item.amount.as_ref()),
+                        "open_amount": money_value(item.open_amount.as_ref()),
+                        "days_overdue": item.days_overdue,
+                        "ageing": item.ageing,
+                    })).collect::<Vec<_>>(),
+                    "totals": report.totals.iter().map(|total| json!({
+                        "kind": client::kind_name(total.kind),
+                        "ageing": total.ageing,
+                        "open_amount": money_value(total.open_amount.as_ref()),
+                    })).collect::<Vec<_>>(),
+                }));
+                return Ok(());
+            }
+            if report.items.is_empty() {
+                println!("no open items");
+            } else {
+                let rows: Vec<Vec<String>> = report
+                    .items
+                    .iter()
+                    .map(|item| {
+                        vec![
+                            client::kind_name(item.kind).to_owned(),
+                            item.number.clone(),
+                            item.counterparty_name.clone(),
+                            date_text(item.due_date.as_ref()),
+                            money_text(item.open_amount.as_ref()),
+                            item.days_overdue.to_string(),
+                            item.ageing.clone(),
+                        ]
+                    })
+                    .collect();
+                print_table(
+                    &[
+                        ("kind", Align::Left),
+                        ("number", Align::Left),
+                        ("counterparty", Align::Left),
+                        ("due", Align::Left),
+                        ("open", Align::Right),
+                        ("days overdue", Align::Right),
+                        ("ageing", Align::Left),
+                    ],
+                    &rows,
+                    "",
+                );
+            }
+            println!();
+            let rows: Vec<Vec<String>> = report
+                .totals
+                .iter()
+                .map(|total| {
+                    vec![
+                        client::kind_name(total.kind).to_owned(),
+                        total.ageing.clone(),
+                        money_text(total.open_amount.as_ref()),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    ("kind", Align::Left),
+                    ("ageing", Align::Left),
+                    ("open", Align::Right),
+                ],
+                &rows,
+                "",
+            );
+        }
+    }
+    Ok(())
+}

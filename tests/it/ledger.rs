@@ -1,0 +1,492 @@
+//! The ledger end to end: invoices with VAT lines, payments from a statement, manual entries,
+//! reversals, closed periods, the database's own guards, and the three reports, on PostgreSQL
+//! with RabbitMQ and on SQLite with the in-process bus.
+
+use dk_proto::bookkeeping::v1 as bk;
+use dk_proto::bookkeeping::v1::bookkeeping_service_client::BookkeepingServiceClient;
+use dk_proto::common::v1 as common;
+use dk_testkit::{BusKind, DatabaseKind, Stack};
+use sea_orm::ConnectionTrait;
+use tonic::Code;
+
+use crate::*;
+
+type Client = BookkeepingServiceClient<
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, dk_testkit::Bearer>,
+>;
+
+fn day(text: &str) -> Option<common::Date> {
+    let date = dk_domain::parse_date(text).expect("test date");
+    Some(date.into())
+}
+
+fn line(description: &str, quantity: &str, price: &str, vat: bk::VatCode) -> bk::InvoiceLine {
+    bk::InvoiceLine {
+        description: description.into(),
+        quantity: quantity.into(),
+        unit_price: eur(price),
+        vat_code: vat as i32,
+        ..Default::default()
+    }
+}
+
+async fn create(client: &mut Client, request: bk::CreateInvoiceRequest) -> bk::Invoice {
+    client
+        .create_invoice(bk::CreateInvoiceRequest {
+            idempotency_key: key(),
+            ..request
+        })
+        .await
+        .expect("create invoice")
+        .into_inner()
+        .invoice
+        .expect("invoice")
+}
+
+fn amount(money: &Option<common::Money>) -> &str {
+    money.as_ref().map(|m| m.amount.as_str()).unwrap_or("-")
+}
+
+fn entry_line(account: &str, debit: Option<&str>, credit: Option<&str>) -> bk::JournalLine {
+    bk::JournalLine {
+        account_number: account.into(),
+        debit: debit.and_then(eur),
+        credit: credit.and_then(eur),
+        ..Default::default()
+    }
+}
+
+async fn post(
+    client: &mut Client,
+    date: &str,
+    lines: Vec<bk::JournalLine>,
+) -> Result<bk::JournalEntry, tonic::Status> {
+    client
+        .post_journal_entry(bk::PostJournalEntryRequest {
+            idempotency_key: key(),
+            journal: bk::Journal::Memorial as i32,
+            entry_date: day(date),
+            description: "Kasopname kantoorartikelen".into(),
+            lines,
+        })
+        .await
+        .map(|response| response.into_inner().entry.expect("entry"))
+}
+
+async fn vat_return(client: &mut Client, from: &str, to: &str) -> Vec<bk::VatReturnBox> {
+    client
+        .get_vat_return(bk::GetVatReturnRequest {
+            from: day(from),
+            to: day(to),
+            language: String::new(),
+        })
+        .await
+        .expect("VAT return")
+        .into_inner()
+        .boxes
+}
+
+fn vat_box<'a>(boxes: &'a [bk::VatReturnBox], code: &str) -> (&'a str, &'a str) {
+    let found = boxes
+        .iter()
+        .find(|vat_box| vat_box.code == code)
+        .unwrap_or_else(|| panic!("box {code} missing"));
+    (amount(&found.base), amount(&found.tax))
+}
+
+async fn check_ledger(stack: &Stack) {
+    let (organisation, mut banksync, mut client) = demo_organisation(stack).await;
+
+    // A sales invoice at two rates, and two purchases: one reverse-charged from Belgium, one
+    // Dutch with its own cost account.
+    let sales = create(
+        &mut client,
+        bk::CreateInvoiceRequest {
+            kind: bk::InvoiceKind::Sales as i32,
+            number: "2026-0100".into(),
+            counterparty_name: "Bakkerij De Korenbloem".into(),
+            issue_date: day("2026-03-02"),
+            lines: vec![
+                line("Implementatie", "2", "100.00", bk::VatCode::High),
+                line("Naslagwerk", "1", "50.00", bk::VatCode::Low),
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(amount(&sales.amount), "296.50");
+    assert_eq!(sales.lines.len(), 2);
+    assert_eq!(sales.lines[0].account_number, "8000");
+    assert_eq!(sales.lines[1].account_number, "8010");
+    assert!(!sales.journal_entry_id.is_empty());
+
+    let reverse_charged = create(
+        &mut client,
+        bk::CreateInvoiceRequest {
+            kind: bk::InvoiceKind::Purchase as i32,
+            number: "INK-2026-200".into(),
+            counterparty_name: "Imprimerie Bruxelles".into(),
+            counterparty_country: "BE".into(),
+            issue_date: day("2026-03-05"),
+            lines: vec![line("Drukwerk", "1", "1000.00", bk::VatCode::ReverseCharge)],
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(amount(&reverse_charged.amount), "1000.00");
+    let rent = create(
+        &mut client,
+        bk::CreateInvoiceRequest {
+            kind: bk::InvoiceKind::Purchase as i32,
+            number: "INK-2026-201".into(),
+            counterparty_name: "Verhuur BV".into(),
+            issue_date: day("2026-03-06"),
+            amount: eur("121.00"),
+            lines: vec![bk::InvoiceLine {
+                account_number: "4100".into(),
+                ..line("Huur maart", "1", "100.00", bk::VatCode::High)
+            }],
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(rent.lines[0].account_number, "4100");
+
+    // A stated amount that differs from the lines is refused, naming both.
+    let wrong = client
+        .create_invoice(bk::CreateInvoiceRequest {
+            idempotency_key: key(),
+            kind: bk::InvoiceKind::Sales as i32,
+            number: "2026-0101".into(),
+            counterparty_name: "Bakkerij De Korenbloem".into(),
+            amount: eur("100.00"),
+            lines: vec![line("Training", "1", "100.00", bk::VatCode::High)],
+            ..Default::default()
+        })
+        .await
+        .expect_err("amount differs from the lines");
+    assert_eq!(wrong.code(), Code::InvalidArgument);
+    assert!(
+        wrong.message().contains("100.00 EUR") && wrong.message().contains("121.00 EUR"),
+        "{}",
+        wrong.message()
+    );
+    // A line cannot book on the debtors account.
+    let reserved = client
+        .create_invoice(bk::CreateInvoiceRequest {
+            idempotency_key: key(),
+            kind: bk::InvoiceKind::Sales as i32,
+            number: "2026-0102".into(),
+            counterparty_name: "Bakkerij De Korenbloem".into(),
+            lines: vec![bk::InvoiceLine {
+                account_number: "1300".into(),
+                ..line("Training", "1", "100.00", bk::VatCode::High)
+            }],
+            ..Default::default()
+        })
+        .await
+        .expect_err("debtors account on a line");
+    assert!(
+        reserved.message().contains("1300"),
+        "{}",
+        reserved.message()
+    );
+
+    // The demo statement pays some of the demo invoices.
+    import(&mut banksync, DEMO_STATEMENT).await.expect("import");
+    wait_for_matches(&mut client, 9).await;
+
+    // VAT return of March 2026: the two rates, the reverse charge, and input VAT.
+    let boxes = vat_return(&mut client, "2026-03-01", "2026-03-31").await;
+    assert_eq!(vat_box(&boxes, "1a"), ("200.00", "42.00"));
+    assert_eq!(vat_box(&boxes, "1b"), ("50.00", "4.50"));
+    assert_eq!(vat_box(&boxes, "4b"), ("1000.00", "210.00"));
+    assert_eq!(vat_box(&boxes, "3b"), ("0.00", "0.00"));
+    assert_eq!(vat_box(&boxes, "5a").1, "256.50");
+    assert_eq!(vat_box(&boxes, "5b").1, "231.00");
+    assert_eq!(vat_box(&boxes, "5c").1, "25.50");
+    assert_eq!(vat_box(&boxes, "5g").1, "25.50");
+    let codes: Vec<&str> = boxes.iter().map(|b| b.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        [
+            "1a", "1b", "1c", "1d", "1e", "2a", "3a", "3b", "3c", "4a", "4b", "5a", "5b", "5c",
+            "5d", "5e", "5f", "5g"
+        ]
+    );
+    assert_eq!(
+        boxes[0].description,
+        "Leveringen/diensten belast met hoog tarief"
+    );
+
+    // Open items agree with the invoices' open amounts, and age from their due dates. (The
+    // demo invoices are dated today and their payments in March, so only today's open items
+    // equal the open amounts.)
+    let open = client
+        .get_open_items(bk::GetOpenItemsRequest {
+            kind: bk::InvoiceKind::Unspecified as i32,
+            as_of: None,
+        })
+        .await
+        .expect("open items")
+        .into_inner();
+    let listed = invoices(&mut client).await;
+    for item in &open.items {
+        assert_eq!(
+            amount(&item.open_amount),
+            open_amount(&listed, &item.number),
+            "open item {} agrees with the invoice",
+            item.number
+        );
+    }
+    let numbers: Vec<&str> = open.items.iter().map(|i| i.number.as_str()).collect();
+    assert!(numbers.contains(&"2026-0100") && numbers.contains(&"INK-2026-200"));
+    assert!(
+        !numbers.contains(&"2026-0012"),
+        "a paid invoice is not open"
+    );
+    let sales_item = open.items.iter().find(|i| i.number == "2026-0100").unwrap();
+    let due = dk_domain::parse_date("2026-04-01").unwrap();
+    let overdue = (chrono::Utc::now().date_naive() - due).num_days();
+    assert_eq!(i64::from(sales_item.days_overdue), overdue);
+    assert_eq!(sales_item.ageing, "over_90");
+    let in_april = client
+        .get_open_items(bk::GetOpenItemsRequest {
+            kind: bk::InvoiceKind::Sales as i32,
+            as_of: day("2026-05-01"),
+        })
+        .await
+        .expect("open items in May")
+        .into_inner();
+    let item = in_april
+        .items
+        .iter()
+        .find(|i| i.number == "2026-0100")
+        .unwrap();
+    assert_eq!((item.days_overdue, item.ageing.as_str()), (30, "1-30"));
+    let bucket = in_april
+        .totals
+        .iter()
+        .find(|total| total.ageing == "1-30")
+        .expect("1-30 bucket");
+    assert_eq!(amount(&bucket.open_amount), "296.50");
+
+    // Manual entries: an unbalanced one is refused, a balanced one posts and can be reversed
+    // once.
+    let unbalanced = post(
+        &mut client,
+        "2026-03-10",
+        vec![
+            entry_line("4400", Some("50.00"), None),
+            entry_line("1000", None, Some("40.00")),
+        ],
+    )
+    .await
+    .expect_err("unbalanced entry");
+    assert_eq!(unbalanced.code(), Code::InvalidArgument);
+    assert!(
+        unbalanced.message().contains("does not balance"),
+        "{}",
+        unbalanced.message()
+    );
+    let entry = post(
+        &mut client,
+        "2026-03-10",
+        vec![
+            entry_line("4400", Some("50.00"), None),
+            entry_line("1000", None, Some("50.00")),
+        ],
+    )
+    .await
+    .expect("balanced entry");
+    let reversal = client
+        .reverse_journal_entry(bk::ReverseJournalEntryRequest {
+            idempotency_key: key(),
+            entry_id: entry.id.clone(),
+            entry_date: day("2026-03-11"),
+        })
+        .await
+        .expect("reverse")
+        .into_inner()
+        .entry
+        .expect("entry");
+    assert_eq!(reversal.reverses_entry_id, entry.id);
+    assert_eq!(amount(&reversal.lines[0].credit), "50.00");
+    let again = client
+        .reverse_journal_entry(bk::ReverseJournalEntryRequest {
+            idempotency_key: key(),
+            entry_id: entry.id.clone(),
+            entry_date: day("2026-03-11"),
+        })
+        .await
+        .expect_err("second reversal");
+    assert_eq!(again.code(), Code::FailedPrecondition);
+    let invoice_entry = client
+        .reverse_journal_entry(bk::ReverseJournalEntryRequest {
+            idempotency_key: key(),
+            entry_id: sales.journal_entry_id.clone(),
+            entry_date: None,
+        })
+        .await
+        .expect_err("an invoice's entry is corrected through the invoice");
+    assert_eq!(invoice_entry.code(), Code::FailedPrecondition);
+
+    // The database itself refuses changes to posted entries and unbalanced postings.
+    let db = &stack.bookkeeping_db;
+    // (By description: SQLite stores UUIDs as blobs.)
+    let manual =
+        "(SELECT id FROM journal_entries WHERE description = 'Kasopname kantoorartikelen')";
+    for statement in [
+        "UPDATE journal_entries SET description = 'x' WHERE description = 'Kasopname kantoorartikelen'".to_owned(),
+        "DELETE FROM journal_entries WHERE description = 'Kasopname kantoorartikelen'".to_owned(),
+        format!("DELETE FROM journal_lines WHERE entry_id IN {manual}"),
+        format!("UPDATE journal_lines SET amount_minor = 1 WHERE entry_id IN {manual}"),
+    ] {
+        let error = db
+            .execute_unprepared(&statement)
+            .await
+            .expect_err("the database refuses to change a posted entry");
+        assert!(error.to_string().contains("immutable"), "{error}");
+    }
+
+    // An entry posted around the service: one line, or lines that do not add up to zero.
+    let new_id = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => "gen_random_uuid()",
+        _ => "randomblob(16)",
+    };
+    db.execute_unprepared(&format!(
+        "INSERT INTO journal_entries (id, organisation_id, journal, entry_date, description, source, created_at) \
+         SELECT {new_id}, organisation_id, 'memorial', entry_date, 'around the service', 'manual', created_at \
+         FROM journal_entries WHERE description = 'Kasopname kantoorartikelen'"
+    ))
+    .await
+    .expect("an unposted entry may be written");
+    for amount in [100, -90] {
+        db.execute_unprepared(&format!(
+            "INSERT INTO journal_lines (id, entry_id, organisation_id, position, account_id, entry_date, amount_minor, description) \
+             SELECT {new_id}, e.id, e.organisation_id, {position}, a.id, e.entry_date, {amount}, 'x' \
+             FROM journal_entries e JOIN ledger_accounts a ON a.organisation_id = e.organisation_id AND a.number = '4400' \
+             WHERE e.description = 'around the service'",
+            position = if amount > 0 { 1 } else { 2 }
+        ))
+        .await
+        .expect("lines of an unposted entry may be written");
+        let error = db
+            .execute_unprepared(
+                "UPDATE journal_entries SET posted_at = created_at WHERE description = 'around the service'",
+            )
+            .await
+            .expect_err("the database refuses to post an unbalanced entry");
+        assert!(error.to_string().contains("does not balance"), "{error}");
+    }
+    let error = db
+        .execute_unprepared(&format!(
+            "INSERT INTO journal_entries (id, organisation_id, journal, entry_date, description, source, posted_at, created_at) \
+             SELECT {new_id}, organisation_id, 'memorial', entry_date, 'posted at once', 'manual', created_at, created_at \
+             FROM journal_entries WHERE description = 'Kasopname kantoorartikelen'"
+        ))
+        .await
+        .expect_err("an entry cannot be inserted posted");
+    assert!(error.to_string().contains("add its lines first"), "{error}");
+
+    // Trial balance: debits equal credits, and the journal rebuilds the stored balances.
+    let trial = client
+        .get_trial_balance(bk::GetTrialBalanceRequest { through: None })
+        .await
+        .expect("trial balance")
+        .into_inner();
+    assert_eq!(amount(&trial.total_debit), amount(&trial.total_credit));
+    let rebuilt =
+        dk_bookkeeping::ledger::reports::rebuilt_balances(db, organisation.as_uuid(), None)
+            .await
+            .expect("rebuild");
+    assert_eq!(
+        trial.digest,
+        dk_bookkeeping::ledger::reports::digest(&rebuilt)
+    );
+    let row = |number: &str| {
+        trial
+            .rows
+            .iter()
+            .find(|row| row.account.as_ref().unwrap().number == number)
+            .unwrap_or_else(|| panic!("account {number} in the trial balance"))
+    };
+    assert_eq!(amount(&row("8000").balance), "-200.00");
+    assert_eq!(amount(&row("1530").balance), "231.00");
+    assert_eq!(row("1100").account.as_ref().unwrap().rgs_code, "BLimBanRba");
+
+    // Closing March: nothing posts into it any more, and it is not reopened.
+    client
+        .close_period(bk::ClosePeriodRequest {
+            through: day("2026-03-31"),
+        })
+        .await
+        .expect("close March");
+    let closed = post(
+        &mut client,
+        "2026-03-15",
+        vec![
+            entry_line("4400", Some("10.00"), None),
+            entry_line("1000", None, Some("10.00")),
+        ],
+    )
+    .await
+    .expect_err("posting into a closed period");
+    assert_eq!(closed.code(), Code::FailedPrecondition);
+    assert!(
+        closed.message().contains("2026-03-31"),
+        "{}",
+        closed.message()
+    );
+    let reopen = client
+        .close_period(bk::ClosePeriodRequest {
+            through: day("2026-02-28"),
+        })
+        .await
+        .expect_err("reopening");
+    assert_eq!(reopen.code(), Code::FailedPrecondition);
+    post(
+        &mut client,
+        "2026-04-01",
+        vec![
+            entry_line("4400", Some("10.00"), None),
+            entry_line("1000", None, Some("10.00")),
+        ],
+    )
+    .await
+    .expect("posting after the closed period");
+
+    let entries = client
+        .list_journal_entries(bk::ListJournalEntriesRequest {
+            journal: bk::Journal::Bank as i32,
+            page_size: 100,
+            page_token: String::new(),
+        })
+        .await
+        .expect("bank journal")
+        .into_inner()
+        .entries;
+    assert_eq!(entries.len(), 5, "one bank entry per booked mutation");
+    let overpaid = entries
+        .iter()
+        .flat_map(|entry| &entry.lines)
+        .filter(|line| line.account_number == "1900")
+        .count();
+    assert_eq!(overpaid, 0, "the demo statement overpays nothing");
+}
+
+#[tokio::test]
+async fn ledger_on_postgres_and_rabbitmq() {
+    let stack = Stack::start().await.expect("stack");
+    check_ledger(&stack).await;
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn ledger_embedded() {
+    let stack = Stack::start_with(BusKind::InProcess, DatabaseKind::Sqlite)
+        .await
+        .expect("stack");
+    check_ledger(&stack).await;
+    stack.stop().await.expect("stop");
+}
