@@ -490,3 +490,298 @@ async fn ledger_embedded() {
     check_ledger(&stack).await;
     stack.stop().await.expect("stop");
 }
+
+fn decision_for<'a>(matches: &'a [bk::Match], remittance: &str) -> &'a bk::Match {
+    matches
+        .iter()
+        .find(|found| found.remittance == remittance)
+        .unwrap_or_else(|| panic!("no decision for {remittance:?}"))
+}
+
+async fn get_match(client: &mut Client, id: &str) -> bk::Match {
+    client
+        .get_match(bk::GetMatchRequest { id: id.into() })
+        .await
+        .expect("get match")
+        .into_inner()
+        .r#match
+        .expect("match")
+}
+
+fn actions(found: &bk::Match) -> Vec<&str> {
+    found
+        .history
+        .iter()
+        .map(|step| step.action.as_str())
+        .collect()
+}
+
+async fn confirm(
+    client: &mut Client,
+    match_id: &str,
+    invoice_id: &str,
+) -> Result<bk::Match, tonic::Status> {
+    client
+        .confirm_suggestion(bk::ConfirmSuggestionRequest {
+            idempotency_key: key(),
+            match_id: match_id.into(),
+            invoice_id: invoice_id.into(),
+        })
+        .await
+        .map(|response| response.into_inner().r#match.expect("match"))
+}
+
+async fn undo(client: &mut Client, match_id: &str) -> Result<bk::Match, tonic::Status> {
+    client
+        .undo_match(bk::UndoMatchRequest {
+            idempotency_key: key(),
+            match_id: match_id.into(),
+        })
+        .await
+        .map(|response| response.into_inner().r#match.expect("match"))
+}
+
+/// The trial balance rebuilds from the journal, and the debtors account holds exactly the open
+/// sales invoices.
+async fn check_books(stack: &Stack, client: &mut Client, organisation: dk_domain::OrganisationId) {
+    let trial = client
+        .get_trial_balance(bk::GetTrialBalanceRequest { through: None })
+        .await
+        .expect("trial balance")
+        .into_inner();
+    let rebuilt = dk_bookkeeping::ledger::reports::rebuilt_balances(
+        &stack.bookkeeping_db,
+        organisation.as_uuid(),
+        None,
+    )
+    .await
+    .expect("rebuild");
+    assert_eq!(
+        trial.digest,
+        dk_bookkeeping::ledger::reports::digest(&rebuilt)
+    );
+    let debtors = trial
+        .rows
+        .iter()
+        .find(|row| row.account.as_ref().unwrap().number == "1300")
+        .map(|row| amount(&row.balance).parse::<dk_domain::Decimal>().unwrap())
+        .unwrap_or_default();
+    let open: dk_domain::Decimal = invoices(client)
+        .await
+        .iter()
+        .filter(|invoice| invoice.kind == bk::InvoiceKind::Sales as i32)
+        .map(|invoice| {
+            amount(&invoice.open_amount)
+                .parse::<dk_domain::Decimal>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(
+        debtors, open,
+        "debtors balance equals the open sales invoices"
+    );
+}
+
+async fn check_match_actions(stack: &Stack) {
+    let (organisation, mut banksync, mut client) = demo_organisation(stack).await;
+    import(&mut banksync, DEMO_STATEMENT).await.expect("import");
+    let decisions = wait_for_matches(&mut client, 9).await;
+    let listed = invoices(&mut client).await;
+    let invoice_id = |number: &str| {
+        listed
+            .iter()
+            .find(|invoice| invoice.number == number)
+            .map(|invoice| invoice.id.clone())
+            .expect("invoice")
+    };
+
+    // A suggestion is confirmed by a user, once; another invoice cannot be confirmed.
+    let suggested = decision_for(&decisions, "Bestelling 88812");
+    assert_eq!(suggested.outcome, bk::MatchOutcome::Suggested as i32);
+    assert!(!suggested.booked);
+    let not_offered = confirm(&mut client, &suggested.id, &invoice_id("2026-0012"))
+        .await
+        .expect_err("an invoice that was not suggested");
+    assert_eq!(not_offered.code(), Code::FailedPrecondition);
+    assert!(
+        not_offered.message().contains("2026-0016"),
+        "{}",
+        not_offered.message()
+    );
+    let confirmed = confirm(&mut client, &suggested.id, &invoice_id("2026-0016"))
+        .await
+        .expect("confirm");
+    assert!(confirmed.booked);
+    assert_eq!(confirmed.outcome, bk::MatchOutcome::Exact as i32);
+    assert_eq!(actions(&confirmed), ["decided", "confirmed"]);
+    assert_ne!(confirmed.history[1].actor, "matcher");
+    assert!(!confirmed.journal_entry_id.is_empty());
+    assert_eq!(
+        open_amount(&invoices(&mut client).await, "2026-0016"),
+        "0.00"
+    );
+    let twice = confirm(&mut client, &suggested.id, &invoice_id("2026-0016"))
+        .await
+        .expect_err("confirming twice");
+    assert_eq!(twice.code(), Code::FailedPrecondition);
+
+    // An automatic booking is undone: its entry is reversed, the invoice reopens and is
+    // suggested, and it can be confirmed again.
+    let exact = decision_for(&decisions, "Factuur 2026-0012");
+    let booked_entry = get_match(&mut client, &exact.id).await.journal_entry_id;
+    let undone = undo(&mut client, &exact.id).await.expect("undo");
+    assert!(!undone.booked);
+    assert_eq!(undone.outcome, bk::MatchOutcome::Suggested as i32);
+    assert_eq!(undone.suggestions[0].invoice_number, "2026-0012");
+    assert_eq!(actions(&undone), ["decided", "undone"]);
+    assert_eq!(
+        open_amount(&invoices(&mut client).await, "2026-0012"),
+        "1210.00"
+    );
+    let bank = client
+        .list_journal_entries(bk::ListJournalEntriesRequest {
+            journal: bk::Journal::Bank as i32,
+            page_size: 100,
+            page_token: String::new(),
+        })
+        .await
+        .expect("bank journal")
+        .into_inner()
+        .entries;
+    let reversal = bank
+        .iter()
+        .find(|entry| entry.reverses_entry_id == booked_entry)
+        .expect("the payment entry is reversed");
+    assert_eq!(reversal.source, "reversal");
+    let again = undo(&mut client, &exact.id).await.expect_err("undo twice");
+    assert_eq!(again.code(), Code::FailedPrecondition);
+    check_books(stack, &mut client, organisation).await;
+    let redone = confirm(&mut client, &exact.id, &invoice_id("2026-0012"))
+        .await
+        .expect("confirm again");
+    assert_eq!(actions(&redone), ["decided", "undone", "confirmed"]);
+    assert_eq!(
+        open_amount(&invoices(&mut client).await, "2026-0012"),
+        "0.00"
+    );
+
+    // A partial payment undone and its suggestion rejected leaves the mutation unmatched.
+    let partial = decision_for(&decisions, "Deelbetaling factuur 2026-0013");
+    undo(&mut client, &partial.id)
+        .await
+        .expect("undo the partial payment");
+    let rejected = client
+        .reject_suggestion(bk::RejectSuggestionRequest {
+            idempotency_key: key(),
+            match_id: partial.id.clone(),
+            invoice_id: invoice_id("2026-0013"),
+        })
+        .await
+        .expect("reject")
+        .into_inner()
+        .r#match
+        .expect("match");
+    assert_eq!(rejected.outcome, bk::MatchOutcome::Unmatched as i32);
+    assert!(rejected.suggestions.is_empty());
+    assert_eq!(actions(&rejected), ["decided", "undone", "rejected"]);
+    assert_eq!(
+        open_amount(&invoices(&mut client).await, "2026-0013"),
+        "1815.00"
+    );
+    check_books(stack, &mut client, organisation).await;
+}
+
+#[tokio::test]
+async fn matches_are_confirmed_rejected_and_undone() {
+    let stack = Stack::start().await.expect("stack");
+    check_match_actions(&stack).await;
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn matches_are_confirmed_rejected_and_undone_embedded() {
+    let stack = Stack::start_with(BusKind::InProcess, DatabaseKind::Sqlite)
+        .await
+        .expect("stack");
+    check_match_actions(&stack).await;
+    stack.stop().await.expect("stop");
+}
+
+/// An MT940 statement of one transfer between `account` and `other`.
+fn transfer_statement(account: &str, other: &str, debit: bool) -> String {
+    let (mark, closing) = if debit {
+        ("D", "500,00")
+    } else {
+        ("C", "1500,00")
+    };
+    format!(
+        "{{1:F01INGBNL2ABXXX0000000000}}\r\n{{2:I940INGBNL2AXXXN}}\r\n{{4:\r\n\
+         :20:P260501000000001\r\n:25:{account}EUR\r\n:28C:00001\r\n\
+         :60F:C260430EUR1000,00\r\n\
+         :61:2605040504{mark}500,00NTRFEREF//00000000000001\r\n/TRCD/00100/\r\n\
+         :86:/EREF/NOTPROVIDED//CNTP/{other}/INGBNL2A/Eigen rekening///REMI/USTD//Overboeking spaarrekening/\r\n\
+         :62F:C260504EUR{closing}\r\n-}}\r\n"
+    )
+}
+
+#[tokio::test]
+async fn transfers_between_own_accounts_are_recognised() {
+    let stack = Stack::start().await.expect("stack");
+    let (_, mut banksync, mut client) = demo_organisation(&stack).await;
+    let savings = "NL91ABNA0417164300";
+    register(&mut banksync, savings).await;
+    // Bookkeeping learns the new account from banksync's event.
+    dk_testkit::eventually(EVENT_TIMEOUT, || {
+        let mut client = client.clone();
+        async move {
+            let accounts = client
+                .list_ledger_accounts(bk::ListLedgerAccountsRequest {})
+                .await
+                .ok()?
+                .into_inner()
+                .accounts;
+            accounts
+                .iter()
+                .any(|account| account.name_nl.contains(savings))
+                .then_some(())
+        }
+    })
+    .await
+    .expect("a ledger account for the registered savings account");
+
+    import(
+        &mut banksync,
+        transfer_statement(DEMO_ACCOUNT, savings, true).as_bytes(),
+    )
+    .await
+    .expect("import the current account");
+    import(
+        &mut banksync,
+        transfer_statement(savings, DEMO_ACCOUNT, false).as_bytes(),
+    )
+    .await
+    .expect("import the savings account");
+    let decisions = wait_for_matches(&mut client, 2).await;
+    for decision in &decisions {
+        assert_eq!(
+            decision.outcome,
+            bk::MatchOutcome::OwnTransfer as i32,
+            "{decision:?}"
+        );
+        assert!(decision.booked);
+    }
+    let trial = client
+        .get_trial_balance(bk::GetTrialBalanceRequest { through: None })
+        .await
+        .expect("trial balance")
+        .into_inner();
+    let transfers = trial
+        .rows
+        .iter()
+        .find(|row| row.account.as_ref().unwrap().number == "1200")
+        .expect("transfers in transit were used");
+    assert_eq!(amount(&transfers.debit), "500.00");
+    assert_eq!(amount(&transfers.credit), "500.00");
+    assert_eq!(amount(&transfers.balance), "0.00");
+    stack.stop().await.expect("stop");
+}

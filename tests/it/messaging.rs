@@ -143,3 +143,73 @@ async fn undecodable_event_is_dead_lettered() {
     wait_for_matches(&mut bookkeeping, 1).await;
     stack.stop().await.expect("stop");
 }
+
+/// Two bookkeeping replicas take the same mutation, published again and again under new event
+/// ids, from one queue at once: it is decided and booked once, and the database refuses a
+/// second active booking even from outside the service.
+#[tokio::test]
+async fn two_replicas_book_a_mutation_once() {
+    use sea_orm::ConnectionTrait;
+
+    let mut stack = Stack::start().await.expect("stack");
+    stack
+        .start_bookkeeping_replica()
+        .await
+        .expect("second replica");
+    let (_, _, mut bookkeeping) = demo_organisation(&stack).await;
+    let mutation_id = uuid::Uuid::now_v7();
+    let event = payment_event(&stack, mutation_id, "Factuur 2026-0016", "60.50");
+    let copies: Vec<Event> = (0..40)
+        .map(|_| {
+            let mut copy = event.clone();
+            copy.id = uuid::Uuid::now_v7();
+            copy
+        })
+        .collect();
+    stack
+        .bus
+        .publish("banksync", &copies)
+        .await
+        .expect("publish copies");
+    let marker = payment_event(&stack, uuid::Uuid::now_v7(), "geen factuurnummer", "1.00");
+    stack
+        .bus
+        .publish("banksync", &[marker])
+        .await
+        .expect("publish marker");
+    let decisions = wait_for_matches(&mut bookkeeping, 2).await;
+    assert_eq!(decisions.len(), 2, "one decision per mutation");
+    assert_eq!(
+        open_amount(&invoices(&mut bookkeeping).await, "2026-0016"),
+        "0.00"
+    );
+    let db = &stack.bookkeeping_db;
+    let bookings = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "SELECT COUNT(*) AS n FROM payment_bookings WHERE mutation_id = '{mutation_id}'"
+            ),
+        ))
+        .await
+        .expect("count")
+        .expect("row")
+        .try_get::<i64>("", "n")
+        .expect("n");
+    assert_eq!(bookings, 1);
+    let error = db
+        .execute_unprepared(&format!(
+            "INSERT INTO payment_bookings (id, organisation_id, mutation_id, match_id, entry_id, created_at) \
+             SELECT gen_random_uuid(), organisation_id, mutation_id, match_id, entry_id, now() \
+             FROM payment_bookings WHERE mutation_id = '{mutation_id}'"
+        ))
+        .await
+        .expect_err("a second active booking");
+    assert!(
+        error
+            .to_string()
+            .contains("payment_bookings_active_mutation"),
+        "{error}"
+    );
+    stack.stop().await.expect("stop");
+}

@@ -281,7 +281,7 @@ fn time_text(time: Option<&prost_types::Timestamp>) -> String {
     amsterdam(time).unwrap_or_else(|| "-".to_owned())
 }
 
-fn amsterdam(time: Option<&prost_types::Timestamp>) -> Option<String> {
+pub(crate) fn amsterdam(time: Option<&prost_types::Timestamp>) -> Option<String> {
     let time = time?;
     let instant = chrono::DateTime::from_timestamp(time.seconds, 0)?;
     Some(

@@ -502,6 +502,7 @@ pub fn outcome_name(outcome: i32) -> &'static str {
         Ok(bookkeeping::MatchOutcome::PossibleDoublePayment) => "possible_double_payment",
         Ok(bookkeeping::MatchOutcome::Suggested) => "suggested",
         Ok(bookkeeping::MatchOutcome::Unmatched) => "unmatched",
+        Ok(bookkeeping::MatchOutcome::OwnTransfer) => "own_transfer",
         _ => "unknown",
     }
 }
@@ -526,6 +527,7 @@ pub fn match_json(decision: &bookkeeping::Match) -> Value {
         "counterparty_name": decision.counterparty_name,
         "remittance": decision.remittance,
         "outcome": outcome_name(decision.outcome),
+        "booked": decision.booked,
         "allocations": decision.allocations.iter().map(|allocation| json!({
             "invoice_id": allocation.invoice_id,
             "invoice_number": allocation.invoice_number,
@@ -551,10 +553,22 @@ pub fn match_json(decision: &bookkeeping::Match) -> Value {
                 "score": score_json(runner_up.score.as_ref()),
             })),
         },
+        "history": decision.history.iter().map(|step| json!({
+            "action": step.action,
+            "actor": step.actor,
+            "invoice_id": step.invoice_id,
+            "time": crate::bank_link::amsterdam(step.time.as_ref()),
+        })).collect::<Vec<_>>(),
+        "journal_entry_id": decision.journal_entry_id,
     })
 }
 
-pub fn print_matches(matches: &[bookkeeping::Match]) {
+/// Prints one line per decision; `with_ids` adds each decision's id, which `dk matches undo`
+/// and `confirm` take.
+pub fn print_matches(matches: &[bookkeeping::Match], with_ids: bool) {
+    if with_ids {
+        print!("{:<36} ", "id");
+    }
     println!(
         "{:<10} {:>12}  {:<26} {:<24} invoices / reason",
         "date", "amount", "counterparty", "outcome"
@@ -586,6 +600,9 @@ pub fn print_matches(matches: &[bookkeeping::Match]) {
         } else {
             invoices.join(", ")
         };
+        if with_ids {
+            print!("{:<36} ", decision.id);
+        }
         println!(
             "{:<10} {:>12}  {:<26} {:<24} {}",
             date_to_string(decision.booking_date.as_ref()),

@@ -160,7 +160,7 @@ impl Report {
         println!("Statement {STATEMENT_NAME} for {ACCOUNT_IBAN} ({ACCOUNT_NAME})\n");
         client::print_import(&self.imported);
         println!("\nWhat bookkeeping decided for each mutation:\n");
-        client::print_matches(&self.matches);
+        client::print_matches(&self.matches, false);
         println!("\nInvoices afterwards:\n");
         client::print_invoices(&self.invoices);
     }

@@ -595,3 +595,200 @@ pub async fn run_report(command: ReportCommand) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `dk matches list|show|confirm|reject|undo`.
+pub async fn run_matches(command: crate::MatchesCommand) -> anyhow::Result<()> {
+    use crate::MatchesCommand;
+    let (target, found) = match command {
+        MatchesCommand::List { unmatched, target } => {
+            let mut bookkeeping = target.target().bookkeeping().await?;
+            let matches = client::list_matches(&mut bookkeeping, unmatched).await?;
+            if target.json {
+                client::print_json(&Value::Array(
+                    matches.iter().map(client::match_json).collect(),
+                ));
+            } else {
+                client::print_matches(&matches, true);
+            }
+            return Ok(());
+        }
+        MatchesCommand::Show { id, target } => {
+            let mut client = target.target().bookkeeping().await?;
+            let found = client
+                .get_match(bookkeeping::GetMatchRequest { id })
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .r#match;
+            (target, found)
+        }
+        MatchesCommand::Confirm {
+            id,
+            invoice,
+            target,
+        } => {
+            let mut client = target.target().bookkeeping().await?;
+            let invoice_id = suggested_invoice(&mut client, &id, &invoice).await?;
+            let found = client
+                .confirm_suggestion(bookkeeping::ConfirmSuggestionRequest {
+                    idempotency_key: client::idempotency_key(None),
+                    match_id: id,
+                    invoice_id,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .r#match;
+            (target, found)
+        }
+        MatchesCommand::Reject {
+            id,
+            invoice,
+            target,
+        } => {
+            let mut client = target.target().bookkeeping().await?;
+            let invoice_id = suggested_invoice(&mut client, &id, &invoice).await?;
+            let found = client
+                .reject_suggestion(bookkeeping::RejectSuggestionRequest {
+                    idempotency_key: client::idempotency_key(None),
+                    match_id: id,
+                    invoice_id,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .r#match;
+            (target, found)
+        }
+        MatchesCommand::Undo { id, target } => {
+            let mut client = target.target().bookkeeping().await?;
+            let found = client
+                .undo_match(bookkeeping::UndoMatchRequest {
+                    idempotency_key: client::idempotency_key(None),
+                    match_id: id,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner()
+                .r#match;
+            (target, found)
+        }
+    };
+    let found = found.unwrap_or_default();
+    if target.json {
+        client::print_json(&client::match_json(&found));
+    } else {
+        print_match(&found);
+    }
+    Ok(())
+}
+
+/// The id of an invoice given by number or id, looked up among the decision's suggestions.
+async fn suggested_invoice(
+    client: &mut client::Bookkeeping,
+    match_id: &str,
+    invoice: &str,
+) -> anyhow::Result<String> {
+    if uuid::Uuid::parse_str(invoice.trim()).is_ok() {
+        return Ok(invoice.trim().to_owned());
+    }
+    let found = client
+        .get_match(bookkeeping::GetMatchRequest {
+            id: match_id.to_owned(),
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner()
+        .r#match
+        .unwrap_or_default();
+    found
+        .suggestions
+        .iter()
+        .find(|suggestion| {
+            suggestion
+                .invoice_number
+                .eq_ignore_ascii_case(invoice.trim())
+        })
+        .map(|suggestion| suggestion.invoice_id.clone())
+        .ok_or_else(|| {
+            let offered: Vec<&str> = found
+                .suggestions
+                .iter()
+                .map(|suggestion| suggestion.invoice_number.as_str())
+                .collect();
+            anyhow::anyhow!(
+                "invoice {invoice} is not suggested for decision {match_id}; suggested: {}",
+                if offered.is_empty() {
+                    "none".to_owned()
+                } else {
+                    offered.join(", ")
+                }
+            )
+        })
+}
+
+fn score_text(score: Option<&bookkeeping::Score>) -> String {
+    score.map_or_else(String::new, |score| {
+        format!(
+            "total {} (reference {}, amount {}, counterparty {})",
+            score.total, score.reference, score.amount, score.counterparty
+        )
+    })
+}
+
+fn print_match(found: &bookkeeping::Match) {
+    let reasons = found.reasons.clone().unwrap_or_default();
+    println!("decision   {}", found.id);
+    println!(
+        "mutation   {} {} {} {}",
+        date_text(found.booking_date.as_ref()),
+        money_text(found.amount.as_ref()),
+        found.counterparty_name,
+        found.remittance
+    );
+    println!(
+        "outcome    {}{}",
+        client::outcome_name(found.outcome),
+        if found.booked { ", booked" } else { "" }
+    );
+    for allocation in &found.allocations {
+        println!(
+            "paid       {} {} (open {} -> {})",
+            allocation.invoice_number,
+            money_text(allocation.amount.as_ref()),
+            money_text(allocation.open_before.as_ref()),
+            money_text(allocation.open_after.as_ref())
+        );
+    }
+    for suggestion in &found.suggestions {
+        println!(
+            "suggested  {} ({}), score {}",
+            suggestion.invoice_number,
+            suggestion.invoice_id,
+            score_text(suggestion.score.as_ref())
+        );
+    }
+    println!("score      {}", score_text(reasons.score.as_ref()));
+    if let Some(runner_up) = &reasons.runner_up {
+        println!(
+            "runner-up  {}, score {}",
+            runner_up.invoice_number,
+            score_text(runner_up.score.as_ref())
+        );
+    }
+    if !reasons.amount_check.is_empty() {
+        println!("amount     {}", reasons.amount_check);
+    }
+    println!("summary    {}", reasons.summary);
+    if !found.journal_entry_id.is_empty() {
+        println!("entry      {}", found.journal_entry_id);
+    }
+    for step in &found.history {
+        println!(
+            "history    {} {} by {}",
+            crate::bank_link::amsterdam(step.time.as_ref()).unwrap_or_default(),
+            step.action,
+            step.actor
+        );
+    }
+}

@@ -332,6 +332,41 @@ enum MatchesCommand {
         #[command(flatten)]
         target: TargetArgs,
     },
+    /// Show one decision with its score breakdown and history.
+    Show {
+        /// Id of the decision, as `dk matches list` prints it.
+        id: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Book a suggested invoice for a mutation that paid nothing.
+    Confirm {
+        /// Id of the decision.
+        id: String,
+        /// The suggested invoice, by number (2026-0016) or id.
+        #[arg(long)]
+        invoice: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Drop a suggested invoice from a decision.
+    Reject {
+        /// Id of the decision.
+        id: String,
+        /// The suggested invoice, by number or id.
+        #[arg(long)]
+        invoice: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Undo a booked decision: reverse its journal entry and reopen its invoices, which become
+    /// suggestions.
+    Undo {
+        /// Id of the decision.
+        id: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
 }
 
 fn parse_dialect(text: &str) -> Result<dk_statement::Dialect, String> {
@@ -515,18 +550,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Invoice(command) => run_invoice(command).await,
         Command::Ledger(command) => ledger::run_ledger(command).await,
         Command::Report(command) => ledger::run_report(command).await,
-        Command::Matches(MatchesCommand::List { unmatched, target }) => {
-            let mut bookkeeping = target.target().bookkeeping().await?;
-            let matches = client::list_matches(&mut bookkeeping, unmatched).await?;
-            if target.json {
-                client::print_json(&serde_json::Value::Array(
-                    matches.iter().map(client::match_json).collect(),
-                ));
-            } else {
-                client::print_matches(&matches);
-            }
-            Ok(())
-        }
+        Command::Matches(command) => ledger::run_matches(command).await,
         Command::Quote(args) => quote::run(args).await,
         Command::Licence(command) => licence::run(command).await,
         Command::Billing(command) => billing::run(command).await,

@@ -39,6 +39,9 @@ pub enum Outcome {
     Suggested,
     /// No invoice is named and no candidate was found.
     Unmatched,
+    /// The counterparty is another account of the same organisation: money moved between its
+    /// own accounts. The caller recognises this before deciding; `decide` never returns it.
+    OwnTransfer,
 }
 
 /// An amount to book on one invoice.

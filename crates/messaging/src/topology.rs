@@ -8,6 +8,8 @@
 
 /// Routing key and CloudEvents type of a newly imported bank mutation.
 pub const BANK_MUTATION_IMPORTED: &str = "bank.mutation.imported.v1";
+/// Routing key and CloudEvents type of a bank account an organisation registered.
+pub const BANK_ACCOUNT_REGISTERED: &str = "bank.account.registered.v1";
 /// Routing key and CloudEvents type of a bank consent that lapses soon.
 pub const BANK_CONSENT_EXPIRING: &str = "bank.consent.expiring.v1";
 /// Routing key and CloudEvents type of a bank consent that lapsed or was withdrawn.
@@ -39,6 +41,15 @@ pub const BOOKKEEPING_BANK_MUTATIONS: Subscription = Subscription {
     name: "bank-mutations",
     producer: "banksync",
     routing_keys: &[BANK_MUTATION_IMPORTED],
+};
+
+/// Bookkeeping receives the organisations' bank accounts, to give each its ledger account and
+/// to recognise transfers between them.
+pub const BOOKKEEPING_BANK_ACCOUNTS: Subscription = Subscription {
+    consumer: "bookkeeping",
+    name: "bank-accounts",
+    producer: "banksync",
+    routing_keys: &[BANK_ACCOUNT_REGISTERED],
 };
 
 /// Bookkeeping receives the invoices billing issues, to book them as sales invoices of the
@@ -73,6 +84,7 @@ pub const PRODUCERS: &[&str] = &["banksync", "bookkeeping", "billing", "support"
 /// Every subscription in the system.
 pub const SUBSCRIPTIONS: &[Subscription] = &[
     BOOKKEEPING_BANK_MUTATIONS,
+    BOOKKEEPING_BANK_ACCOUNTS,
     BOOKKEEPING_ISSUED_INVOICES,
     BILLING_INVOICE_PAYMENTS,
     BANKSYNC_LICENCES,

@@ -143,6 +143,7 @@ pub struct Stack {
     sqlite_dir: Option<std::path::PathBuf>,
     shutdown: CancellationToken,
     running: Vec<dk_runtime::server::Running>,
+    bookkeeping_settings: dk_bookkeeping::Settings,
 }
 
 impl Stack {
@@ -312,7 +313,22 @@ impl Stack {
             sqlite_dir,
             shutdown,
             running: vec![banksync, bookkeeping, billing, support],
+            bookkeeping_settings,
         })
+    }
+
+    /// Starts a second bookkeeping service on the same database and queues, as a second
+    /// replica would run; returns its address.
+    pub async fn start_bookkeeping_replica(&mut self) -> anyhow::Result<SocketAddr> {
+        let replica = dk_bookkeeping::start(
+            &self.bookkeeping_settings,
+            self.bus.clone(),
+            self.shutdown.clone(),
+        )
+        .await?;
+        let address = replica.address;
+        self.running.push(replica);
+        Ok(address)
     }
 
     /// Issues a bearer token for `organisation`.

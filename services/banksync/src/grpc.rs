@@ -68,20 +68,38 @@ impl BankSyncService for BankSync {
         let already_registered = existing.is_some();
         let account = match existing {
             Some(account) => account,
-            None => bank_account::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                organisation_id: Set(organisation),
-                iban: Set(iban.to_string()),
-                name: Set(if name.is_empty() {
-                    iban.to_print_form()
-                } else {
-                    name.to_owned()
-                }),
-                created_at: Set(Utc::now()),
+            None => {
+                let account = bank_account::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    organisation_id: Set(organisation),
+                    iban: Set(iban.to_string()),
+                    name: Set(if name.is_empty() {
+                        iban.to_print_form()
+                    } else {
+                        name.to_owned()
+                    }),
+                    created_at: Set(Utc::now()),
+                }
+                .insert(&transaction)
+                .await
+                .map_err(|e| status::from_db("registering a bank account", e))?;
+                let registered = dk_proto::events::v1::BankAccountRegistered {
+                    bank_account_id: account.id.to_string(),
+                    organisation_id: organisation.to_string(),
+                    iban: account.iban.clone(),
+                    name: account.name.clone(),
+                };
+                let event = dk_messaging::Event::new(
+                    dk_messaging::topology::BANK_ACCOUNT_REGISTERED,
+                    crate::import::EVENT_SOURCE,
+                    organisation,
+                    prost::Message::encode_to_vec(&registered),
+                );
+                dk_messaging::outbox::enqueue(&transaction, "banksync", &[event])
+                    .await
+                    .map_err(|e| status::from_db("registering a bank account", e))?;
+                account
             }
-            .insert(&transaction)
-            .await
-            .map_err(|e| status::from_db("registering a bank account", e))?,
         };
         let linked = crate::links::linked_among(&transaction, &[account.id])
             .await
@@ -97,6 +115,9 @@ impl BankSyncService for BankSync {
             .commit()
             .await
             .map_err(|e| status::from_db("registering a bank account", e))?;
+        if !already_registered {
+            self.relay.notify();
+        }
         Ok(Response::new(response))
     }
 

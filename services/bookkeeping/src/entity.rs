@@ -84,6 +84,9 @@ pub mod allocation {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
         pub match_id: Uuid,
+        /// The booking the allocation belongs to; empty on allocations made before bookings
+        /// were recorded.
+        pub booking_id: Option<Uuid>,
         pub invoice_id: Uuid,
         pub amount_minor: i64,
         pub created_at: DateTimeUtc,
@@ -148,6 +151,8 @@ pub mod ledger_account {
         pub role: Option<String>,
         /// The bank account whose money this account holds, for accounts of role `bank`.
         pub bank_account_id: Option<Uuid>,
+        /// That bank account's IBAN.
+        pub iban: Option<String>,
         pub created_at: DateTimeUtc,
     }
 
@@ -253,6 +258,61 @@ pub mod books {
         pub organisation_id: Uuid,
         pub closed_through: Option<Date>,
         pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod payment_booking {
+    use sea_orm::entity::prelude::*;
+
+    /// The posting of a bank mutation: its payment or transfer entry. A partial unique index
+    /// allows one booking per mutation that is not undone, so a mutation is never booked twice,
+    /// whichever consumer or user books it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "payment_bookings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub organisation_id: Uuid,
+        pub mutation_id: Uuid,
+        pub match_id: Uuid,
+        pub entry_id: Uuid,
+        pub created_at: DateTimeUtc,
+        /// When the booking was undone; its entry is then reversed.
+        pub undone_at: Option<DateTimeUtc>,
+        pub reversal_entry_id: Option<Uuid>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod match_history {
+    use sea_orm::entity::prelude::*;
+
+    /// One step in the life of a match decision: decided, confirmed, rejected or undone.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "match_history")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub match_id: Uuid,
+        pub organisation_id: Uuid,
+        /// `decided`, `confirmed`, `rejected` or `undone`.
+        pub action: String,
+        /// `matcher`, or the subject of the user's token.
+        pub actor: String,
+        /// The invoice a confirmation or rejection named.
+        pub invoice_id: Option<Uuid>,
+        /// The decision as it stood after this step, as JSON.
+        pub decision: String,
+        pub created_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -27,6 +27,8 @@ const DEFAULT_PAYMENT_DAYS: u64 = 30;
 pub struct Bookkeeping {
     pub db: DatabaseConnection,
     pub charts: Charts,
+    /// Woken after a call enqueues events.
+    pub relay: dk_messaging::outbox::Relay,
 }
 
 #[tonic::async_trait]
@@ -185,6 +187,46 @@ impl BookkeepingService for Bookkeeping {
             invoices: rows.iter().map(invoice_to_proto).collect(),
             next_page_token,
         }))
+    }
+
+    async fn get_match(
+        &self,
+        request: Request<pb::GetMatchRequest>,
+    ) -> Result<Response<pb::GetMatchResponse>, Status> {
+        let caller = caller(&request)?;
+        self.get_match_call(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn confirm_suggestion(
+        &self,
+        request: Request<pb::ConfirmSuggestionRequest>,
+    ) -> Result<Response<pb::ConfirmSuggestionResponse>, Status> {
+        let caller = caller(&request)?;
+        self.confirm_suggestion_call(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn reject_suggestion(
+        &self,
+        request: Request<pb::RejectSuggestionRequest>,
+    ) -> Result<Response<pb::RejectSuggestionResponse>, Status> {
+        let caller = caller(&request)?;
+        self.reject_suggestion_call(&caller, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    async fn undo_match(
+        &self,
+        request: Request<pb::UndoMatchRequest>,
+    ) -> Result<Response<pb::UndoMatchResponse>, Status> {
+        let caller = caller(&request)?;
+        self.undo_match_call(&caller, request.into_inner())
+            .await
+            .map(Response::new)
     }
 
     async fn list_ledger_accounts(
@@ -513,7 +555,7 @@ async fn lines_to_proto<C: sea_orm::ConnectionTrait>(
         .collect())
 }
 
-fn match_to_proto(row: &payment_match::Model) -> Result<pb::Match, Status> {
+pub fn match_to_proto(row: &payment_match::Model) -> Result<pb::Match, Status> {
     let decision: Decision = serde_json::from_str(&row.decision)
         .map_err(|error| status::internal("reading a stored decision", &error))?;
     let currency = Currency::parse(&row.currency).unwrap_or(Currency::EUR);
@@ -537,6 +579,7 @@ fn match_to_proto(row: &payment_match::Model) -> Result<pb::Match, Status> {
         dk_matching::Outcome::PossibleDoublePayment => pb::MatchOutcome::PossibleDoublePayment,
         dk_matching::Outcome::Suggested => pb::MatchOutcome::Suggested,
         dk_matching::Outcome::Unmatched => pb::MatchOutcome::Unmatched,
+        dk_matching::Outcome::OwnTransfer => pb::MatchOutcome::OwnTransfer,
     };
     let reasons = &decision.reasons;
     Ok(pb::Match {
@@ -580,5 +623,8 @@ fn match_to_proto(row: &payment_match::Model) -> Result<pb::Match, Status> {
             summary: reasons.summary.clone(),
         }),
         create_time: Some(timestamp_from(row.created_at)),
+        booked: row.booked,
+        history: Vec::new(),
+        journal_entry_id: String::new(),
     })
 }

@@ -12,6 +12,7 @@ mod invoices;
 mod issued;
 pub mod ledger;
 mod ledger_calls;
+mod match_calls;
 mod matching;
 pub mod migration;
 pub mod settings;
@@ -48,7 +49,7 @@ pub async fn start(
     let charts = ledger::chart::Charts::new(db.clone());
     let handler = Arc::new(matching::BankMutationHandler {
         db: db.clone(),
-        relay,
+        relay: relay.clone(),
         charts: charts.clone(),
     });
     let consumer = bus
@@ -59,6 +60,16 @@ pub async fn start(
         )
         .await?;
     let consumer_task = tokio::spawn(consumer.join());
+    let accounts = bus
+        .subscribe(
+            &topology::BOOKKEEPING_BANK_ACCOUNTS,
+            Arc::new(matching::BankAccountHandler {
+                charts: charts.clone(),
+            }),
+            shutdown.clone(),
+        )
+        .await?;
+    let accounts_task = tokio::spawn(accounts.join());
     let issued = bus
         .subscribe(
             &topology::BOOKKEEPING_ISSUED_INVOICES,
@@ -75,6 +86,7 @@ pub async fn start(
     let service = BookkeepingServiceServer::new(grpc::Bookkeeping {
         db: db.clone(),
         charts,
+        relay,
     });
     let serving = server::spawn(
         SERVICE_NAME,
@@ -88,6 +100,12 @@ pub async fn start(
     Ok(server::Running {
         address: serving.address,
         db,
-        tasks: vec![serving.task, relay_task, consumer_task, issued_task],
+        tasks: vec![
+            serving.task,
+            relay_task,
+            consumer_task,
+            accounts_task,
+            issued_task,
+        ],
     })
 }

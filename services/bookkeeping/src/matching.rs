@@ -11,7 +11,9 @@ use std::str::FromStr;
 
 use chrono::Utc;
 use dk_domain::{Currency, Money};
-use dk_matching::{InvoiceIndex, InvoiceKind, Mutation, OpenInvoice, Outcome};
+use dk_matching::{
+    Decision, InvoiceIndex, InvoiceKind, Mutation, OpenInvoice, Outcome, Reasons, Score,
+};
 use dk_messaging::outbox::{self, Relay};
 use dk_messaging::{Event, Handler, HandlerError, processed, topology};
 use dk_proto::convert::{date_from_proto, money_from_proto};
@@ -19,10 +21,10 @@ use dk_proto::events::v1::{BankMutationImported, InvoicePaid};
 use futures::future::BoxFuture;
 use prost::Message;
 use sea_orm::entity::prelude::*;
-use sea_orm::{DatabaseConnection, Set};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Set};
 
-use crate::entity::{allocation, invoice, payment_match};
-use crate::ledger::chart::{Charts, Role};
+use crate::entity::{allocation, invoice, match_history, payment_booking, payment_match};
+use crate::ledger::chart::{Charts, OrgChart, Role};
 use crate::ledger::{self, Journal, NewEntry, NewLine, Source};
 
 /// Name of this consumer in the processed-event table.
@@ -97,6 +99,7 @@ fn decode(event: &Event) -> Result<ReceivedMutation, HandlerError> {
 impl BankMutationHandler {
     /// Decides and books one mutation; returns whether it enqueued events.
     async fn book(&self, event: &Event, mutation: &ReceivedMutation) -> Result<bool, DbErr> {
+        let message = &mutation.message;
         // Accounts are made in their own transactions, before this one takes the write lock.
         let chart = self.charts.of(mutation.organisation_id).await?;
         let bank_account = self
@@ -104,9 +107,18 @@ impl BankMutationHandler {
             .bank_account(
                 mutation.organisation_id,
                 mutation.bank_account_id,
-                &mutation.message.account_iban,
+                &message.account_iban,
             )
             .await?;
+        let own_counterparty = match non_empty(&message.counterparty_iban) {
+            Some(iban) if iban != message.account_iban => {
+                self.charts
+                    .own_account(mutation.organisation_id, iban)
+                    .await?
+            }
+            _ => None,
+        };
+
         let transaction = dk_runtime::database::begin_write(&self.db).await?;
         if !processed::try_mark(&transaction, CONSUMER, event.id).await? {
             transaction.commit().await?;
@@ -128,30 +140,35 @@ impl BankMutationHandler {
         } else {
             "sales"
         };
-        // NOTE: the index is rebuilt from the organisation's invoices of one kind for every
-        // mutation, which is linear in their number.
-        let invoices = invoice::Entity::find()
-            .filter(invoice::Column::OrganisationId.eq(mutation.organisation_id))
-            .filter(invoice::Column::Kind.eq(kind))
-            .all(&transaction)
-            .await?;
-        let index = build_index(&invoices);
-        let message = &mutation.message;
-        let decision = dk_matching::decide(
-            &Mutation {
-                amount: mutation.amount.amount(),
-                remittance: &message.remittance,
-                end_to_end_id: non_empty(&message.end_to_end_id),
-                structured_reference: non_empty(&message.structured_reference),
-                counterparty_iban: non_empty(&message.counterparty_iban),
-            },
-            &index,
-        );
+        let (decision, invoices) = if own_counterparty.is_some() {
+            (own_transfer(&message.counterparty_iban), Vec::new())
+        } else {
+            // NOTE: the index is rebuilt from the organisation's invoices of one kind for every
+            // mutation, which is linear in their number.
+            let invoices = invoice::Entity::find()
+                .filter(invoice::Column::OrganisationId.eq(mutation.organisation_id))
+                .filter(invoice::Column::Kind.eq(kind))
+                .all(&transaction)
+                .await?;
+            let index = build_index(&invoices);
+            let decision = dk_matching::decide(
+                &Mutation {
+                    amount: mutation.amount.amount(),
+                    remittance: &message.remittance,
+                    end_to_end_id: non_empty(&message.end_to_end_id),
+                    structured_reference: non_empty(&message.structured_reference),
+                    counterparty_iban: non_empty(&message.counterparty_iban),
+                },
+                &index,
+            );
+            (decision, invoices)
+        };
 
         let match_id = Uuid::now_v7();
         let now = Utc::now();
-        let booked = !decision.allocations.is_empty();
-        payment_match::ActiveModel {
+        let booked = !decision.allocations.is_empty() || decision.outcome == Outcome::OwnTransfer;
+        let decision_json = encode(&decision)?;
+        let row = payment_match::ActiveModel {
             id: Set(match_id),
             organisation_id: Set(mutation.organisation_id),
             mutation_id: Set(mutation.id),
@@ -165,116 +182,43 @@ impl BankMutationHandler {
             remittance: Set(message.remittance.clone()),
             outcome: Set(outcome_name(decision.outcome).to_owned()),
             booked: Set(booked),
-            decision: Set(serde_json::to_string(&decision)
-                .map_err(|error| DbErr::Custom(error.to_string()))?),
+            decision: Set(decision_json.clone()),
             created_at: Set(now),
         }
         .insert(&transaction)
         .await?;
+        record_history(
+            &transaction,
+            &row,
+            "decided",
+            "matcher",
+            None,
+            &decision_json,
+        )
+        .await?;
 
-        let mut events = Vec::with_capacity(decision.allocations.len());
-        let amount_minor = to_minor(mutation.amount)?;
-        let control = chart.account(if kind == "purchase" {
-            Role::Creditors
-        } else {
-            Role::Debtors
-        })?;
-        let counterparty = non_empty(&message.counterparty_name).unwrap_or("onbekende tegenpartij");
-        let mut entry_lines = vec![NewLine::new(
-            bank_account,
-            amount_minor,
-            format!("{counterparty} {}", message.remittance.trim()),
-        )];
-        for applied in &decision.allocations {
-            let Some(invoice) = invoices
-                .iter()
-                .find(|invoice| invoice.id == applied.invoice_id)
-            else {
-                return Err(DbErr::Custom(format!(
-                    "decided invoice {} is not loaded",
-                    applied.invoice_id
-                )));
-            };
-            let currency = Currency::parse(&invoice.currency).unwrap_or(Currency::EUR);
-            let applied_minor = to_minor(Money::new(applied.amount, currency))?;
-            let open_after = invoice.open_minor - applied_minor;
-            // The open amount read above must still hold, or a concurrent booking changed it.
-            let updated = invoice::Entity::update_many()
-                .col_expr(invoice::Column::OpenMinor, Expr::value(open_after))
-                .col_expr(invoice::Column::UpdatedAt, Expr::value(now))
-                .filter(invoice::Column::Id.eq(invoice.id))
-                .filter(invoice::Column::OpenMinor.eq(invoice.open_minor))
-                .exec(&transaction)
-                .await?;
-            if updated.rows_affected != 1 {
-                return Err(DbErr::Custom(format!(
-                    "invoice {} changed while booking mutation {}; retrying",
-                    invoice.number, mutation.id
-                )));
-            }
-            entry_lines.push(
-                NewLine::new(
-                    control,
-                    -amount_minor.signum() * applied_minor,
-                    format!("Betaling {} {}", invoice.number, invoice.counterparty_name),
-                )
-                .for_invoice(invoice.id),
-            );
-            allocation::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                match_id: Set(match_id),
-                invoice_id: Set(invoice.id),
-                amount_minor: Set(applied_minor),
-                created_at: Set(now),
-            }
-            .insert(&transaction)
-            .await?;
-            let paid = InvoicePaid {
-                organisation_id: mutation.organisation_id.to_string(),
-                invoice_id: invoice.id.to_string(),
-                invoice_number: invoice.number.clone(),
-                invoice_kind: invoice.kind.clone(),
-                amount_applied: Some(Money::from_minor_units(applied_minor, currency).into()),
-                open_amount: Some(Money::from_minor_units(open_after, currency).into()),
-                fully_paid: open_after == 0,
-                mutation_id: mutation.id.to_string(),
-                match_id: match_id.to_string(),
-            };
-            events.push(Event::new(
-                topology::INVOICE_PAID,
-                EVENT_SOURCE,
-                mutation.organisation_id,
-                paid.encode_to_vec(),
-            ));
-        }
-        if booked {
-            let remainder: i64 = entry_lines.iter().map(|line| line.amount_minor).sum();
-            if remainder != 0 {
-                entry_lines.push(NewLine::new(
-                    chart.account(Role::Suspense)?,
-                    -remainder,
-                    format!("Overbetaling {counterparty}, uit te zoeken"),
+        let mut events = Vec::new();
+        if own_counterparty.is_some() {
+            post_transfer(&transaction, &chart, &row, bank_account).await?;
+        } else if booked {
+            let mut applied = Vec::with_capacity(decision.allocations.len());
+            for allocation in &decision.allocations {
+                let invoice = invoices
+                    .iter()
+                    .find(|invoice| invoice.id == allocation.invoice_id)
+                    .ok_or_else(|| {
+                        DbErr::Custom(format!(
+                            "decided invoice {} is not loaded",
+                            allocation.invoice_id
+                        ))
+                    })?;
+                let currency = Currency::parse(&invoice.currency).unwrap_or(Currency::EUR);
+                applied.push((
+                    invoice.clone(),
+                    to_minor(Money::new(allocation.amount, currency))?,
                 ));
             }
-            let closed = ledger::closed_through(&transaction, mutation.organisation_id).await?;
-            ledger::post(
-                &transaction,
-                NewEntry {
-                    organisation_id: mutation.organisation_id,
-                    journal: Journal::Bank,
-                    date: ledger::open_date(mutation.booking_date, closed),
-                    description: format!("{counterparty} {}", message.remittance.trim()),
-                    source: Source::Payment,
-                    source_id: Some(match_id),
-                    reverses: None,
-                    lines: entry_lines,
-                },
-            )
-            .await
-            .map_err(|error| match error {
-                ledger::LedgerError::Db(error) => error,
-                other => DbErr::Custom(other.to_string()),
-            })?;
+            events = apply(&transaction, &chart, &row, bank_account, &applied).await?;
         }
         outbox::enqueue(&transaction, "bookkeeping", &events).await?;
         transaction.commit().await?;
@@ -286,6 +230,216 @@ impl BankMutationHandler {
         );
         Ok(!events.is_empty())
     }
+}
+
+/// The decision for a transfer from or to another account of the same organisation.
+fn own_transfer(counterparty_iban: &str) -> Decision {
+    Decision {
+        outcome: Outcome::OwnTransfer,
+        allocations: Vec::new(),
+        suggestions: Vec::new(),
+        reasons: Reasons {
+            matched_tokens: Vec::new(),
+            amount_check: String::new(),
+            surplus: None,
+            score: Score {
+                reference: 0,
+                amount: 0,
+                counterparty: 100,
+                total: 100,
+            },
+            runner_up: None,
+            summary: format!(
+                "The counterparty {counterparty_iban} is another account of this organisation, so the mutation moves money between its own accounts and is booked against transfers in transit."
+            ),
+        },
+    }
+}
+
+pub fn encode(decision: &Decision) -> Result<String, DbErr> {
+    serde_json::to_string(decision).map_err(|error| DbErr::Custom(error.to_string()))
+}
+
+/// Records a step in a match's history.
+pub async fn record_history<C: ConnectionTrait>(
+    db: &C,
+    row: &payment_match::Model,
+    action: &str,
+    actor: &str,
+    invoice_id: Option<Uuid>,
+    decision: &str,
+) -> Result<(), DbErr> {
+    match_history::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        match_id: Set(row.id),
+        organisation_id: Set(row.organisation_id),
+        action: Set(action.to_owned()),
+        actor: Set(actor.to_owned()),
+        invoice_id: Set(invoice_id),
+        decision: Set(decision.to_owned()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+fn counterparty_of(row: &payment_match::Model) -> &str {
+    row.counterparty_name
+        .as_deref()
+        .unwrap_or("onbekende tegenpartij")
+}
+
+/// Posts an entry for a matched mutation and records it as the mutation's booking.
+async fn post_booking<C: ConnectionTrait>(
+    db: &C,
+    row: &payment_match::Model,
+    source: Source,
+    lines: Vec<NewLine>,
+) -> Result<Uuid, DbErr> {
+    let closed = ledger::closed_through(db, row.organisation_id).await?;
+    let entry_id = ledger::post(
+        db,
+        NewEntry {
+            organisation_id: row.organisation_id,
+            journal: Journal::Bank,
+            date: ledger::open_date(row.booking_date, closed),
+            description: format!("{} {}", counterparty_of(row), row.remittance.trim()),
+            source,
+            source_id: Some(row.id),
+            reverses: None,
+            lines,
+        },
+    )
+    .await
+    .map_err(|error| match error {
+        ledger::LedgerError::Db(error) => error,
+        other => DbErr::Custom(other.to_string()),
+    })?;
+    let booking_id = Uuid::now_v7();
+    payment_booking::ActiveModel {
+        id: Set(booking_id),
+        organisation_id: Set(row.organisation_id),
+        mutation_id: Set(row.mutation_id),
+        match_id: Set(row.id),
+        entry_id: Set(entry_id),
+        created_at: Set(Utc::now()),
+        undone_at: Set(None),
+        reversal_entry_id: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(booking_id)
+}
+
+/// Books a transfer between own accounts: this bank account against transfers in transit.
+async fn post_transfer<C: ConnectionTrait>(
+    db: &C,
+    chart: &OrgChart,
+    row: &payment_match::Model,
+    bank_account: Uuid,
+) -> Result<Uuid, DbErr> {
+    let text = format!(
+        "Overboeking {}",
+        row.counterparty_iban.as_deref().unwrap_or_default()
+    );
+    let lines = vec![
+        NewLine::new(bank_account, row.amount_minor, &text),
+        NewLine::new(chart.account(Role::Transfers)?, -row.amount_minor, &text),
+    ];
+    post_booking(db, row, Source::Transfer, lines).await
+}
+
+/// Applies a payment to invoices: lowers their open amounts (only if no one changed them since
+/// they were read), records the allocations and posts the bank entry, with any surplus on the
+/// suspense account. Returns one `invoice.paid.v1` per invoice.
+pub async fn apply<C: ConnectionTrait>(
+    db: &C,
+    chart: &OrgChart,
+    row: &payment_match::Model,
+    bank_account: Uuid,
+    applied: &[(invoice::Model, i64)],
+) -> Result<Vec<Event>, DbErr> {
+    let now = Utc::now();
+    let counterparty = counterparty_of(row);
+    let purchase = row.amount_minor < 0;
+    let control = chart.account(if purchase {
+        Role::Creditors
+    } else {
+        Role::Debtors
+    })?;
+    let mut lines = vec![NewLine::new(
+        bank_account,
+        row.amount_minor,
+        format!("{counterparty} {}", row.remittance.trim()),
+    )];
+    let mut allocations = Vec::with_capacity(applied.len());
+    let mut events = Vec::with_capacity(applied.len());
+    for (invoice, applied_minor) in applied {
+        let currency = Currency::parse(&invoice.currency).unwrap_or(Currency::EUR);
+        let open_after = invoice.open_minor - applied_minor;
+        let updated = invoice::Entity::update_many()
+            .col_expr(invoice::Column::OpenMinor, Expr::value(open_after))
+            .col_expr(invoice::Column::UpdatedAt, Expr::value(now))
+            .filter(invoice::Column::Id.eq(invoice.id))
+            .filter(invoice::Column::OpenMinor.eq(invoice.open_minor))
+            .exec(db)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(DbErr::Custom(format!(
+                "invoice {} changed while booking mutation {}; retrying",
+                invoice.number, row.mutation_id
+            )));
+        }
+        lines.push(
+            NewLine::new(
+                control,
+                -row.amount_minor.signum() * applied_minor,
+                format!("Betaling {} {}", invoice.number, invoice.counterparty_name),
+            )
+            .for_invoice(invoice.id),
+        );
+        allocations.push((invoice.id, *applied_minor));
+        let paid = InvoicePaid {
+            organisation_id: row.organisation_id.to_string(),
+            invoice_id: invoice.id.to_string(),
+            invoice_number: invoice.number.clone(),
+            invoice_kind: invoice.kind.clone(),
+            amount_applied: Some(Money::from_minor_units(*applied_minor, currency).into()),
+            open_amount: Some(Money::from_minor_units(open_after, currency).into()),
+            fully_paid: open_after == 0,
+            mutation_id: row.mutation_id.to_string(),
+            match_id: row.id.to_string(),
+        };
+        events.push(Event::new(
+            topology::INVOICE_PAID,
+            EVENT_SOURCE,
+            row.organisation_id,
+            paid.encode_to_vec(),
+        ));
+    }
+    let remainder: i64 = lines.iter().map(|line| line.amount_minor).sum();
+    if remainder != 0 {
+        lines.push(NewLine::new(
+            chart.account(Role::Suspense)?,
+            -remainder,
+            format!("Overbetaling {counterparty}, uit te zoeken"),
+        ));
+    }
+    let booking_id = post_booking(db, row, Source::Payment, lines).await?;
+    for (invoice_id, amount_minor) in allocations {
+        allocation::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            match_id: Set(row.id),
+            booking_id: Set(Some(booking_id)),
+            invoice_id: Set(invoice_id),
+            amount_minor: Set(amount_minor),
+            created_at: Set(now),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(events)
 }
 
 fn build_index(invoices: &[invoice::Model]) -> InvoiceIndex {
@@ -329,5 +483,36 @@ pub fn outcome_name(outcome: Outcome) -> &'static str {
         Outcome::PossibleDoublePayment => "possible_double_payment",
         Outcome::Suggested => "suggested",
         Outcome::Unmatched => "unmatched",
+        Outcome::OwnTransfer => "own_transfer",
+    }
+}
+
+/// Consumer of `bank.account.registered.v1`: gives each registered bank account its ledger
+/// account, so transfers between the organisation's accounts are recognised from the first
+/// statement on. Creating the account twice is harmless: the second finds the first.
+pub struct BankAccountHandler {
+    pub charts: Charts,
+}
+
+impl Handler for BankAccountHandler {
+    fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+        Box::pin(async move {
+            let registered =
+                dk_proto::events::v1::BankAccountRegistered::decode(event.payload.as_slice())
+                    .map_err(|error| {
+                        HandlerError::Reject(format!("undecodable BankAccountRegistered: {error}"))
+                    })?;
+            let bank_account = Uuid::from_str(&registered.bank_account_id).map_err(|_| {
+                HandlerError::Reject(format!(
+                    "bank_account_id {:?} is not a UUID",
+                    registered.bank_account_id
+                ))
+            })?;
+            self.charts
+                .bank_account(event.organisation_id, bank_account, &registered.iban)
+                .await
+                .map(|_| ())
+                .map_err(|error| HandlerError::Retry(error.to_string()))
+        })
     }
 }

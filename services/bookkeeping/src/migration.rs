@@ -4,7 +4,7 @@ use sea_orm_migration::prelude::*;
 
 use crate::entity::{
     account_balance, allocation, books, invoice, invoice_line, journal_entry, journal_line,
-    ledger_account, payment_match,
+    ledger_account, match_history, payment_booking, payment_match,
 };
 
 pub struct Migrator;
@@ -236,6 +236,7 @@ impl MigrationTrait for CreateLedgerTables {
                     .col(ColumnDef::new(Account::NormalSide).string_len(6).not_null())
                     .col(ColumnDef::new(Account::Role).string_len(40).null())
                     .col(ColumnDef::new(Account::BankAccountId).uuid().null())
+                    .col(ColumnDef::new(Account::Iban).string_len(34).null())
                     .col(timestamp(Account::CreatedAt))
                     .check(Expr::col(Account::Class).is_in(["balance", "profit_loss"]))
                     .check(Expr::col(Account::NormalSide).is_in(["debit", "credit"]))
@@ -435,6 +436,86 @@ impl MigrationTrait for CreateLedgerTables {
             )
             .await?;
 
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(allocation::Entity)
+                    .add_column(ColumnDef::new(allocation::Column::BookingId).uuid().null())
+                    .to_owned(),
+            )
+            .await?;
+        use payment_booking::Column as Booking;
+        manager
+            .create_table(
+                Table::create()
+                    .table(payment_booking::Entity)
+                    .col(uuid_key(Booking::Id))
+                    .col(uuid(Booking::OrganisationId))
+                    .col(uuid(Booking::MutationId))
+                    .col(uuid(Booking::MatchId))
+                    .col(uuid(Booking::EntryId))
+                    .col(timestamp(Booking::CreatedAt))
+                    .col(
+                        ColumnDef::new(Booking::UndoneAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(ColumnDef::new(Booking::ReversalEntryId).uuid().null())
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(payment_booking::Entity, Booking::MatchId)
+                            .to(payment_match::Entity, payment_match::Column::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(payment_booking::Entity, Booking::EntryId)
+                            .to(journal_entry::Entity, Entry::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("payment_bookings_match")
+                    .table(payment_booking::Entity)
+                    .col(Booking::MatchId)
+                    .to_owned(),
+            )
+            .await?;
+        use match_history::Column as History;
+        manager
+            .create_table(
+                Table::create()
+                    .table(match_history::Entity)
+                    .col(uuid_key(History::Id))
+                    .col(uuid(History::MatchId))
+                    .col(uuid(History::OrganisationId))
+                    .col(ColumnDef::new(History::Action).string_len(12).not_null())
+                    .col(text(History::Actor))
+                    .col(ColumnDef::new(History::InvoiceId).uuid().null())
+                    .col(text(History::Decision))
+                    .col(timestamp(History::CreatedAt))
+                    .check(Expr::col(History::Action).is_in([
+                        "decided",
+                        "confirmed",
+                        "rejected",
+                        "undone",
+                    ]))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("match_history_match")
+                    .table(match_history::Entity)
+                    .col(History::MatchId)
+                    .col(History::CreatedAt)
+                    .to_owned(),
+            )
+            .await?;
+
         use books::Column as Books;
         manager
             .create_table(
@@ -456,6 +537,8 @@ impl MigrationTrait for CreateLedgerTables {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in [
+            "match_history",
+            "payment_bookings",
             "books",
             "account_balances",
             "journal_lines",
@@ -475,6 +558,14 @@ impl MigrationTrait for CreateLedgerTables {
                     .await?;
             }
         }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(allocation::Entity)
+                    .drop_column(allocation::Column::BookingId)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .alter_table(
                 Table::alter()
@@ -505,6 +596,13 @@ fn ledger_sql(backend: sea_orm::DatabaseBackend) -> Vec<String> {
             .to_owned(),
         "CREATE UNIQUE INDEX ledger_accounts_bank_account ON ledger_accounts \
          (organisation_id, bank_account_id) WHERE bank_account_id IS NOT NULL"
+            .to_owned(),
+        // A bank mutation has at most one booking that is not undone.
+        "CREATE UNIQUE INDEX payment_bookings_active_mutation ON payment_bookings \
+         (organisation_id, mutation_id) WHERE undone_at IS NULL"
+            .to_owned(),
+        "CREATE INDEX ledger_accounts_iban ON ledger_accounts (organisation_id, iban) \
+         WHERE iban IS NOT NULL"
             .to_owned(),
         // An invoice is booked by one entry.
         "CREATE UNIQUE INDEX journal_entries_invoice ON journal_entries (source_id) \

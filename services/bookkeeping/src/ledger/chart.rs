@@ -100,7 +100,10 @@ pub static DEFAULT_CHART: LazyLock<Vec<TemplateAccount>> = LazyLock::new(|| {
 #[derive(Debug, Default)]
 pub struct OrgChart {
     roles: HashMap<Role, Uuid>,
+    /// Ledger account per bank account.
     banks: HashMap<Uuid, Uuid>,
+    /// Ledger account per IBAN of the organisation's own bank accounts.
+    ibans: HashMap<String, Uuid>,
 }
 
 impl OrgChart {
@@ -128,6 +131,7 @@ impl OrgChart {
         Self {
             roles,
             banks: HashMap::new(),
+            ibans: HashMap::new(),
         }
     }
 }
@@ -183,6 +187,30 @@ impl Charts {
         Ok(chart)
     }
 
+    /// The ledger account of one of the organisation's own bank accounts with this IBAN, if it
+    /// has one. An IBAN the cache does not know is looked up, because another replica may have
+    /// added the account.
+    pub async fn own_account(&self, organisation: Uuid, iban: &str) -> Result<Option<Uuid>, DbErr> {
+        let chart = self.of(organisation).await?;
+        if let Some(account) = chart.ibans.get(iban) {
+            return Ok(Some(*account));
+        }
+        let row = ledger_account::Entity::find()
+            .filter(ledger_account::Column::OrganisationId.eq(organisation))
+            .filter(ledger_account::Column::Iban.eq(iban))
+            .one(&self.db)
+            .await?;
+        Ok(match row {
+            Some(row) => {
+                if let Some(bank_account) = row.bank_account_id {
+                    self.remember_bank(organisation, bank_account, iban, row.id);
+                }
+                Some(row.id)
+            }
+            None => None,
+        })
+    }
+
     /// Returns the ledger account of a bank account, creating it the first time: it copies the
     /// default bank account's RGS code, takes the next free number from 1100 on, and is named
     /// after the IBAN.
@@ -234,6 +262,7 @@ impl Charts {
                     normal_side: Set(template.normal_side.clone()),
                     role: Set(Some(Role::Bank.as_str().to_owned())),
                     bank_account_id: Set(Some(bank_account)),
+                    iban: Set((!iban.is_empty()).then(|| iban.to_owned())),
                     created_at: Set(Utc::now()),
                 }
                 .insert(&transaction)
@@ -242,17 +271,26 @@ impl Charts {
             }
         };
         transaction.commit().await?;
+        self.remember_bank(organisation, bank_account, iban, id);
+        Ok(id)
+    }
+
+    fn remember_bank(&self, organisation: Uuid, bank_account: Uuid, iban: &str, id: Uuid) {
         let mut cache = self.cache.lock().expect("chart cache lock");
         if let Some(chart) = cache.get(&organisation) {
             let mut banks = chart.banks.clone();
             banks.insert(bank_account, id);
+            let mut ibans = chart.ibans.clone();
+            if !iban.is_empty() {
+                ibans.insert(iban.to_owned(), id);
+            }
             let updated = OrgChart {
                 roles: chart.roles.clone(),
                 banks,
+                ibans,
             };
             cache.insert(organisation, Arc::new(updated));
         }
-        Ok(id)
     }
 
     fn cached(&self, organisation: Uuid) -> Option<Arc<OrgChart>> {
@@ -282,6 +320,7 @@ async fn seed(db: &DatabaseConnection, organisation: Uuid) -> Result<(), DbErr> 
             normal_side: Set(account.normal_side.clone()),
             role: Set(account.role.map(|role| role.as_str().to_owned())),
             bank_account_id: Set(None),
+            iban: Set(None),
             created_at: Set(now),
         });
     let transaction = dk_runtime::database::begin_write(db).await?;

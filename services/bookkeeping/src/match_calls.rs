@@ -1,0 +1,534 @@
+//! The gRPC calls on match decisions: showing one with its history, confirming or rejecting a
+//! suggestion, and undoing a booking.
+
+use std::str::FromStr;
+
+use chrono::Utc;
+use dk_domain::{Currency, Money};
+use dk_matching::{Allocation, Decision, Outcome, Suggestion};
+use dk_messaging::outbox;
+use dk_proto::bookkeeping::v1 as pb;
+use dk_proto::convert::timestamp_from;
+use dk_runtime::auth::Caller;
+use dk_runtime::idempotency::{self, Key};
+use dk_runtime::status;
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::ExprTrait;
+use sea_orm::{DatabaseTransaction, QueryOrder, Set};
+use tonic::Status;
+
+use crate::entity::{allocation, invoice, match_history, payment_booking, payment_match};
+use crate::grpc::{Bookkeeping, match_to_proto};
+use crate::invoices::ledger_status;
+use crate::ledger;
+use crate::matching::{self, encode, outcome_name, record_history};
+
+fn parse_uuid(field: &str, text: &str) -> Result<Uuid, Status> {
+    Uuid::from_str(text.trim())
+        .map_err(|_| status::invalid_argument(field, format!("{text:?} is not a UUID")))
+}
+
+fn decode(row: &payment_match::Model) -> Result<Decision, Status> {
+    serde_json::from_str(&row.decision)
+        .map_err(|error| status::internal("reading a stored decision", &error))
+}
+
+fn precondition(reason: &str, message: String, match_id: Uuid) -> Status {
+    status::with_reason(
+        tonic::Code::FailedPrecondition,
+        reason,
+        message,
+        &[("match_id", match_id.to_string())],
+    )
+}
+
+impl Bookkeeping {
+    async fn find_match<C: sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+        organisation: Uuid,
+        id: Uuid,
+    ) -> Result<payment_match::Model, Status> {
+        payment_match::Entity::find_by_id(id)
+            .filter(payment_match::Column::OrganisationId.eq(organisation))
+            .one(db)
+            .await
+            .map_err(|e| status::from_db("reading a match", e))?
+            .ok_or_else(|| status::not_found("match", &id.to_string()))
+    }
+
+    /// A match with its history and the entry of its current booking.
+    async fn full_match<C: sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+        row: &payment_match::Model,
+    ) -> Result<pb::Match, Status> {
+        let context = "reading a match";
+        let mut found = match_to_proto(row)?;
+        found.history = match_history::Entity::find()
+            .filter(match_history::Column::MatchId.eq(row.id))
+            .order_by_asc(match_history::Column::CreatedAt)
+            .order_by_asc(match_history::Column::Id)
+            .all(db)
+            .await
+            .map_err(|e| status::from_db(context, e))?
+            .into_iter()
+            .map(|step| pb::MatchStep {
+                action: step.action,
+                actor: step.actor,
+                invoice_id: step.invoice_id.map(|id| id.to_string()).unwrap_or_default(),
+                time: Some(timestamp_from(step.created_at)),
+            })
+            .collect();
+        found.journal_entry_id = active_booking(db, row.id)
+            .await
+            .map_err(|e| status::from_db(context, e))?
+            .map(|booking| booking.entry_id.to_string())
+            .unwrap_or_default();
+        Ok(found)
+    }
+
+    pub async fn get_match_call(
+        &self,
+        caller: &Caller,
+        request: pb::GetMatchRequest,
+    ) -> Result<pb::GetMatchResponse, Status> {
+        let id = parse_uuid("id", &request.id)?;
+        let row = self
+            .find_match(&self.db, caller.organisation_id.as_uuid(), id)
+            .await?;
+        Ok(pb::GetMatchResponse {
+            r#match: Some(self.full_match(&self.db, &row).await?),
+        })
+    }
+
+    /// Begins a write transaction for a call on a match; `Ok(Err(response))` is a replay.
+    async fn begin<T: prost::Message + Default>(
+        &self,
+        key: &Key,
+        context: &str,
+    ) -> Result<Result<DatabaseTransaction, T>, Status> {
+        let transaction = dk_runtime::database::begin_write(&self.db)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        if let Some(response) = idempotency::replay(&transaction, key).await? {
+            return Ok(Err(response));
+        }
+        Ok(Ok(transaction))
+    }
+
+    pub async fn confirm_suggestion_call(
+        &self,
+        caller: &Caller,
+        request: pb::ConfirmSuggestionRequest,
+    ) -> Result<pb::ConfirmSuggestionResponse, Status> {
+        let organisation = caller.organisation_id.as_uuid();
+        let key = Key::new(
+            organisation,
+            "ConfirmSuggestion",
+            &request.idempotency_key,
+            &request,
+        )?;
+        let match_id = parse_uuid("match_id", &request.match_id)?;
+        let invoice_id = parse_uuid("invoice_id", &request.invoice_id)?;
+        let context = "confirming a suggestion";
+        // Accounts first, in their own transactions.
+        let chart = self
+            .charts
+            .of(organisation)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        let before = self.find_match(&self.db, organisation, match_id).await?;
+        let bank_account = self
+            .charts
+            .bank_account(organisation, before.bank_account_id, "")
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+
+        let transaction = match self.begin(&key, context).await? {
+            Ok(transaction) => transaction,
+            Err(response) => return Ok(response),
+        };
+        let row = self
+            .find_match(&transaction, organisation, match_id)
+            .await?;
+        if row.booked {
+            return Err(precondition(
+                "MATCH_ALREADY_BOOKED",
+                format!(
+                    "match {match_id} is already booked; undo it first with `dk matches undo {match_id}`"
+                ),
+                match_id,
+            ));
+        }
+        let decision = decode(&row)?;
+        let Some(suggestion) = decision
+            .suggestions
+            .iter()
+            .find(|suggestion| suggestion.invoice_id == invoice_id)
+            .cloned()
+        else {
+            let offered: Vec<&str> = decision
+                .suggestions
+                .iter()
+                .map(|suggestion| suggestion.invoice_number.as_str())
+                .collect();
+            return Err(precondition(
+                "NOT_A_SUGGESTION",
+                format!(
+                    "invoice {invoice_id} is not among the suggestions of match {match_id}; it suggests {}",
+                    if offered.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        offered.join(", ")
+                    }
+                ),
+                match_id,
+            ));
+        };
+        let invoice = invoice::Entity::find_by_id(invoice_id)
+            .filter(invoice::Column::OrganisationId.eq(organisation))
+            .one(&transaction)
+            .await
+            .map_err(|e| status::from_db(context, e))?
+            .ok_or_else(|| status::not_found("invoice", &invoice_id.to_string()))?;
+        if invoice.open_minor == 0 {
+            return Err(precondition(
+                "INVOICE_ALREADY_PAID",
+                format!(
+                    "invoice {} is paid in full since the suggestion was made; reject the suggestion instead",
+                    invoice.number
+                ),
+                match_id,
+            ));
+        }
+        let payment = row.amount_minor.abs();
+        let applied = Ord::min(payment, invoice.open_minor);
+        let currency = Currency::parse(&invoice.currency).unwrap_or(Currency::EUR);
+        let money = |minor: i64| Money::from_minor_units(minor, currency);
+        let outcome = match payment.cmp(&invoice.open_minor) {
+            std::cmp::Ordering::Equal => Outcome::Exact,
+            std::cmp::Ordering::Less => Outcome::Partial,
+            std::cmp::Ordering::Greater => Outcome::Overpaid,
+        };
+        let mut confirmed = decision.clone();
+        confirmed.outcome = outcome;
+        confirmed.allocations = vec![Allocation {
+            invoice_id,
+            invoice_number: invoice.number.clone(),
+            amount: money(applied).amount(),
+            open_before: money(invoice.open_minor).amount(),
+            open_after: money(invoice.open_minor - applied).amount(),
+        }];
+        confirmed.suggestions.clear();
+        confirmed.reasons.surplus = (payment > applied).then(|| money(payment - applied).amount());
+        confirmed.reasons.score = suggestion.score;
+        confirmed.reasons.amount_check = format!(
+            "payment {} against open amount {} of invoice {}",
+            money(payment),
+            money(invoice.open_minor),
+            invoice.number
+        );
+        confirmed.reasons.summary = format!(
+            "{} confirmed the suggested invoice {}, which the payment {}.",
+            caller.subject,
+            invoice.number,
+            match outcome {
+                Outcome::Exact => "pays in full",
+                Outcome::Partial => "pays in part",
+                _ => "pays with a surplus on the suspense account",
+            }
+        );
+
+        let events = matching::apply(
+            &transaction,
+            &chart,
+            &row,
+            bank_account,
+            &[(invoice.clone(), applied)],
+        )
+        .await
+        .map_err(|e| status::from_db(context, e))?;
+        let json = encode(&confirmed).map_err(|e| status::from_db(context, e))?;
+        let row = self
+            .update_match(&transaction, row, true, outcome, &json)
+            .await?;
+        record_history(
+            &transaction,
+            &row,
+            "confirmed",
+            &caller.subject,
+            Some(invoice_id),
+            &json,
+        )
+        .await
+        .map_err(|e| status::from_db(context, e))?;
+        outbox::enqueue(&transaction, "bookkeeping", &events)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        let response = pb::ConfirmSuggestionResponse {
+            r#match: Some(self.full_match(&transaction, &row).await?),
+        };
+        self.finish(transaction, &key, &response, context).await?;
+        self.relay.notify();
+        Ok(response)
+    }
+
+    pub async fn reject_suggestion_call(
+        &self,
+        caller: &Caller,
+        request: pb::RejectSuggestionRequest,
+    ) -> Result<pb::RejectSuggestionResponse, Status> {
+        let organisation = caller.organisation_id.as_uuid();
+        let key = Key::new(
+            organisation,
+            "RejectSuggestion",
+            &request.idempotency_key,
+            &request,
+        )?;
+        let match_id = parse_uuid("match_id", &request.match_id)?;
+        let invoice_id = parse_uuid("invoice_id", &request.invoice_id)?;
+        let context = "rejecting a suggestion";
+        let transaction = match self.begin(&key, context).await? {
+            Ok(transaction) => transaction,
+            Err(response) => return Ok(response),
+        };
+        let row = self
+            .find_match(&transaction, organisation, match_id)
+            .await?;
+        if row.booked {
+            return Err(precondition(
+                "MATCH_ALREADY_BOOKED",
+                format!("match {match_id} is booked; its suggestions are closed"),
+                match_id,
+            ));
+        }
+        let mut decision = decode(&row)?;
+        let before = decision.suggestions.len();
+        decision
+            .suggestions
+            .retain(|suggestion| suggestion.invoice_id != invoice_id);
+        if decision.suggestions.len() == before {
+            return Err(precondition(
+                "NOT_A_SUGGESTION",
+                format!("invoice {invoice_id} is not among the suggestions of match {match_id}"),
+                match_id,
+            ));
+        }
+        if decision.suggestions.is_empty() && decision.outcome == Outcome::Suggested {
+            decision.outcome = Outcome::Unmatched;
+            decision.reasons.summary = format!(
+                "{} rejected every suggested invoice, so the mutation is unmatched.",
+                caller.subject
+            );
+        }
+        let json = encode(&decision).map_err(|e| status::from_db(context, e))?;
+        let outcome = decision.outcome;
+        let row = self
+            .update_match(&transaction, row, false, outcome, &json)
+            .await?;
+        record_history(
+            &transaction,
+            &row,
+            "rejected",
+            &caller.subject,
+            Some(invoice_id),
+            &json,
+        )
+        .await
+        .map_err(|e| status::from_db(context, e))?;
+        let response = pb::RejectSuggestionResponse {
+            r#match: Some(self.full_match(&transaction, &row).await?),
+        };
+        self.finish(transaction, &key, &response, context).await?;
+        Ok(response)
+    }
+
+    pub async fn undo_match_call(
+        &self,
+        caller: &Caller,
+        request: pb::UndoMatchRequest,
+    ) -> Result<pb::UndoMatchResponse, Status> {
+        let organisation = caller.organisation_id.as_uuid();
+        let key = Key::new(
+            organisation,
+            "UndoMatch",
+            &request.idempotency_key,
+            &request,
+        )?;
+        let match_id = parse_uuid("match_id", &request.match_id)?;
+        let context = "undoing a match";
+        let transaction = match self.begin(&key, context).await? {
+            Ok(transaction) => transaction,
+            Err(response) => return Ok(response),
+        };
+        let row = self
+            .find_match(&transaction, organisation, match_id)
+            .await?;
+        let booking = active_booking(&transaction, match_id)
+            .await
+            .map_err(|e| status::from_db(context, e))?
+            .ok_or_else(|| {
+                precondition(
+                    "MATCH_NOT_BOOKED",
+                    format!(
+                        "match {match_id} books nothing ({}), so there is nothing to undo",
+                        outcome_name(
+                            decode(&row)
+                                .map(|d| d.outcome)
+                                .unwrap_or(Outcome::Unmatched)
+                        )
+                    ),
+                    match_id,
+                )
+            })?;
+        let closed = ledger::closed_through(&transaction, organisation)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        let today = ledger::open_date(Utc::now().date_naive(), closed);
+        let reversal = ledger::reverse(
+            &transaction,
+            organisation,
+            booking.entry_id,
+            today,
+            format!(
+                "Ongedaan gemaakt: {} {}",
+                row.counterparty_name.as_deref().unwrap_or_default(),
+                row.remittance.trim()
+            ),
+        )
+        .await
+        .map_err(|error| ledger_status(context, error))?
+        .ok_or_else(|| status::internal(context, &"the booking's entry is missing"))?;
+
+        let allocations = allocation::Entity::find()
+            .filter(allocation::Column::BookingId.eq(booking.id))
+            .all(&transaction)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        let now = Utc::now();
+        for allocation in &allocations {
+            // Reopen the invoice; never above its total.
+            let updated = invoice::Entity::update_many()
+                .col_expr(
+                    invoice::Column::OpenMinor,
+                    Expr::col(invoice::Column::OpenMinor).add(allocation.amount_minor),
+                )
+                .col_expr(invoice::Column::UpdatedAt, Expr::value(now))
+                .filter(invoice::Column::Id.eq(allocation.invoice_id))
+                .filter(
+                    Expr::col(invoice::Column::OpenMinor)
+                        .add(allocation.amount_minor)
+                        .lte(Expr::col(invoice::Column::AmountMinor)),
+                )
+                .exec(&transaction)
+                .await
+                .map_err(|e| status::from_db(context, e))?;
+            if updated.rows_affected != 1 {
+                return Err(status::internal(
+                    context,
+                    &format!(
+                        "invoice {} cannot take back {} cents",
+                        allocation.invoice_id, allocation.amount_minor
+                    ),
+                ));
+            }
+        }
+        let mut undone: payment_booking::ActiveModel = booking.into();
+        undone.undone_at = Set(Some(now));
+        undone.reversal_entry_id = Set(Some(reversal));
+        undone
+            .update(&transaction)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        // The invoices the booking paid become suggestions, so a booking undone by mistake
+        // can be confirmed again.
+        let mut decision = decode(&row)?;
+        for paid in std::mem::take(&mut decision.allocations) {
+            if !decision
+                .suggestions
+                .iter()
+                .any(|s| s.invoice_id == paid.invoice_id)
+            {
+                decision.suggestions.push(Suggestion {
+                    invoice_id: paid.invoice_id,
+                    invoice_number: paid.invoice_number,
+                    score: decision.reasons.score,
+                });
+            }
+        }
+        decision.reasons.surplus = None;
+        decision.outcome = if decision.suggestions.is_empty() {
+            Outcome::Unmatched
+        } else {
+            Outcome::Suggested
+        };
+        decision.reasons.summary = format!(
+            "{} undid the booking; its entry is reversed{}.",
+            caller.subject,
+            if decision.suggestions.is_empty() {
+                ""
+            } else {
+                " and the invoices it paid are open again and suggested"
+            }
+        );
+        let json = encode(&decision).map_err(|e| status::from_db(context, e))?;
+        let row = self
+            .update_match(&transaction, row, false, decision.outcome, &json)
+            .await?;
+        record_history(&transaction, &row, "undone", &caller.subject, None, &json)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        let response = pb::UndoMatchResponse {
+            r#match: Some(self.full_match(&transaction, &row).await?),
+        };
+        self.finish(transaction, &key, &response, context).await?;
+        Ok(response)
+    }
+
+    async fn update_match(
+        &self,
+        db: &DatabaseTransaction,
+        row: payment_match::Model,
+        booked: bool,
+        outcome: Outcome,
+        decision: &str,
+    ) -> Result<payment_match::Model, Status> {
+        let mut changed: payment_match::ActiveModel = row.into();
+        changed.booked = Set(booked);
+        changed.outcome = Set(outcome_name(outcome).to_owned());
+        changed.decision = Set(decision.to_owned());
+        changed
+            .update(db)
+            .await
+            .map_err(|e| status::from_db("updating a match", e))
+    }
+
+    async fn finish<T: prost::Message>(
+        &self,
+        transaction: DatabaseTransaction,
+        key: &Key,
+        response: &T,
+        context: &str,
+    ) -> Result<(), Status> {
+        idempotency::store(&transaction, key, response)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        transaction
+            .commit()
+            .await
+            .map_err(|e| status::from_db(context, e))
+    }
+}
+
+/// The booking of a match that is not undone, if any.
+async fn active_booking<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    match_id: Uuid,
+) -> Result<Option<payment_booking::Model>, DbErr> {
+    payment_booking::Entity::find()
+        .filter(payment_booking::Column::MatchId.eq(match_id))
+        .filter(payment_booking::Column::UndoneAt.is_null())
+        .one(db)
+        .await
+}
