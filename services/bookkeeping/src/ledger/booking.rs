@@ -69,7 +69,7 @@ pub fn totals(lines: &[PricedLine]) -> Totals {
     }
 }
 
-/// What the entry of an invoice needs to know about it.
+/// The invoice facts that its entry needs.
 pub struct InvoiceHead<'a> {
     pub id: Uuid,
     pub kind: InvoiceKind,
@@ -78,7 +78,7 @@ pub struct InvoiceHead<'a> {
     pub territory: Territory,
 }
 
-/// The journal lines of an invoice; lines of zero are left out.
+/// Builds the journal lines of an invoice, leaving out lines of zero.
 pub fn invoice_lines(
     head: &InvoiceHead<'_>,
     lines: &[PricedLine],
@@ -195,7 +195,7 @@ mod tests {
     }
 
     #[test]
-    fn vat_is_rounded_once_per_code_half_away_from_zero() {
+    fn vat_rounds_once_per_code() {
         // 0.50 and 0.50 at 9 %: 4.5 cents each, 9 cents together.
         let sum = totals(&[line(50, VatCode::Low), line(50, VatCode::Low)]);
         assert_eq!(sum.vat[&VatCode::Low], (100, 9));

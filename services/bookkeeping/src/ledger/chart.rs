@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::entity::ledger_account;
 
-/// What the service books on an account automatically.
+/// The purpose of an account that the service books on automatically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -107,7 +107,7 @@ pub struct OrgChart {
 }
 
 impl OrgChart {
-    /// The account of a role; every role of the default chart is seeded.
+    /// Returns the account of a role; every role of the default chart is seeded.
     pub fn account(&self, role: Role) -> Result<Uuid, DbErr> {
         self.roles.get(&role).copied().ok_or_else(|| {
             DbErr::Custom(format!(
@@ -120,7 +120,7 @@ impl OrgChart {
 
 #[cfg(test)]
 impl OrgChart {
-    /// A chart whose every role has an account id of its own, for pure tests.
+    /// Builds a chart whose every role has an account id of its own, for pure tests.
     pub fn for_tests() -> Self {
         let roles = DEFAULT_CHART
             .iter()
@@ -187,8 +187,8 @@ impl Charts {
         Ok(chart)
     }
 
-    /// The ledger account of one of the organisation's own bank accounts with this IBAN, if it
-    /// has one. An IBAN the cache does not know is looked up, because another replica may have
+    /// Returns the ledger account of the organisation's own bank account with this IBAN, if
+    /// it has one. An IBAN the cache does not know is looked up, because another replica may have
     /// added the account.
     pub async fn own_account(&self, organisation: Uuid, iban: &str) -> Result<Option<Uuid>, DbErr> {
         let chart = self.of(organisation).await?;
@@ -394,7 +394,16 @@ mod tests {
             };
             assert_eq!(account.class, expected_class, "class of {}", account.number);
             assert!(matches!(account.normal_side.as_str(), "debit" | "credit"));
-            assert!(!account.name_nl.is_empty() && !account.name_en.is_empty());
+            assert!(
+                !account.name_nl.is_empty(),
+                "Dutch name of {}",
+                account.number
+            );
+            assert!(
+                !account.name_en.is_empty(),
+                "English name of {}",
+                account.number
+            );
         }
     }
 }

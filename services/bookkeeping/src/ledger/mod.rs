@@ -1,7 +1,7 @@
 //! The double-entry ledger: posting balanced journal entries, reversing them, closing periods,
 //! and the monthly balances kept beside the journal.
 //!
-//! Every posting is checked here, with an error that says what is wrong, and again by the
+//! Every posting is checked here, with an error that names what is wrong, and again by the
 //! database (see `migration::ledger_sql`), so no path around this module can store an
 //! unbalanced entry, change a posted one, or post into a closed period.
 
@@ -47,7 +47,7 @@ impl Journal {
     }
 }
 
-/// What a journal entry books.
+/// The kind of document or event a journal entry books.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Invoice,
@@ -174,7 +174,7 @@ pub fn check_balance(lines: &[NewLine]) -> Result<(), LedgerError> {
     Ok(())
 }
 
-/// The last day of the organisation's closed periods, if it closed any.
+/// Returns the last day of the organisation's closed periods, if it closed any.
 pub async fn closed_through<C: ConnectionTrait>(
     db: &C,
     organisation: Uuid,
@@ -185,8 +185,8 @@ pub async fn closed_through<C: ConnectionTrait>(
         .and_then(|row| row.closed_through))
 }
 
-/// The date an automatic posting gets: its own date, or the first open day when its date lies
-/// in a closed period.
+/// Returns the date of an automatic posting: its own date, or the first open day when its
+/// date lies in a closed period.
 pub fn open_date(date: NaiveDate, closed_through: Option<NaiveDate>) -> NaiveDate {
     match closed_through {
         Some(closed) if date <= closed => closed + Days::new(1),
@@ -293,7 +293,8 @@ pub async fn post<C: ConnectionTrait>(db: &C, entry: NewEntry) -> Result<Uuid, L
 }
 
 /// Posts the reversal of a posted entry on `date`: the same lines with opposite signs, in the
-/// same journal. An entry is reversed at most once, which a unique index also guarantees.
+/// same journal. An entry is reversed at most once: the code checks it, and a unique index on
+/// `reverses_entry_id` enforces it.
 pub async fn reverse<C: ConnectionTrait>(
     db: &C,
     organisation: Uuid,

@@ -23,7 +23,7 @@ pub struct MonthBalance {
     pub credit_minor: i64,
 }
 
-/// The monthly balances as stored beside the journal, through the month of `through`.
+/// Reads the monthly balances stored beside the journal, through the month of `through`.
 pub async fn stored_balances<C: ConnectionTrait>(
     db: &C,
     organisation: Uuid,
@@ -63,7 +63,7 @@ fn posted() -> Expr {
     Expr::cust("entry_id IN (SELECT id FROM journal_entries WHERE posted_at IS NOT NULL)")
 }
 
-/// The monthly balances rebuilt from the journal lines alone.
+/// Rebuilds the monthly balances from the journal lines alone.
 pub async fn rebuilt_balances<C: ConnectionTrait>(
     db: &C,
     organisation: Uuid,
@@ -148,8 +148,8 @@ impl TrialBalanceRow {
     }
 }
 
-/// The trial balance through `through`: every account with postings, in account order, from
-/// the stored balances; and the digest of those balances.
+/// Makes the trial balance through `through` from the stored balances: every account with
+/// postings, in account order, and the digest of those balances.
 pub async fn trial_balance<C: ConnectionTrait>(
     db: &C,
     organisation: Uuid,
