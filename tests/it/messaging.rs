@@ -213,3 +213,79 @@ async fn two_replicas_book_a_mutation_once() {
     );
     stack.stop().await.expect("stop");
 }
+
+/// The consumer's cached invoice index follows changes made elsewhere: an invoice created after
+/// the index was built, and an invoice reopened by an undo, are both found by the next payment.
+#[tokio::test]
+async fn invoice_index_follows_other_writers() {
+    let stack = Stack::start().await.expect("stack");
+    let (_, _, mut bookkeeping) = demo_organisation(&stack).await;
+    let outcome_of = |decisions: &[dk_proto::bookkeeping::v1::Match], id: uuid::Uuid| {
+        let found = decisions
+            .iter()
+            .find(|decision| decision.mutation_id == id.to_string())
+            .expect("decision for the mutation");
+        (
+            MatchOutcome::try_from(found.outcome).expect("outcome"),
+            found.id.clone(),
+        )
+    };
+
+    let first = uuid::Uuid::now_v7();
+    stack
+        .bus
+        .publish(
+            "banksync",
+            &[payment_event(&stack, first, "Factuur 2026-0016", "60.50")],
+        )
+        .await
+        .expect("publish");
+    let decisions = wait_for_matches(&mut bookkeeping, 1).await;
+    let (outcome, first_match) = outcome_of(&decisions, first);
+    assert_eq!(outcome, MatchOutcome::Exact);
+
+    create_invoice(
+        &mut bookkeeping,
+        dk_proto::bookkeeping::v1::InvoiceKind::Sales,
+        "2026-0099",
+        "99.00",
+        "",
+        "",
+    )
+    .await;
+    let second = uuid::Uuid::now_v7();
+    stack
+        .bus
+        .publish(
+            "banksync",
+            &[payment_event(&stack, second, "Factuur 2026-0099", "99.00")],
+        )
+        .await
+        .expect("publish");
+    let decisions = wait_for_matches(&mut bookkeeping, 2).await;
+    assert_eq!(outcome_of(&decisions, second).0, MatchOutcome::Exact);
+
+    bookkeeping
+        .undo_match(dk_proto::bookkeeping::v1::UndoMatchRequest {
+            idempotency_key: key(),
+            match_id: first_match,
+        })
+        .await
+        .expect("undo");
+    let third = uuid::Uuid::now_v7();
+    stack
+        .bus
+        .publish(
+            "banksync",
+            &[payment_event(&stack, third, "Factuur 2026-0016", "60.50")],
+        )
+        .await
+        .expect("publish");
+    let decisions = wait_for_matches(&mut bookkeeping, 3).await;
+    assert_eq!(
+        outcome_of(&decisions, third).0,
+        MatchOutcome::Exact,
+        "the reopened invoice is paid again, not flagged as a double payment"
+    );
+    stack.stop().await.expect("stop");
+}

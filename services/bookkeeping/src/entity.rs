@@ -320,3 +320,23 @@ pub mod match_history {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod invoice_version {
+    use sea_orm::entity::prelude::*;
+
+    /// Per organisation, a counter that every change to its invoices raises, so a cached
+    /// invoice index knows whether it is still current. Raising it also locks the row, which
+    /// puts the writers of one organisation in order.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "invoice_versions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub organisation_id: Uuid,
+        pub version: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

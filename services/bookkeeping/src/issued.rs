@@ -310,6 +310,7 @@ impl IssuedInvoiceHandler {
                 line.invoice_id = booked_invoice;
             }
         }
+        crate::invoice_index::bump(&transaction, organisation_id).await?;
         let closed = ledger::closed_through(&transaction, organisation_id).await?;
         let posted = ledger::post(
             &transaction,

@@ -8,6 +8,7 @@
 
 mod entity;
 mod grpc;
+mod invoice_index;
 mod invoices;
 mod issued;
 pub mod ledger;
@@ -51,6 +52,7 @@ pub async fn start(
         db: db.clone(),
         relay: relay.clone(),
         charts: charts.clone(),
+        index: invoice_index::IndexCache::default(),
     });
     let consumer = bus
         .subscribe(

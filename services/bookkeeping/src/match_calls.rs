@@ -240,6 +240,9 @@ impl Bookkeeping {
             }
         );
 
+        crate::invoice_index::bump(&transaction, organisation)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
         let events = matching::apply(
             &transaction,
             &chart,
@@ -434,6 +437,9 @@ impl Bookkeeping {
                 ));
             }
         }
+        crate::invoice_index::bump(&transaction, organisation)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
         let mut undone: payment_booking::ActiveModel = booking.into();
         undone.undone_at = Set(Some(now));
         undone.reversal_entry_id = Set(Some(reversal));

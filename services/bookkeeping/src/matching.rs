@@ -11,9 +11,7 @@ use std::str::FromStr;
 
 use chrono::Utc;
 use dk_domain::{Currency, Money};
-use dk_matching::{
-    Decision, InvoiceIndex, InvoiceKind, Mutation, OpenInvoice, Outcome, Reasons, Score,
-};
+use dk_matching::{Decision, Mutation, Outcome, Reasons, Score};
 use dk_messaging::outbox::{self, Relay};
 use dk_messaging::{Event, Handler, HandlerError, processed, topology};
 use dk_proto::convert::{date_from_proto, money_from_proto};
@@ -21,9 +19,10 @@ use dk_proto::events::v1::{BankMutationImported, InvoicePaid};
 use futures::future::BoxFuture;
 use prost::Message;
 use sea_orm::entity::prelude::*;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Set};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, Set};
 
 use crate::entity::{allocation, invoice, match_history, payment_booking, payment_match};
+use crate::invoice_index::{self, IndexCache, OrgIndex};
 use crate::ledger::chart::{Charts, OrgChart, Role};
 use crate::ledger::{self, Journal, NewEntry, NewLine, Source};
 
@@ -37,6 +36,7 @@ pub struct BankMutationHandler {
     pub db: DatabaseConnection,
     pub relay: Relay,
     pub charts: Charts,
+    pub index: IndexCache,
 }
 
 impl Handler for BankMutationHandler {
@@ -119,6 +119,9 @@ impl BankMutationHandler {
             _ => None,
         };
 
+        // The organisation's cached index, locked before the transaction takes the write lock.
+        let slot = self.index.slot(mutation.organisation_id);
+        let mut cached = slot.lock().await;
         let transaction = dk_runtime::database::begin_write(&self.db).await?;
         if !processed::try_mark(&transaction, CONSUMER, event.id).await? {
             transaction.commit().await?;
@@ -135,23 +138,73 @@ impl BankMutationHandler {
             return Ok(false);
         }
 
+        let version = invoice_index::bump(&transaction, mutation.organisation_id).await?;
+        let result = self
+            .decide_and_book(
+                event,
+                mutation,
+                &transaction,
+                &chart,
+                bank_account,
+                own_counterparty.is_some(),
+                version,
+                &mut cached,
+            )
+            .await;
+        let (decision, paid, events) = match result {
+            Ok(done) => done,
+            Err(error) => {
+                *cached = None;
+                return Err(error);
+            }
+        };
+        if let Err(error) = transaction.commit().await {
+            *cached = None;
+            return Err(error);
+        }
+        if let Some(index) = cached.as_mut() {
+            for (invoice_id, open_minor) in paid {
+                index.set_open(invoice_id, open_minor);
+            }
+            index.version = version;
+        }
+        tracing::debug!(
+            mutation_id = %mutation.id,
+            outcome = outcome_name(decision.outcome),
+            allocations = decision.allocations.len(),
+            "bank mutation decided"
+        );
+        Ok(!events.is_empty())
+    }
+
+    /// Decides a mutation against the organisation's index and books it in `transaction`;
+    /// returns the decision, the new open amounts of the paid invoices, and the events.
+    #[allow(clippy::too_many_arguments)]
+    async fn decide_and_book(
+        &self,
+        event: &Event,
+        mutation: &ReceivedMutation,
+        transaction: &DatabaseTransaction,
+        chart: &OrgChart,
+        bank_account: Uuid,
+        own_transfer_to: bool,
+        version: i64,
+        cached: &mut Option<OrgIndex>,
+    ) -> Result<(Decision, Vec<(Uuid, i64)>, Vec<Event>), DbErr> {
+        let message = &mutation.message;
         let kind = if mutation.amount.is_negative() {
             "purchase"
         } else {
             "sales"
         };
-        let (decision, invoices) = if own_counterparty.is_some() {
-            (own_transfer(&message.counterparty_iban), Vec::new())
+        let decision = if own_transfer_to {
+            own_transfer(&message.counterparty_iban)
         } else {
-            // NOTE: the index is rebuilt from the organisation's invoices of one kind for every
-            // mutation, which is linear in their number.
-            let invoices = invoice::Entity::find()
-                .filter(invoice::Column::OrganisationId.eq(mutation.organisation_id))
-                .filter(invoice::Column::Kind.eq(kind))
-                .all(&transaction)
-                .await?;
-            let index = build_index(&invoices);
-            let decision = dk_matching::decide(
+            invoice_index::refresh(transaction, mutation.organisation_id, version, cached).await?;
+            let index = cached
+                .as_ref()
+                .ok_or_else(|| DbErr::Custom("the invoice index is missing".into()))?;
+            dk_matching::decide(
                 &Mutation {
                     amount: mutation.amount.amount(),
                     remittance: &message.remittance,
@@ -159,9 +212,8 @@ impl BankMutationHandler {
                     structured_reference: non_empty(&message.structured_reference),
                     counterparty_iban: non_empty(&message.counterparty_iban),
                 },
-                &index,
-            );
-            (decision, invoices)
+                index.of_kind(kind == "purchase"),
+            )
         };
 
         let match_id = Uuid::now_v7();
@@ -185,10 +237,10 @@ impl BankMutationHandler {
             decision: Set(decision_json.clone()),
             created_at: Set(now),
         }
-        .insert(&transaction)
+        .insert(transaction)
         .await?;
         record_history(
-            &transaction,
+            transaction,
             &row,
             "decided",
             "matcher",
@@ -198,37 +250,31 @@ impl BankMutationHandler {
         .await?;
 
         let mut events = Vec::new();
-        if own_counterparty.is_some() {
-            post_transfer(&transaction, &chart, &row, bank_account).await?;
+        let mut paid = Vec::new();
+        if own_transfer_to {
+            post_transfer(transaction, chart, &row, bank_account).await?;
         } else if booked {
+            let invoices = &cached
+                .as_ref()
+                .ok_or_else(|| DbErr::Custom("the invoice index is missing".into()))?
+                .invoices;
             let mut applied = Vec::with_capacity(decision.allocations.len());
             for allocation in &decision.allocations {
-                let invoice = invoices
-                    .iter()
-                    .find(|invoice| invoice.id == allocation.invoice_id)
-                    .ok_or_else(|| {
-                        DbErr::Custom(format!(
-                            "decided invoice {} is not loaded",
-                            allocation.invoice_id
-                        ))
-                    })?;
+                let invoice = invoices.get(&allocation.invoice_id).ok_or_else(|| {
+                    DbErr::Custom(format!(
+                        "decided invoice {} is not loaded",
+                        allocation.invoice_id
+                    ))
+                })?;
                 let currency = Currency::parse(&invoice.currency).unwrap_or(Currency::EUR);
-                applied.push((
-                    invoice.clone(),
-                    to_minor(Money::new(allocation.amount, currency))?,
-                ));
+                let applied_minor = to_minor(Money::new(allocation.amount, currency))?;
+                paid.push((invoice.id, invoice.open_minor - applied_minor));
+                applied.push((invoice.clone(), applied_minor));
             }
-            events = apply(&transaction, &chart, &row, bank_account, &applied).await?;
+            events = apply(transaction, chart, &row, bank_account, &applied).await?;
         }
-        outbox::enqueue(&transaction, "bookkeeping", &events).await?;
-        transaction.commit().await?;
-        tracing::debug!(
-            mutation_id = %mutation.id,
-            outcome = outcome_name(decision.outcome),
-            allocations = decision.allocations.len(),
-            "bank mutation decided"
-        );
-        Ok(!events.is_empty())
+        outbox::enqueue(transaction, "bookkeeping", &events).await?;
+        Ok((decision, paid, events))
     }
 }
 
@@ -440,27 +486,6 @@ pub async fn apply<C: ConnectionTrait>(
         .await?;
     }
     Ok(events)
-}
-
-fn build_index(invoices: &[invoice::Model]) -> InvoiceIndex {
-    let mut index = InvoiceIndex::new();
-    for row in invoices {
-        let currency = Currency::parse(&row.currency).unwrap_or(Currency::EUR);
-        index.insert(OpenInvoice {
-            id: row.id,
-            kind: if row.kind == "purchase" {
-                InvoiceKind::Purchase
-            } else {
-                InvoiceKind::Sales
-            },
-            number: row.number.clone(),
-            payment_reference: row.payment_reference.clone(),
-            counterparty_iban: row.counterparty_iban.clone(),
-            open_amount: Money::from_minor_units(row.open_minor, currency).amount(),
-            total_amount: Money::from_minor_units(row.amount_minor, currency).amount(),
-        });
-    }
-    index
 }
 
 fn to_minor(money: Money) -> Result<i64, DbErr> {

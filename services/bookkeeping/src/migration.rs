@@ -3,8 +3,8 @@
 use sea_orm_migration::prelude::*;
 
 use crate::entity::{
-    account_balance, allocation, books, invoice, invoice_line, journal_entry, journal_line,
-    ledger_account, match_history, payment_booking, payment_match,
+    account_balance, allocation, books, invoice, invoice_line, invoice_version, journal_entry,
+    journal_line, ledger_account, match_history, payment_booking, payment_match,
 };
 
 pub struct Migrator;
@@ -516,6 +516,20 @@ impl MigrationTrait for CreateLedgerTables {
             )
             .await?;
 
+        manager
+            .create_table(
+                Table::create()
+                    .table(invoice_version::Entity)
+                    .col(uuid_key(invoice_version::Column::OrganisationId))
+                    .col(
+                        ColumnDef::new(invoice_version::Column::Version)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
         use books::Column as Books;
         manager
             .create_table(
@@ -537,6 +551,7 @@ impl MigrationTrait for CreateLedgerTables {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in [
+            "invoice_versions",
             "match_history",
             "payment_bookings",
             "books",
