@@ -320,6 +320,19 @@ async fn check_ledger(stack: &Stack) {
         })
         .await
         .expect_err("second reversal");
+    let before_entry = client
+        .reverse_journal_entry(bk::ReverseJournalEntryRequest {
+            idempotency_key: key(),
+            entry_id: reversal.id.clone(),
+            entry_date: day("2026-03-01"),
+        })
+        .await
+        .expect_err("a reversal dated before its entry");
+    assert!(
+        before_entry.message().contains("2026-03-01"),
+        "{}",
+        before_entry.message()
+    );
     assert_eq!(again.code(), Code::FailedPrecondition);
     let invoice_entry = client
         .reverse_journal_entry(bk::ReverseJournalEntryRequest {
@@ -330,6 +343,91 @@ async fn check_ledger(stack: &Stack) {
         .await
         .expect_err("an invoice's entry is corrected through the invoice");
     assert_eq!(invoice_entry.code(), Code::FailedPrecondition);
+
+    // A memorial entry that divides an amount-only invoice puts its VAT in the return.
+    let divide = client
+        .post_journal_entry(bk::PostJournalEntryRequest {
+            idempotency_key: key(),
+            journal: bk::Journal::Memorial as i32,
+            entry_date: day("2026-03-20"),
+            description: "Factuur verdelen".into(),
+            lines: vec![
+                entry_line("1900", Some("121.00"), None),
+                bk::JournalLine {
+                    vat_box: "1a".into(),
+                    vat_part: "base".into(),
+                    ..entry_line("8000", None, Some("100.00"))
+                },
+                bk::JournalLine {
+                    vat_box: "1a".into(),
+                    vat_part: "tax".into(),
+                    ..entry_line("1500", None, Some("21.00"))
+                },
+            ],
+        })
+        .await
+        .expect("memorial entry with VAT boxes")
+        .into_inner()
+        .entry
+        .expect("entry");
+    assert_eq!(divide.lines[1].vat_box, "1a");
+    let boxes = vat_return(&mut client, "2026-03-01", "2026-03-31").await;
+    assert_eq!(vat_box(&boxes, "1a"), ("300.00", "63.00"));
+    let bad_box = client
+        .post_journal_entry(bk::PostJournalEntryRequest {
+            idempotency_key: key(),
+            journal: bk::Journal::Memorial as i32,
+            entry_date: day("2026-03-20"),
+            description: "Verkeerde rubriek".into(),
+            lines: vec![
+                entry_line("1900", Some("1.00"), None),
+                bk::JournalLine {
+                    vat_box: "5a".into(),
+                    vat_part: "tax".into(),
+                    ..entry_line("1500", None, Some("1.00"))
+                },
+            ],
+        })
+        .await
+        .expect_err("box 5a is computed, not booked");
+    assert!(
+        bad_box.message().contains("\"5a\""),
+        "{}",
+        bad_box.message()
+    );
+    let sales_journal = client
+        .post_journal_entry(bk::PostJournalEntryRequest {
+            idempotency_key: key(),
+            journal: bk::Journal::Sales as i32,
+            entry_date: day("2026-03-20"),
+            description: "Handmatig in verkoop".into(),
+            lines: vec![
+                entry_line("4400", Some("1.00"), None),
+                entry_line("1000", None, Some("1.00")),
+            ],
+        })
+        .await
+        .expect_err("manual entries go in the memorial journal");
+    assert_eq!(sales_journal.code(), Code::InvalidArgument);
+
+    // An invoice line takes a revenue or cost account, not cash or suspense.
+    for account in ["1000", "1900", "0500"] {
+        let refused = client
+            .create_invoice(bk::CreateInvoiceRequest {
+                idempotency_key: key(),
+                kind: bk::InvoiceKind::Sales as i32,
+                number: format!("2026-09{account}"),
+                counterparty_name: "Bakkerij De Korenbloem".into(),
+                lines: vec![bk::InvoiceLine {
+                    account_number: account.into(),
+                    ..line("Training", "1", "100.00", bk::VatCode::High)
+                }],
+                ..Default::default()
+            })
+            .await
+            .expect_err("a line on a balance account with a role");
+        assert!(refused.message().contains(account), "{}", refused.message());
+    }
 
     // The database itself refuses changes to posted entries and unbalanced postings.
     let db = &stack.bookkeeping_db;
@@ -411,7 +509,7 @@ async fn check_ledger(stack: &Stack) {
             .find(|row| row.account.as_ref().unwrap().number == number)
             .unwrap_or_else(|| panic!("account {number} in the trial balance"))
     };
-    assert_eq!(amount(&row("8000").balance), "-200.00");
+    assert_eq!(amount(&row("8000").balance), "-300.00");
     assert_eq!(amount(&row("1530").balance), "231.00");
     assert_eq!(row("1100").account.as_ref().unwrap().rgs_code, "BLimBanRba");
 
@@ -444,6 +542,13 @@ async fn check_ledger(stack: &Stack) {
         })
         .await
         .expect_err("reopening");
+    let future = client
+        .close_period(bk::ClosePeriodRequest {
+            through: Some((chrono::Utc::now().date_naive() + chrono::Days::new(1)).into()),
+        })
+        .await
+        .expect_err("closing a period that has not ended");
+    assert_eq!(future.code(), Code::InvalidArgument);
     assert_eq!(reopen.code(), Code::FailedPrecondition);
     post(
         &mut client,
@@ -519,13 +624,13 @@ fn actions(found: &bk::Match) -> Vec<&str> {
 async fn confirm(
     client: &mut Client,
     match_id: &str,
-    invoice_id: &str,
+    invoice_ids: &[String],
 ) -> Result<bk::Match, tonic::Status> {
     client
         .confirm_suggestion(bk::ConfirmSuggestionRequest {
             idempotency_key: key(),
             match_id: match_id.into(),
-            invoice_id: invoice_id.into(),
+            invoice_ids: invoice_ids.to_vec(),
         })
         .await
         .map(|response| response.into_inner().r#match.expect("match"))
@@ -599,16 +704,24 @@ async fn check_match_actions(stack: &Stack) {
     let suggested = decision_for(&decisions, "Bestelling 88812");
     assert_eq!(suggested.outcome, bk::MatchOutcome::Suggested as i32);
     assert!(!suggested.booked);
-    let not_offered = confirm(&mut client, &suggested.id, &invoice_id("2026-0012"))
+    let paid_already = confirm(&mut client, &suggested.id, &[invoice_id("2026-0012")])
         .await
-        .expect_err("an invoice that was not suggested");
-    assert_eq!(not_offered.code(), Code::FailedPrecondition);
+        .expect_err("an invoice that is paid");
+    assert_eq!(paid_already.code(), Code::FailedPrecondition);
     assert!(
-        not_offered.message().contains("2026-0016"),
+        paid_already.message().contains("2026-0012"),
         "{}",
-        not_offered.message()
+        paid_already.message()
     );
-    let confirmed = confirm(&mut client, &suggested.id, &invoice_id("2026-0016"))
+    let wrong_kind = confirm(&mut client, &suggested.id, &[invoice_id("INK-2026-104")])
+        .await
+        .expect_err("money in cannot pay a purchase invoice");
+    assert!(
+        wrong_kind.message().contains("purchase"),
+        "{}",
+        wrong_kind.message()
+    );
+    let confirmed = confirm(&mut client, &suggested.id, &[invoice_id("2026-0016")])
         .await
         .expect("confirm");
     assert!(confirmed.booked);
@@ -620,7 +733,7 @@ async fn check_match_actions(stack: &Stack) {
         open_amount(&invoices(&mut client).await, "2026-0016"),
         "0.00"
     );
-    let twice = confirm(&mut client, &suggested.id, &invoice_id("2026-0016"))
+    let twice = confirm(&mut client, &suggested.id, &[invoice_id("2026-0016")])
         .await
         .expect_err("confirming twice");
     assert_eq!(twice.code(), Code::FailedPrecondition);
@@ -656,7 +769,7 @@ async fn check_match_actions(stack: &Stack) {
     let again = undo(&mut client, &exact.id).await.expect_err("undo twice");
     assert_eq!(again.code(), Code::FailedPrecondition);
     check_books(stack, &mut client, organisation).await;
-    let redone = confirm(&mut client, &exact.id, &invoice_id("2026-0012"))
+    let redone = confirm(&mut client, &exact.id, &[invoice_id("2026-0012")])
         .await
         .expect("confirm again");
     assert_eq!(actions(&redone), ["decided", "undone", "confirmed"]);
@@ -688,7 +801,82 @@ async fn check_match_actions(stack: &Stack) {
         open_amount(&invoices(&mut client).await, "2026-0013"),
         "1815.00"
     );
+    // A rejection by mistake is mended by choosing the invoice by hand.
+    let chosen = confirm(&mut client, &partial.id, &[invoice_id("2026-0013")])
+        .await
+        .expect("choose an invoice that is not suggested");
+    assert_eq!(chosen.outcome, bk::MatchOutcome::Partial as i32);
+    assert_eq!(
+        open_amount(&invoices(&mut client).await, "2026-0013"),
+        "1315.00"
+    );
+
+    // A payment of two invoices, undone and confirmed again with both, pays both, and the
+    // balances of March are as before: the reversal has the payment's date.
+    let trial_march = |client: &mut Client| {
+        let mut client = client.clone();
+        async move {
+            client
+                .get_trial_balance(bk::GetTrialBalanceRequest {
+                    through: day("2026-03-31"),
+                })
+                .await
+                .expect("trial balance")
+                .into_inner()
+                .rows
+                .iter()
+                .map(|row| {
+                    (
+                        row.account.as_ref().unwrap().number.clone(),
+                        amount(&row.balance).to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let both = decision_for(&decisions, "Facturen 2026-0014 en 2026-0015");
+    let march_before = trial_march(&mut client).await;
+    let undone_both = undo(&mut client, &both.id)
+        .await
+        .expect("undo two invoices");
+    assert_eq!(undone_both.suggestions.len(), 2);
+    let again_both = confirm(
+        &mut client,
+        &both.id,
+        &[invoice_id("2026-0014"), invoice_id("2026-0015")],
+    )
+    .await
+    .expect("confirm both");
+    assert_eq!(again_both.outcome, bk::MatchOutcome::Exact as i32);
+    assert_eq!(again_both.allocations.len(), 2);
+    let listed = invoices(&mut client).await;
+    assert_eq!(open_amount(&listed, "2026-0014"), "0.00");
+    assert_eq!(open_amount(&listed, "2026-0015"), "0.00");
+    let bank = client
+        .list_journal_entries(bk::ListJournalEntriesRequest {
+            journal: bk::Journal::Bank as i32,
+            page_size: 100,
+            page_token: String::new(),
+        })
+        .await
+        .expect("bank journal")
+        .into_inner()
+        .entries;
+    assert!(
+        bank.iter()
+            .filter(|entry| entry.source == "reversal")
+            .all(|entry| date_text(&entry.entry_date).starts_with("2026-03")),
+        "reversals keep the payments' dates"
+    );
+    // Undone and booked again, the balances through March are the same as before.
+    assert_eq!(trial_march(&mut client).await, march_before);
     check_books(stack, &mut client, organisation).await;
+}
+
+fn date_text(date: &Option<common::Date>) -> String {
+    date.as_ref()
+        .map(|date| format!("{:04}-{:02}-{:02}", date.year, date.month, date.day))
+        .unwrap_or_default()
 }
 
 #[tokio::test]

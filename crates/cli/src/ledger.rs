@@ -25,7 +25,7 @@ pub enum LedgerCommand {
         #[command(flatten)]
         target: TargetArgs,
     },
-    /// Post a balanced entry, in the memorial journal unless --journal says otherwise.
+    /// Post a balanced entry in the memorial journal.
     Post(PostArgs),
     /// Post the reversal of a manual entry.
     Reverse {
@@ -74,14 +74,15 @@ pub struct PostArgs {
     /// What the entry books.
     #[arg(long)]
     description: String,
-    /// A debit line, ACCOUNT=AMOUNT, for example 4400=50.00; repeat for more lines.
+    /// A debit line, ACCOUNT=AMOUNT[:BOX:PART], for example 4400=50.00; repeat for more lines.
+    /// BOX and PART put the line in the VAT return, for example 1900=121.00 or
+    /// 8000=100.00:1a:base.
     #[arg(long, value_parser = parse_line)]
-    debit: Vec<(String, String)>,
-    /// A credit line, ACCOUNT=AMOUNT, for example 1000=50.00; repeat for more lines.
+    debit: Vec<EntryLine>,
+    /// A credit line, ACCOUNT=AMOUNT[:BOX:PART], for example 1500=21.00:1a:tax; repeat for more
+    /// lines.
     #[arg(long, value_parser = parse_line)]
-    credit: Vec<(String, String)>,
-    #[arg(long, value_enum)]
-    journal: Option<JournalArg>,
+    credit: Vec<EntryLine>,
     /// Key that makes a retried command post the entry once.
     #[arg(long)]
     idempotency_key: Option<String>,
@@ -89,12 +90,37 @@ pub struct PostArgs {
     target: TargetArgs,
 }
 
-fn parse_line(text: &str) -> Result<(String, String), String> {
-    let (account, amount) = text
-        .split_once('=')
-        .ok_or_else(|| format!("{text:?}: expected ACCOUNT=AMOUNT, for example 4400=50.00"))?;
-    let amount = client::parse_amount(amount.trim()).map_err(|error| error.to_string())?;
-    Ok((account.trim().to_owned(), amount))
+/// One line of `dk ledger post`.
+#[derive(Clone)]
+pub struct EntryLine {
+    account: String,
+    amount: String,
+    vat_box: String,
+    vat_part: String,
+}
+
+fn parse_line(text: &str) -> Result<EntryLine, String> {
+    let (account, rest) = text.split_once('=').ok_or_else(|| {
+        format!("{text:?}: expected ACCOUNT=AMOUNT[:BOX:PART], for example 4400=50.00")
+    })?;
+    let mut parts = rest.split(':').map(str::trim);
+    let amount = parts.next().unwrap_or_default();
+    let amount = client::parse_amount(amount).map_err(|error| format!("{text:?}: {error}"))?;
+    let (vat_box, vat_part) = match (parts.next(), parts.next(), parts.next()) {
+        (None, None, None) => (String::new(), String::new()),
+        (Some(vat_box), Some(part), None) => (vat_box.to_owned(), part.to_owned()),
+        _ => {
+            return Err(format!(
+                "{text:?}: expected ACCOUNT=AMOUNT or ACCOUNT=AMOUNT:BOX:PART, for example 8000=100.00:1a:base"
+            ));
+        }
+    };
+    Ok(EntryLine {
+        account: account.trim().to_owned(),
+        amount,
+        vat_box,
+        vat_part,
+    })
 }
 
 #[derive(Subcommand)]
@@ -132,6 +158,12 @@ pub enum ReportCommand {
         #[command(flatten)]
         target: TargetArgs,
     },
+}
+
+fn end_of_month(day: chrono::NaiveDate) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    let first = day.with_day(1).unwrap_or(day);
+    first + chrono::Months::new(1) - chrono::Days::new(1)
 }
 
 fn date_text(date: Option<&common::Date>) -> String {
@@ -305,28 +337,28 @@ pub async fn run_ledger(command: LedgerCommand) -> anyhow::Result<()> {
                     currency_code: "EUR".into(),
                 })
             };
+            let line = |entry: &EntryLine| bookkeeping::JournalLine {
+                account_number: entry.account.clone(),
+                vat_box: entry.vat_box.clone(),
+                vat_part: entry.vat_part.clone(),
+                ..Default::default()
+            };
             let mut lines: Vec<bookkeeping::JournalLine> = args
                 .debit
                 .iter()
-                .map(|(account, amount)| bookkeeping::JournalLine {
-                    account_number: account.clone(),
-                    debit: money(amount),
-                    ..Default::default()
+                .map(|entry| bookkeeping::JournalLine {
+                    debit: money(&entry.amount),
+                    ..line(entry)
                 })
                 .collect();
-            lines.extend(
-                args.credit
-                    .iter()
-                    .map(|(account, amount)| bookkeeping::JournalLine {
-                        account_number: account.clone(),
-                        credit: money(amount),
-                        ..Default::default()
-                    }),
-            );
+            lines.extend(args.credit.iter().map(|entry| bookkeeping::JournalLine {
+                credit: money(&entry.amount),
+                ..line(entry)
+            }));
             let entry = client
                 .post_journal_entry(bookkeeping::PostJournalEntryRequest {
                     idempotency_key: client::idempotency_key(args.idempotency_key),
-                    journal: args.journal.map_or(0, |journal| journal.to_proto() as i32),
+                    journal: bookkeeping::Journal::Memorial as i32,
                     entry_date: Some(args.date.into()),
                     description: args.description,
                     lines,
@@ -396,6 +428,7 @@ pub async fn run_report(command: ReportCommand) -> anyhow::Result<()> {
                 .into_inner();
             if target.json {
                 client::print_json(&json!({
+                    "through": through.map(|day| end_of_month(day).to_string()),
                     "rows": report.rows.iter().map(|row| json!({
                         "account": row.account.as_ref().map(account_json),
                         "debit": money_value(row.debit.as_ref()),
@@ -425,12 +458,19 @@ pub async fn run_report(command: ReportCommand) -> anyhow::Result<()> {
                 .collect();
             rows.push(vec![
                 String::new(),
-                "Totaal".into(),
+                "total".into(),
                 String::new(),
                 amount_text(report.total_debit.as_ref()),
                 amount_text(report.total_credit.as_ref()),
                 String::new(),
             ]);
+            match through {
+                Some(day) => println!(
+                    "Trial balance through {} (the end of the month of {day})",
+                    end_of_month(day)
+                ),
+                None => println!("Trial balance of all postings"),
+            }
             print_table(
                 &[
                     ("account", Align::Left),
@@ -628,12 +668,15 @@ pub async fn run_matches(command: crate::MatchesCommand) -> anyhow::Result<()> {
             target,
         } => {
             let mut client = target.target().bookkeeping().await?;
-            let invoice_id = suggested_invoice(&mut client, &id, &invoice).await?;
+            let mut invoice_ids = Vec::with_capacity(invoice.len());
+            for invoice in &invoice {
+                invoice_ids.push(invoice_id(&mut client, &id, invoice).await?);
+            }
             let found = client
                 .confirm_suggestion(bookkeeping::ConfirmSuggestionRequest {
                     idempotency_key: client::idempotency_key(None),
                     match_id: id,
-                    invoice_id,
+                    invoice_ids,
                 })
                 .await
                 .map_err(status_error)?
@@ -647,7 +690,7 @@ pub async fn run_matches(command: crate::MatchesCommand) -> anyhow::Result<()> {
             target,
         } => {
             let mut client = target.target().bookkeeping().await?;
-            let invoice_id = suggested_invoice(&mut client, &id, &invoice).await?;
+            let invoice_id = invoice_id(&mut client, &id, &invoice).await?;
             let found = client
                 .reject_suggestion(bookkeeping::RejectSuggestionRequest {
                     idempotency_key: client::idempotency_key(None),
@@ -683,14 +726,16 @@ pub async fn run_matches(command: crate::MatchesCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The id of an invoice given by number or id, looked up among the decision's suggestions.
-async fn suggested_invoice(
+/// Returns the id of an invoice given by number or id. A number is looked up among the
+/// decision's suggestions first, then among all invoices.
+async fn invoice_id(
     client: &mut client::Bookkeeping,
     match_id: &str,
     invoice: &str,
 ) -> anyhow::Result<String> {
-    if uuid::Uuid::parse_str(invoice.trim()).is_ok() {
-        return Ok(invoice.trim().to_owned());
+    let invoice = invoice.trim();
+    if uuid::Uuid::parse_str(invoice).is_ok() {
+        return Ok(invoice.to_owned());
     }
     let found = client
         .get_match(bookkeeping::GetMatchRequest {
@@ -701,28 +746,31 @@ async fn suggested_invoice(
         .into_inner()
         .r#match
         .unwrap_or_default();
-    found
+    if let Some(suggestion) = found
         .suggestions
         .iter()
-        .find(|suggestion| {
-            suggestion
-                .invoice_number
-                .eq_ignore_ascii_case(invoice.trim())
-        })
-        .map(|suggestion| suggestion.invoice_id.clone())
+        .find(|suggestion| suggestion.invoice_number.eq_ignore_ascii_case(invoice))
+    {
+        return Ok(suggestion.invoice_id.clone());
+    }
+    let purchase = found
+        .amount
+        .as_ref()
+        .is_some_and(|amount| amount.amount.starts_with('-'));
+    let kind = if purchase {
+        bookkeeping::InvoiceKind::Purchase
+    } else {
+        bookkeeping::InvoiceKind::Sales
+    };
+    client::list_invoices(client)
+        .await?
+        .into_iter()
+        .find(|listed| listed.kind == kind as i32 && listed.number.eq_ignore_ascii_case(invoice))
+        .map(|listed| listed.id)
         .ok_or_else(|| {
-            let offered: Vec<&str> = found
-                .suggestions
-                .iter()
-                .map(|suggestion| suggestion.invoice_number.as_str())
-                .collect();
             anyhow::anyhow!(
-                "invoice {invoice} is not suggested for decision {match_id}; suggested: {}",
-                if offered.is_empty() {
-                    "none".to_owned()
-                } else {
-                    offered.join(", ")
-                }
+                "no {} invoice {invoice}; `dk invoice list` shows the invoices",
+                client::kind_name(kind as i32)
             )
         })
 }

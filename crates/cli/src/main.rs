@@ -279,6 +279,7 @@ enum InvoiceCommand {
     /// Give the lines with --line; the total and VAT follow from them. An invoice given with
     /// --amount alone is booked against the suspense account (1900) until a memorial entry
     /// divides it over revenue or costs and VAT.
+    #[command(group(clap::ArgGroup::new("total").args(["amount", "line"]).multiple(true).required(true)))]
     Create {
         #[arg(long, value_enum)]
         kind: Kind,
@@ -293,7 +294,7 @@ enum InvoiceCommand {
         counterparty_iban: Option<String>,
         /// Total including VAT in euros, with a decimal point, for example 1210.00; with --line
         /// it must equal the lines' total.
-        #[arg(long, allow_hyphen_values = true, required_unless_present = "line")]
+        #[arg(long, allow_hyphen_values = true)]
         amount: Option<String>,
         /// An invoice line, "DESCRIPTION;QUANTITY;UNIT PRICE;VAT[;ACCOUNT]" with VAT one of
         /// high (21 %), low (9 %), zero or reverse-charge, for example "Training;2;450.00;high".
@@ -339,13 +340,14 @@ enum MatchesCommand {
         #[command(flatten)]
         target: TargetArgs,
     },
-    /// Book a suggested invoice for a mutation that paid nothing.
+    /// Book a mutation that paid nothing on a suggested invoice, or on other open invoices of
+    /// the kind it pays.
     Confirm {
         /// Id of the decision.
         id: String,
-        /// The suggested invoice, by number (2026-0016) or id.
-        #[arg(long)]
-        invoice: String,
+        /// An invoice to pay, by number (2026-0016) or id; repeat to pay several in this order.
+        #[arg(long, required = true)]
+        invoice: Vec<String>,
         #[command(flatten)]
         target: TargetArgs,
     },

@@ -125,17 +125,18 @@ pub fn totals(lines: &[LineInput]) -> Totals {
     booking::totals(&priced)
 }
 
-/// Roles whose accounts the service books itself; an invoice line cannot name them.
-const RESERVED: [Role; 9] = [
-    Role::Bank,
-    Role::Debtors,
-    Role::Creditors,
-    Role::VatPayableHigh,
-    Role::VatPayableLow,
-    Role::VatPayableReverseCharge,
-    Role::VatReceivable,
-    Role::VatSettlement,
-    Role::Transfers,
+/// Roles of the revenue and cost accounts an invoice line may name. Other accounts with a role
+/// (bank, debtors, VAT, suspense, equity and the like) are booked by bookkeeping itself.
+const LINE_ROLES: [Role; 9] = [
+    Role::RevenueHigh,
+    Role::RevenueLow,
+    Role::RevenueZero,
+    Role::RevenueEu,
+    Role::RevenueExport,
+    Role::CostOfSales,
+    Role::GeneralCosts,
+    Role::BankCosts,
+    Role::PaymentDifferences,
 ];
 
 /// The default revenue or cost account of a line.
@@ -188,16 +189,23 @@ pub async fn book<C: ConnectionTrait>(
                             ),
                         )
                     })?;
-                let reserved = account
-                    .role
-                    .as_deref()
-                    .is_some_and(|role| RESERVED.iter().any(|reserved| reserved.as_str() == role));
-                if reserved {
+                // A sales line books revenue; a purchase line costs, or an asset without a role
+                // (such as furniture and equipment).
+                let allowed = match account.role.as_deref() {
+                    Some(role) => LINE_ROLES.iter().any(|allowed| allowed.as_str() == role),
+                    None => kind == InvoiceKind::Purchase || account.class == "profit_loss",
+                };
+                if !allowed {
                     return Err(status::invalid_argument(
                         &format!("lines[{index}].account_number"),
                         format!(
-                            "account {number} ({}) is booked by bookkeeping itself; choose a revenue or cost account",
-                            account.name_en
+                            "account {number} ({}) cannot take an invoice line: choose a revenue or cost account{}",
+                            account.name_nl,
+                            if kind == InvoiceKind::Purchase {
+                                ", or an asset account such as 0100"
+                            } else {
+                                ""
+                            }
                         ),
                     ));
                 }

@@ -19,7 +19,7 @@ use crate::grpc::Bookkeeping;
 use crate::invoices::ledger_status;
 use crate::ledger::chart::Role;
 use crate::ledger::reports::{self, Ageing};
-use crate::ledger::vat::VatBox;
+use crate::ledger::vat::{VatBox, VatPart};
 use crate::ledger::{self, Journal, NewEntry, NewLine, Source};
 
 /// Most lines of one manual entry.
@@ -192,8 +192,18 @@ impl Bookkeeping {
             &request.idempotency_key,
             &request,
         )?;
+        // Sales, purchases and bank entries come from invoices and payments only.
         let journal = journal_from_proto("journal", request.journal, Some(Journal::Memorial))?
             .unwrap_or(Journal::Memorial);
+        if journal != Journal::Memorial {
+            return Err(status::invalid_argument(
+                "journal",
+                format!(
+                    "{}: manual entries go in the memorial journal; the sales, purchases and bank journals are filled by invoices and payments",
+                    journal.as_str()
+                ),
+            ));
+        }
         let date = date_from_proto("entry_date", request.entry_date.as_ref())
             .map_err(|e| status::invalid_argument(&e.field, e.message))?
             .ok_or_else(|| {
@@ -237,7 +247,7 @@ impl Bookkeeping {
                     &field("account_number"),
                     format!(
                         "account {} ({}) holds open items and is booked through invoices and payments only",
-                        account.number, account.name_en
+                        account.number, account.name_nl
                     ),
                 ));
             }
@@ -255,10 +265,20 @@ impl Bookkeeping {
                 let minor = money
                     .to_minor_units()
                     .map_err(|e| status::invalid_argument(&field(name), e.to_string()))?;
-                if minor <= 0 {
+                if minor == 0 {
                     return Err(status::invalid_argument(
                         &field(name),
-                        format!("{money} is not positive: put a negative debit on the credit side"),
+                        format!(
+                            "{money}: expected an amount greater than zero; leave the line out"
+                        ),
+                    ));
+                }
+                if minor < 0 {
+                    return Err(status::invalid_argument(
+                        &field(name),
+                        format!(
+                            "{money} is negative: book it on the other side (debit or credit) instead"
+                        ),
                     ));
                 }
                 Ok(minor)
@@ -274,11 +294,30 @@ impl Bookkeeping {
                 }
             };
             let text = line.description.trim();
-            lines.push(NewLine::new(
+            let mut posted = NewLine::new(
                 account.id,
                 amount_minor,
                 if text.is_empty() { description } else { text },
-            ));
+            );
+            match (line.vat_box.trim(), line.vat_part.trim()) {
+                ("", "") => {}
+                (vat_box, part) => {
+                    let parsed_box = VatBox::parse(vat_box).ok_or_else(|| {
+                        status::invalid_argument(
+                            &field("vat_box"),
+                            format!("{vat_box:?}: expected one of 1a, 1b, 1c, 1d, 1e, 2a, 3a, 3b, 3c, 4a, 4b or 5b"),
+                        )
+                    })?;
+                    let parsed_part = VatPart::parse(part).ok_or_else(|| {
+                        status::invalid_argument(
+                            &field("vat_part"),
+                            format!("{part:?}: expected base or tax, with the VAT box"),
+                        )
+                    })?;
+                    posted = posted.in_box(parsed_box, parsed_part);
+                }
+            }
+            lines.push(posted);
         }
 
         let context = "posting a journal entry";
@@ -363,6 +402,15 @@ impl Bookkeeping {
             .await
             .map_err(|e| status::from_db(context, e))?
             .ok_or_else(|| status::not_found("journal entry", &id.to_string()))?;
+        if date < original.entry_date {
+            return Err(status::invalid_argument(
+                "entry_date",
+                format!(
+                    "{date} is before {}, the date of the entry it reverses",
+                    original.entry_date
+                ),
+            ));
+        }
         if original.source != Source::Manual.as_str() {
             return Err(status::with_reason(
                 tonic::Code::FailedPrecondition,
@@ -440,6 +488,15 @@ impl Bookkeeping {
             .ok_or_else(|| {
                 status::invalid_argument("through", "missing: expected the last day to close")
             })?;
+        let today = Utc::now().date_naive();
+        if through >= today {
+            return Err(status::invalid_argument(
+                "through",
+                format!(
+                    "{through} is not before today ({today}): a period is closed after it has ended"
+                ),
+            ));
+        }
         let context = "closing a period";
         let transaction = dk_runtime::database::begin_write(&self.db)
             .await

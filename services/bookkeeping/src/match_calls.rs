@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use chrono::Utc;
 use dk_domain::{Currency, Money};
-use dk_matching::{Allocation, Decision, Outcome, Suggestion};
+use dk_matching::{Allocation, Decision, Outcome, Score, Suggestion};
 use dk_messaging::outbox;
 use dk_proto::bookkeeping::v1 as pb;
 use dk_proto::convert::timestamp_from;
@@ -22,6 +22,9 @@ use crate::grpc::{Bookkeeping, match_to_proto};
 use crate::invoices::ledger_status;
 use crate::ledger;
 use crate::matching::{self, encode, outcome_name, record_history};
+
+/// Most invoices one confirmation may pay.
+const MAX_CONFIRMED: usize = 20;
 
 fn parse_uuid(field: &str, text: &str) -> Result<Uuid, Status> {
     Uuid::from_str(text.trim())
@@ -130,7 +133,26 @@ impl Bookkeeping {
             &request,
         )?;
         let match_id = parse_uuid("match_id", &request.match_id)?;
-        let invoice_id = parse_uuid("invoice_id", &request.invoice_id)?;
+        if request.invoice_ids.is_empty() || request.invoice_ids.len() > MAX_CONFIRMED {
+            return Err(status::invalid_argument(
+                "invoice_ids",
+                format!(
+                    "{} invoices: expected 1 to {MAX_CONFIRMED}",
+                    request.invoice_ids.len()
+                ),
+            ));
+        }
+        let mut invoice_ids = Vec::with_capacity(request.invoice_ids.len());
+        for (index, text) in request.invoice_ids.iter().enumerate() {
+            let id = parse_uuid(&format!("invoice_ids[{index}]"), text)?;
+            if invoice_ids.contains(&id) {
+                return Err(status::invalid_argument(
+                    &format!("invoice_ids[{index}]"),
+                    format!("invoice {id} is named twice"),
+                ));
+            }
+            invoice_ids.push(id);
+        }
         let context = "confirming a suggestion";
         // Accounts first, in their own transactions.
         let chart = self
@@ -162,77 +184,110 @@ impl Bookkeeping {
             ));
         }
         let decision = decode(&row)?;
-        let Some(suggestion) = decision
-            .suggestions
-            .iter()
-            .find(|suggestion| suggestion.invoice_id == invoice_id)
-            .cloned()
-        else {
-            let offered: Vec<&str> = decision
-                .suggestions
-                .iter()
-                .map(|suggestion| suggestion.invoice_number.as_str())
-                .collect();
-            return Err(precondition(
-                "NOT_A_SUGGESTION",
-                format!(
-                    "invoice {invoice_id} is not among the suggestions of match {match_id}; it suggests {}",
-                    if offered.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        offered.join(", ")
-                    }
-                ),
-                match_id,
-            ));
-        };
-        let invoice = invoice::Entity::find_by_id(invoice_id)
-            .filter(invoice::Column::OrganisationId.eq(organisation))
-            .one(&transaction)
-            .await
-            .map_err(|e| status::from_db(context, e))?
-            .ok_or_else(|| status::not_found("invoice", &invoice_id.to_string()))?;
-        if invoice.open_minor == 0 {
-            return Err(precondition(
-                "INVOICE_ALREADY_PAID",
-                format!(
-                    "invoice {} is paid in full since the suggestion was made; reject the suggestion instead",
-                    invoice.number
-                ),
-                match_id,
-            ));
+        let purchase = row.amount_minor < 0;
+        let mut payment_left = row.amount_minor.abs();
+        let mut applied = Vec::with_capacity(invoice_ids.len());
+        let mut allocations = Vec::with_capacity(invoice_ids.len());
+        let mut open_total = 0;
+        for invoice_id in &invoice_ids {
+            let invoice = invoice::Entity::find_by_id(*invoice_id)
+                .filter(invoice::Column::OrganisationId.eq(organisation))
+                .one(&transaction)
+                .await
+                .map_err(|e| status::from_db(context, e))?
+                .ok_or_else(|| status::not_found("invoice", &invoice_id.to_string()))?;
+            if (invoice.kind == "purchase") != purchase {
+                return Err(precondition(
+                    "WRONG_INVOICE_KIND",
+                    format!(
+                        "invoice {} is a {} invoice, but money {} pays {} invoices",
+                        invoice.number,
+                        invoice.kind,
+                        if purchase { "going out" } else { "coming in" },
+                        if purchase { "purchase" } else { "sales" }
+                    ),
+                    match_id,
+                ));
+            }
+            if invoice.open_minor == 0 {
+                return Err(precondition(
+                    "INVOICE_ALREADY_PAID",
+                    format!(
+                        "invoice {} is paid in full; choose an open invoice or reject the suggestion",
+                        invoice.number
+                    ),
+                    match_id,
+                ));
+            }
+            if payment_left == 0 {
+                return Err(precondition(
+                    "PAYMENT_USED_UP",
+                    format!(
+                        "the payment of {} is used up by the invoices before {}; leave it out",
+                        Money::from_minor_units(row.amount_minor.abs(), Currency::EUR),
+                        invoice.number
+                    ),
+                    match_id,
+                ));
+            }
+            let amount = Ord::min(payment_left, invoice.open_minor);
+            payment_left -= amount;
+            open_total += invoice.open_minor;
+            let currency = Currency::parse(&invoice.currency).unwrap_or(Currency::EUR);
+            let money = |minor: i64| Money::from_minor_units(minor, currency).amount();
+            allocations.push(Allocation {
+                invoice_id: *invoice_id,
+                invoice_number: invoice.number.clone(),
+                amount: money(amount),
+                open_before: money(invoice.open_minor),
+                open_after: money(invoice.open_minor - amount),
+            });
+            applied.push((invoice, amount));
         }
+        let money = |minor: i64| Money::from_minor_units(minor, Currency::EUR);
         let payment = row.amount_minor.abs();
-        let applied = Ord::min(payment, invoice.open_minor);
-        let currency = Currency::parse(&invoice.currency).unwrap_or(Currency::EUR);
-        let money = |minor: i64| Money::from_minor_units(minor, currency);
-        let outcome = match payment.cmp(&invoice.open_minor) {
+        let outcome = match payment.cmp(&open_total) {
             std::cmp::Ordering::Equal => Outcome::Exact,
             std::cmp::Ordering::Less => Outcome::Partial,
             std::cmp::Ordering::Greater => Outcome::Overpaid,
         };
+        let numbers: Vec<String> = allocations
+            .iter()
+            .map(|allocation| allocation.invoice_number.clone())
+            .collect();
+        let suggested = decision
+            .suggestions
+            .iter()
+            .find(|suggestion| invoice_ids.contains(&suggestion.invoice_id));
         let mut confirmed = decision.clone();
         confirmed.outcome = outcome;
-        confirmed.allocations = vec![Allocation {
-            invoice_id,
-            invoice_number: invoice.number.clone(),
-            amount: money(applied).amount(),
-            open_before: money(invoice.open_minor).amount(),
-            open_after: money(invoice.open_minor - applied).amount(),
-        }];
+        confirmed.allocations = allocations;
         confirmed.suggestions.clear();
-        confirmed.reasons.surplus = (payment > applied).then(|| money(payment - applied).amount());
-        confirmed.reasons.score = suggestion.score;
+        confirmed.reasons.surplus = (payment_left > 0).then(|| money(payment_left).amount());
+        confirmed.reasons.score = match suggested {
+            Some(suggestion) => suggestion.score,
+            None => Score {
+                reference: 0,
+                amount: 0,
+                counterparty: 0,
+                total: 0,
+            },
+        };
         confirmed.reasons.amount_check = format!(
             "payment {} against open amount {} of invoice {}",
             money(payment),
-            money(invoice.open_minor),
-            invoice.number
+            money(open_total),
+            numbers.join(" and ")
         );
         confirmed.reasons.summary = format!(
-            "{} confirmed the suggested invoice {}, which the payment {}.",
+            "{} chose invoice {}{}, which the payment {}.",
             caller.subject,
-            invoice.number,
+            numbers.join(" and "),
+            if suggested.is_some() {
+                " from the suggestions"
+            } else {
+                " by hand"
+            },
             match outcome {
                 Outcome::Exact => "pays in full",
                 Outcome::Partial => "pays in part",
@@ -243,15 +298,9 @@ impl Bookkeeping {
         crate::invoice_index::bump(&transaction, organisation)
             .await
             .map_err(|e| status::from_db(context, e))?;
-        let events = matching::apply(
-            &transaction,
-            &chart,
-            &row,
-            bank_account,
-            &[(invoice.clone(), applied)],
-        )
-        .await
-        .map_err(|e| status::from_db(context, e))?;
+        let events = matching::apply(&transaction, &chart, &row, bank_account, &applied)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
         let json = encode(&confirmed).map_err(|e| status::from_db(context, e))?;
         let row = self
             .update_match(&transaction, row, true, outcome, &json)
@@ -261,7 +310,7 @@ impl Bookkeeping {
             &row,
             "confirmed",
             &caller.subject,
-            Some(invoice_id),
+            invoice_ids.first().copied(),
             &json,
         )
         .await
@@ -388,12 +437,19 @@ impl Bookkeeping {
         let closed = ledger::closed_through(&transaction, organisation)
             .await
             .map_err(|e| status::from_db(context, e))?;
-        let today = ledger::open_date(Utc::now().date_naive(), closed);
+        // The reversal takes the payment entry's date, so the balances of that period come back
+        // as they were, and a new booking of the mutation lands on the same date again.
+        let booked_on = crate::entity::journal_entry::Entity::find_by_id(booking.entry_id)
+            .one(&transaction)
+            .await
+            .map_err(|e| status::from_db(context, e))?
+            .map(|entry| entry.entry_date)
+            .unwrap_or(row.booking_date);
         let reversal = ledger::reverse(
             &transaction,
             organisation,
             booking.entry_id,
-            today,
+            ledger::open_date(booked_on, closed),
             format!(
                 "Ongedaan gemaakt: {} {}",
                 row.counterparty_name.as_deref().unwrap_or_default(),
