@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
@@ -25,11 +25,11 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::Event;
-use crate::bus::{BusError, Handler, Settlement, deliver};
+use crate::bus::{BusError, Handler, MAX_BATCH, Settlement, deliver_batch};
 use crate::topology::{self, Names, Subscription};
 
 /// Maximum number of unacknowledged deliveries per consumer.
-const PREFETCH: u16 = 64;
+const PREFETCH: u16 = 512;
 
 /// A connection to RabbitMQ with one confirming publisher channel.
 #[derive(Clone)]
@@ -360,12 +360,13 @@ impl AmqpBus {
         queue: &str,
         shutdown: &CancellationToken,
     ) {
-        loop {
+        let mut open = true;
+        while open {
             let next = tokio::select! {
                 next = consumer.next() => next,
                 _ = shutdown.cancelled() => break,
             };
-            let delivery = match next {
+            let first = match next {
                 Some(Ok(delivery)) => delivery,
                 Some(Err(error)) => {
                     tracing::warn!(%error, queue, "consumer connection failed, reconnecting");
@@ -373,31 +374,66 @@ impl AmqpBus {
                 }
                 None => break,
             };
-            let settlement = match event_from_delivery(&delivery) {
-                Ok(event) => deliver(handler, &event, queue, shutdown).await,
-                Err(reason) => {
-                    tracing::error!(queue, error = %reason, "undecodable message, moving it to the dead-letter queue");
-                    Settlement::DeadLetter
+            // Take what else has arrived, so the handler can process it in one transaction.
+            let mut deliveries = vec![first];
+            while deliveries.len() < MAX_BATCH {
+                match consumer.next().now_or_never() {
+                    Some(Some(Ok(delivery))) => deliveries.push(delivery),
+                    Some(Some(Err(error))) => {
+                        tracing::warn!(%error, queue, "consumer connection failed, reconnecting");
+                        open = false;
+                        break;
+                    }
+                    Some(None) => {
+                        open = false;
+                        break;
+                    }
+                    None => break,
                 }
-            };
-            let result = match settlement {
-                Settlement::Ack => delivery.ack(BasicAckOptions::default()).await,
-                Settlement::DeadLetter => {
-                    delivery.reject(BasicRejectOptions { requeue: false }).await
+            }
+
+            let mut settlements: Vec<Option<Settlement>> =
+                deliveries.iter().map(|_| None).collect();
+            let mut events = Vec::with_capacity(deliveries.len());
+            let mut positions = Vec::with_capacity(deliveries.len());
+            for (position, delivery) in deliveries.iter().enumerate() {
+                match event_from_delivery(delivery) {
+                    Ok(event) => {
+                        events.push(event);
+                        positions.push(position);
+                    }
+                    Err(reason) => {
+                        tracing::error!(queue, error = %reason, "undecodable message, moving it to the dead-letter queue");
+                        settlements[position] = Some(Settlement::DeadLetter);
+                    }
                 }
-                Settlement::Requeue => {
-                    delivery
-                        .nack(BasicNackOptions {
-                            requeue: true,
-                            ..Default::default()
-                        })
-                        .await
+            }
+            let handled = deliver_batch(handler, &events, queue, shutdown).await;
+            for (position, settlement) in positions.into_iter().zip(handled) {
+                settlements[position] = Some(settlement);
+            }
+
+            for (delivery, settlement) in deliveries.iter().zip(settlements) {
+                let result = match settlement.unwrap_or(Settlement::Requeue) {
+                    Settlement::Ack => delivery.ack(BasicAckOptions::default()).await,
+                    Settlement::DeadLetter => {
+                        delivery.reject(BasicRejectOptions { requeue: false }).await
+                    }
+                    Settlement::Requeue => {
+                        delivery
+                            .nack(BasicNackOptions {
+                                requeue: true,
+                                ..Default::default()
+                            })
+                            .await
+                    }
+                };
+                if let Err(error) = result {
+                    // The broker redelivers an unsettled message, and the handler skips it then.
+                    tracing::warn!(%error, queue, "failed to settle a delivery");
+                    open = false;
+                    break;
                 }
-            };
-            if let Err(error) = result {
-                // The broker redelivers an unsettled message, and the handler skips it then.
-                tracing::warn!(%error, queue, "failed to settle a delivery");
-                break;
             }
         }
         let _ = connection.close(200, "consumer stopped".into()).await;

@@ -52,6 +52,56 @@ pub enum HandlerError {
 /// the bus acknowledges the delivery then and not before.
 pub trait Handler: Send + Sync + 'static {
     fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>>;
+
+    /// Handles events that arrived together, and returns one result per event in their order.
+    /// The bus settles each event by its result, and delivers an event whose result is
+    /// `Retry` again on its own through [`Handler::handle`], with the usual retries. The
+    /// default handles the events one by one; a handler overrides it to handle them in one
+    /// transaction.
+    fn handle_batch<'a>(
+        &'a self,
+        events: &'a [Event],
+    ) -> BoxFuture<'a, Vec<Result<(), HandlerError>>> {
+        Box::pin(async move {
+            let mut results = Vec::with_capacity(events.len());
+            for event in events {
+                results.push(self.handle(event).await);
+            }
+            results
+        })
+    }
+}
+
+/// Most events handed to [`Handler::handle_batch`] at once.
+pub(crate) const MAX_BATCH: usize = 256;
+
+/// Runs the handler on a batch, then delivers each event whose result asks for a retry on its
+/// own; returns one settlement per event.
+pub(crate) async fn deliver_batch(
+    handler: &dyn Handler,
+    events: &[Event],
+    queue: &str,
+    shutdown: &CancellationToken,
+) -> Vec<Settlement> {
+    if events.len() == 1 {
+        return vec![deliver(handler, &events[0], queue, shutdown).await];
+    }
+    let results = handler.handle_batch(events).await;
+    let mut settlements = Vec::with_capacity(events.len());
+    for (event, result) in events.iter().zip(results) {
+        settlements.push(match result {
+            Ok(()) => Settlement::Ack,
+            Err(HandlerError::Reject(reason)) => {
+                tracing::error!(event_id = %event.id, queue, error = %reason, "event rejected, moving it to the dead-letter queue");
+                Settlement::DeadLetter
+            }
+            Err(HandlerError::Retry(reason)) => {
+                tracing::debug!(event_id = %event.id, queue, error = %reason, "batch failed, delivering the event on its own");
+                deliver(handler, event, queue, shutdown).await
+            }
+        });
+    }
+    settlements
 }
 
 /// What to do with a delivery after the handler ran.

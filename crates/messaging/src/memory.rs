@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::Event;
-use crate::bus::{BusError, Handler, Settlement, deliver};
+use crate::bus::{BusError, Handler, MAX_BATCH, Settlement, deliver_batch};
 use crate::topology::{self, Names, Subscription};
 
 struct Delivery {
@@ -156,26 +156,40 @@ impl MemoryBus {
         };
         let bus = self.clone();
         Ok(tokio::spawn(async move {
-            loop {
+            'receiving: loop {
                 let delivery = tokio::select! {
                     delivery = receiver.recv() => delivery,
                     _ = shutdown.cancelled() => None,
                 };
                 let Some(delivery) = delivery else { break };
-                match deliver(handler.as_ref(), &delivery.event, &queue, &shutdown).await {
-                    Settlement::Ack => {
-                        let _ = delivery.settled.send(());
+                let mut deliveries = vec![delivery];
+                while deliveries.len() < MAX_BATCH {
+                    match receiver.try_recv() {
+                        Ok(delivery) => deliveries.push(delivery),
+                        Err(_) => break,
                     }
-                    Settlement::DeadLetter => {
-                        bus.lock()
-                            .dead_letters
-                            .entry(queue.clone())
-                            .or_default()
-                            .push(delivery.event);
-                        let _ = delivery.settled.send(());
+                }
+                let events: Vec<Event> = deliveries
+                    .iter()
+                    .map(|delivery| delivery.event.clone())
+                    .collect();
+                let settlements = deliver_batch(handler.as_ref(), &events, &queue, &shutdown).await;
+                for (delivery, settlement) in deliveries.into_iter().zip(settlements) {
+                    match settlement {
+                        Settlement::Ack => {
+                            let _ = delivery.settled.send(());
+                        }
+                        Settlement::DeadLetter => {
+                            bus.lock()
+                                .dead_letters
+                                .entry(queue.clone())
+                                .or_default()
+                                .push(delivery.event);
+                            let _ = delivery.settled.send(());
+                        }
+                        // Dropping the sender fails the publish, so the outbox keeps the event.
+                        Settlement::Requeue => break 'receiving,
                     }
-                    // Dropping the sender fails the publish, so the outbox keeps the event.
-                    Settlement::Requeue => break,
                 }
             }
             // Give the receiver back so that a restarted consumer finds the queue.

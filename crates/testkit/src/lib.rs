@@ -146,6 +146,9 @@ pub struct Stack {
     bookkeeping_settings: dk_bookkeeping::Settings,
 }
 
+/// Largest statement file a test stack's banksync accepts.
+const TEST_MAX_FILE_BYTES: usize = 1024 * 1024;
+
 impl Stack {
     /// Starts the services on PostgreSQL and RabbitMQ.
     pub async fn start() -> anyhow::Result<Self> {
@@ -175,6 +178,7 @@ impl Stack {
             database_kind,
             calendar,
             dk_banksync::settings::BankLinkSettings::without_banks(),
+            TEST_MAX_FILE_BYTES,
         )
         .await
     }
@@ -190,6 +194,23 @@ impl Stack {
             database_kind,
             dk_calendar::CalendarSettings::default(),
             bank_link,
+            TEST_MAX_FILE_BYTES,
+        )
+        .await
+    }
+
+    /// Starts the services for a load run: statement files up to `max_file_bytes`.
+    pub async fn start_for_load(
+        bus_kind: BusKind,
+        database_kind: DatabaseKind,
+        max_file_bytes: usize,
+    ) -> anyhow::Result<Self> {
+        Self::start_with_settings(
+            bus_kind,
+            database_kind,
+            dk_calendar::CalendarSettings::default(),
+            dk_banksync::settings::BankLinkSettings::without_banks(),
+            max_file_bytes,
         )
         .await
     }
@@ -199,6 +220,7 @@ impl Stack {
         database_kind: DatabaseKind,
         calendar: dk_calendar::CalendarSettings,
         bank_link: dk_banksync::settings::BankLinkSettings,
+        max_file_bytes: usize,
     ) -> anyhow::Result<Self> {
         init_logs();
         let names = Names::new(unique_prefix());
@@ -247,9 +269,7 @@ impl Stack {
             messaging: messaging_settings(&names),
             auth: auth_settings(),
             telemetry: telemetry_settings(),
-            import: dk_banksync::settings::ImportSettings {
-                max_file_bytes: 1024 * 1024,
-            },
+            import: dk_banksync::settings::ImportSettings { max_file_bytes },
             bank_link,
         };
         let bookkeeping_settings = dk_bookkeeping::Settings {

@@ -6,6 +6,7 @@
 //! stores every decision with its reasons and publishes `invoice.paid.v1`. It also books the
 //! invoices billing issues (`invoice.issued.v1`) as sales invoices of the issuing organisation.
 
+mod batch;
 mod entity;
 mod grpc;
 mod invoice_index;

@@ -54,19 +54,26 @@ impl Handler for BankMutationHandler {
             }
         })
     }
+
+    fn handle_batch<'a>(
+        &'a self,
+        events: &'a [Event],
+    ) -> BoxFuture<'a, Vec<Result<(), HandlerError>>> {
+        Box::pin(self.book_batch(events))
+    }
 }
 
 /// A received mutation with its fields checked.
-struct ReceivedMutation {
-    id: Uuid,
-    organisation_id: Uuid,
-    bank_account_id: Uuid,
-    booking_date: Date,
-    amount: Money,
-    message: BankMutationImported,
+pub(crate) struct ReceivedMutation {
+    pub(crate) id: Uuid,
+    pub(crate) organisation_id: Uuid,
+    pub(crate) bank_account_id: Uuid,
+    pub(crate) booking_date: Date,
+    pub(crate) amount: Money,
+    pub(crate) message: BankMutationImported,
 }
 
-fn decode(event: &Event) -> Result<ReceivedMutation, HandlerError> {
+pub(crate) fn decode(event: &Event) -> Result<ReceivedMutation, HandlerError> {
     let message = BankMutationImported::decode(event.payload.as_slice()).map_err(|error| {
         HandlerError::Reject(format!("undecodable BankMutationImported: {error}"))
     })?;
@@ -279,7 +286,7 @@ impl BankMutationHandler {
 }
 
 /// The decision for a transfer from or to another account of the same organisation.
-fn own_transfer(counterparty_iban: &str) -> Decision {
+pub(crate) fn own_transfer(counterparty_iban: &str) -> Decision {
     Decision {
         outcome: Outcome::OwnTransfer,
         allocations: Vec::new(),
@@ -330,7 +337,7 @@ pub async fn record_history<C: ConnectionTrait>(
     Ok(())
 }
 
-fn counterparty_of(row: &payment_match::Model) -> &str {
+pub(crate) fn counterparty_of(row: &payment_match::Model) -> &str {
     row.counterparty_name
         .as_deref()
         .unwrap_or("onbekende tegenpartij")
@@ -488,13 +495,13 @@ pub async fn apply<C: ConnectionTrait>(
     Ok(events)
 }
 
-fn to_minor(money: Money) -> Result<i64, DbErr> {
+pub(crate) fn to_minor(money: Money) -> Result<i64, DbErr> {
     money
         .to_minor_units()
         .map_err(|error| DbErr::Custom(error.to_string()))
 }
 
-fn non_empty(text: &str) -> Option<&str> {
+pub(crate) fn non_empty(text: &str) -> Option<&str> {
     let trimmed = text.trim();
     (!trimmed.is_empty()).then_some(trimmed)
 }

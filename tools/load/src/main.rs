@@ -6,6 +6,8 @@
 //! the idempotency key in one committed transaction) against the echo service. Every run is
 //! bounded: at most `--requests` requests and `--seconds` seconds per service.
 
+mod matching;
+
 mod echo {
     tonic::include_proto!("dk.load.v1");
 }
@@ -59,6 +61,9 @@ struct Cli {
 enum Command {
     /// CreateQuote requests per second against a bare tonic echo service.
     Quote(QuoteArgs),
+    /// Bank mutations per second from a statement import through banksync, the bus and
+    /// bookkeeping to the last stored decision.
+    Matching(matching::MatchingArgs),
 }
 
 #[derive(clap::Args)]
@@ -96,6 +101,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Quote(args) => quote(args).await,
+        Command::Matching(args) => matching::run(args).await,
     }
 }
 

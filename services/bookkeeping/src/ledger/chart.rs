@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use sea_orm::entity::prelude::*;
@@ -97,14 +98,20 @@ pub static DEFAULT_CHART: LazyLock<Vec<TemplateAccount>> = LazyLock::new(|| {
 });
 
 /// The accounts of one organisation that the service books on automatically.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct OrgChart {
     roles: HashMap<Role, Uuid>,
     /// Ledger account per bank account.
     banks: HashMap<Uuid, Uuid>,
     /// Ledger account per IBAN of the organisation's own bank accounts.
     ibans: HashMap<String, Uuid>,
+    /// When the bank accounts were read from the database.
+    banks_read_at: Instant,
 }
+
+/// How long an IBAN missing from a cached chart is taken as not the organisation's own before
+/// the bank accounts are read again; another replica may have added one.
+const OWN_IBANS_FRESH: Duration = Duration::from_secs(1);
 
 impl OrgChart {
     /// Returns the account of a role; every role of the default chart is seeded.
@@ -132,6 +139,7 @@ impl OrgChart {
             roles,
             banks: HashMap::new(),
             ibans: HashMap::new(),
+            banks_read_at: Instant::now(),
         }
     }
 }
@@ -164,7 +172,12 @@ impl Charts {
             .filter(ledger_account::Column::Role.is_not_null())
             .all(&self.db)
             .await?;
-        let mut chart = OrgChart::default();
+        let mut chart = OrgChart {
+            roles: HashMap::new(),
+            banks: HashMap::new(),
+            ibans: HashMap::new(),
+            banks_read_at: Instant::now(),
+        };
         for row in rows {
             match (
                 row.role.as_deref().and_then(Role::parse),
@@ -188,27 +201,42 @@ impl Charts {
     }
 
     /// Returns the ledger account of the organisation's own bank account with this IBAN, if
-    /// it has one. An IBAN the cache does not know is looked up, because another replica may have
-    /// added the account.
+    /// it has one. An IBAN the cache does not know counts as someone else's until the cached
+    /// bank accounts are a second old; then they are read again, because another replica may
+    /// have added one.
     pub async fn own_account(&self, organisation: Uuid, iban: &str) -> Result<Option<Uuid>, DbErr> {
         let chart = self.of(organisation).await?;
         if let Some(account) = chart.ibans.get(iban) {
             return Ok(Some(*account));
         }
-        let row = ledger_account::Entity::find()
+        if chart.banks_read_at.elapsed() < OWN_IBANS_FRESH {
+            return Ok(None);
+        }
+        let banks = ledger_account::Entity::find()
             .filter(ledger_account::Column::OrganisationId.eq(organisation))
-            .filter(ledger_account::Column::Iban.eq(iban))
-            .one(&self.db)
+            .filter(ledger_account::Column::Role.eq(Role::Bank.as_str()))
+            .all(&self.db)
             .await?;
-        Ok(match row {
-            Some(row) => {
-                if let Some(bank_account) = row.bank_account_id {
-                    self.remember_bank(organisation, bank_account, iban, row.id);
-                }
-                Some(row.id)
+        let mut refreshed = OrgChart {
+            roles: chart.roles.clone(),
+            banks: HashMap::new(),
+            ibans: HashMap::new(),
+            banks_read_at: Instant::now(),
+        };
+        for row in banks {
+            if let Some(bank_account) = row.bank_account_id {
+                refreshed.banks.insert(bank_account, row.id);
             }
-            None => None,
-        })
+            if let Some(own) = row.iban {
+                refreshed.ibans.insert(own, row.id);
+            }
+        }
+        let found = refreshed.ibans.get(iban).copied();
+        self.cache
+            .lock()
+            .expect("chart cache lock")
+            .insert(organisation, Arc::new(refreshed));
+        Ok(found)
     }
 
     /// Returns the ledger account of a bank account, creating it the first time: it copies the
@@ -288,6 +316,7 @@ impl Charts {
                 roles: chart.roles.clone(),
                 banks,
                 ibans,
+                banks_read_at: chart.banks_read_at,
             };
             cache.insert(organisation, Arc::new(updated));
         }

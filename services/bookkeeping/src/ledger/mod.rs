@@ -266,6 +266,134 @@ pub async fn post<C: ConnectionTrait>(db: &C, entry: NewEntry) -> Result<Uuid, L
                 debit_minor: Set(debit),
                 credit_minor: Set(credit),
             });
+    add_to_balances(db, balances.collect()).await?;
+    Ok(id)
+}
+
+/// Rows per INSERT in [`post_many`]; 11 columns a line keeps a statement under SQLite's limit of
+/// 32,766 bound values and PostgreSQL's of 65,535.
+const ROWS_PER_INSERT: usize = 2_000;
+
+/// Posts entries of one organisation in one go, with the same checks as [`post`]: a few
+/// statements for all of them instead of five per entry. Returns the entries' ids in order.
+pub async fn post_many<C: ConnectionTrait>(
+    db: &C,
+    organisation: Uuid,
+    entries: Vec<NewEntry>,
+) -> Result<Vec<Uuid>, LedgerError> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let closed = closed_through(db, organisation).await?;
+    for entry in &entries {
+        check_balance(&entry.lines)?;
+        if entry.organisation_id != organisation {
+            return Err(LedgerError::Db(DbErr::Custom(format!(
+                "post_many got an entry of organisation {} among those of {organisation}",
+                entry.organisation_id
+            ))));
+        }
+        if let Some(closed) = closed
+            && entry.date <= closed
+        {
+            return Err(LedgerError::ClosedPeriod {
+                date: entry.date,
+                closed_through: closed,
+            });
+        }
+    }
+
+    let now = Utc::now();
+    let ids: Vec<Uuid> = entries.iter().map(|_| Uuid::now_v7()).collect();
+    let mut headers = Vec::with_capacity(entries.len());
+    let mut lines = Vec::new();
+    let mut totals: BTreeMap<(Uuid, NaiveDate), (i64, i64)> = BTreeMap::new();
+    for (entry, id) in entries.into_iter().zip(&ids) {
+        let month = first_of_month(entry.date);
+        for (position, line) in entry.lines.iter().enumerate() {
+            let sums = totals.entry((line.account_id, month)).or_default();
+            if line.amount_minor > 0 {
+                sums.0 += line.amount_minor;
+            } else {
+                sums.1 -= line.amount_minor;
+            }
+            lines.push(journal_line::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                entry_id: Set(*id),
+                organisation_id: Set(organisation),
+                position: Set(position as i32 + 1),
+                account_id: Set(line.account_id),
+                entry_date: Set(entry.date),
+                amount_minor: Set(line.amount_minor),
+                description: Set(line.description.clone()),
+                invoice_id: Set(line.invoice_id),
+                vat_box: Set(line.vat.map(|(vat_box, _)| vat_box.as_str().to_owned())),
+                vat_part: Set(line.vat.map(|(_, part)| part.as_str().to_owned())),
+            });
+        }
+        headers.push(journal_entry::ActiveModel {
+            id: Set(*id),
+            organisation_id: Set(organisation),
+            journal: Set(entry.journal.as_str().to_owned()),
+            entry_date: Set(entry.date),
+            description: Set(entry.description),
+            source: Set(entry.source.as_str().to_owned()),
+            source_id: Set(entry.source_id),
+            reverses_entry_id: Set(entry.reverses),
+            posted_at: Set(None),
+            created_at: Set(now),
+        });
+    }
+    for chunk in chunked(headers) {
+        journal_entry::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    for chunk in chunked(lines) {
+        journal_line::Entity::insert_many(chunk)
+            .exec_without_returning(db)
+            .await?;
+    }
+    for chunk in ids.chunks(ROWS_PER_INSERT) {
+        journal_entry::Entity::update_many()
+            .col_expr(journal_entry::Column::PostedAt, Expr::value(now))
+            .filter(journal_entry::Column::Id.is_in(chunk.to_vec()))
+            .exec(db)
+            .await?;
+    }
+    // In (account, month) order, so concurrent postings lock balance rows in the same order.
+    let balances: Vec<_> = totals
+        .into_iter()
+        .map(
+            |((account, month), (debit, credit))| account_balance::ActiveModel {
+                account_id: Set(account),
+                month: Set(month),
+                organisation_id: Set(organisation),
+                debit_minor: Set(debit),
+                credit_minor: Set(credit),
+            },
+        )
+        .collect();
+    for chunk in chunked(balances) {
+        add_to_balances(db, chunk).await?;
+    }
+    Ok(ids)
+}
+
+fn chunked<T>(rows: Vec<T>) -> Vec<Vec<T>> {
+    let mut chunks = Vec::with_capacity(rows.len() / ROWS_PER_INSERT + 1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        chunks.push(rows.by_ref().take(ROWS_PER_INSERT).collect());
+    }
+    chunks
+}
+
+/// Adds debit and credit totals to the monthly balances, creating the rows that are missing.
+async fn add_to_balances<C: ConnectionTrait>(
+    db: &C,
+    balances: Vec<account_balance::ActiveModel>,
+) -> Result<(), DbErr> {
     account_balance::Entity::insert_many(balances)
         .on_conflict(
             OnConflict::columns([
@@ -289,7 +417,7 @@ pub async fn post<C: ConnectionTrait>(db: &C, entry: NewEntry) -> Result<Uuid, L
         )
         .exec_without_returning(db)
         .await?;
-    Ok(id)
+    Ok(())
 }
 
 /// Posts the reversal of a posted entry on `date`: the same lines with opposite signs, in the
