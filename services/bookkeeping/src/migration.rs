@@ -567,7 +567,12 @@ impl MigrationTrait for CreateLedgerTables {
         }
         if manager.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             let connection = manager.get_connection();
-            for function in ["guard_journal_entry", "guard_journal_line"] {
+            for function in [
+                "guard_journal_entry",
+                "check_posted_entries",
+                "guard_journal_line",
+                "check_inserted_lines",
+            ] {
                 connection
                     .execute_unprepared(&format!("DROP FUNCTION IF EXISTS {function}()"))
                     .await?;
@@ -626,10 +631,11 @@ fn ledger_sql(backend: sea_orm::DatabaseBackend) -> Vec<String> {
     ];
     const IMMUTABLE: &str = "posted journal entries are immutable; post a reversing entry instead";
     match backend {
+        // On PostgreSQL the checks that read other rows run once per statement over its
+        // transition tables, so posting a batch of entries costs a few queries, not a few per row.
         sea_orm::DatabaseBackend::Postgres => statements.extend([
             format!(
                 "CREATE FUNCTION guard_journal_entry() RETURNS trigger AS $$ \
-                 DECLARE total bigint; line_count bigint; closed date; \
                  BEGIN \
                    IF TG_OP = 'INSERT' THEN \
                      IF NEW.posted_at IS NOT NULL THEN \
@@ -641,40 +647,72 @@ fn ledger_sql(backend: sea_orm::DatabaseBackend) -> Vec<String> {
                      RAISE EXCEPTION '{IMMUTABLE}: % on entry % refused', TG_OP, OLD.id; \
                    END IF; \
                    IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; \
-                   IF NEW.posted_at IS NOT NULL THEN \
-                     SELECT COALESCE(SUM(amount_minor), 0), COUNT(*) INTO total, line_count \
-                       FROM journal_lines WHERE entry_id = NEW.id; \
-                     IF line_count < 2 OR total <> 0 THEN \
-                       RAISE EXCEPTION 'journal entry % does not balance: % lines adding up to % cents', \
-                         NEW.id, line_count, total; \
-                     END IF; \
-                     SELECT closed_through INTO closed FROM books WHERE organisation_id = NEW.organisation_id; \
-                     IF closed IS NOT NULL AND NEW.entry_date <= closed THEN \
-                       RAISE EXCEPTION 'journal entry % is dated %, in the periods closed through %', \
-                         NEW.id, NEW.entry_date, closed; \
-                     END IF; \
-                   END IF; \
                    RETURN NEW; \
                  END; $$ LANGUAGE plpgsql"
             ),
             "CREATE TRIGGER journal_entries_guard BEFORE INSERT OR UPDATE OR DELETE ON \
              journal_entries FOR EACH ROW EXECUTE FUNCTION guard_journal_entry()"
                 .to_owned(),
-            "CREATE FUNCTION guard_journal_line() RETURNS trigger AS $$ \
-             DECLARE entry uuid; \
+            "CREATE FUNCTION check_posted_entries() RETURNS trigger AS $$ \
+             DECLARE bad uuid; total bigint; line_count bigint; day date; closed date; \
              BEGIN \
-               IF TG_OP = 'INSERT' THEN entry := NEW.entry_id; ELSE entry := OLD.entry_id; END IF; \
-               IF EXISTS (SELECT 1 FROM journal_entries WHERE id = entry AND posted_at IS NOT NULL) \
+               SELECT n.id, COALESCE(SUM(l.amount_minor), 0), COUNT(l.id) \
+                 INTO bad, total, line_count \
+                 FROM new_entries n JOIN old_entries o ON o.id = n.id \
+                 LEFT JOIN journal_lines l ON l.entry_id = n.id \
+                 WHERE n.posted_at IS NOT NULL AND o.posted_at IS NULL \
+                 GROUP BY n.id \
+                 HAVING COUNT(l.id) < 2 OR COALESCE(SUM(l.amount_minor), 0) <> 0 \
+                 LIMIT 1; \
+               IF bad IS NOT NULL THEN \
+                 RAISE EXCEPTION 'journal entry % does not balance: % lines adding up to % cents', \
+                   bad, line_count, total; \
+               END IF; \
+               SELECT n.id, n.entry_date, b.closed_through INTO bad, day, closed \
+                 FROM new_entries n JOIN old_entries o ON o.id = n.id \
+                 JOIN books b ON b.organisation_id = n.organisation_id \
+                 WHERE n.posted_at IS NOT NULL AND o.posted_at IS NULL \
+                   AND b.closed_through IS NOT NULL AND n.entry_date <= b.closed_through \
+                 LIMIT 1; \
+               IF bad IS NOT NULL THEN \
+                 RAISE EXCEPTION 'journal entry % is dated %, in the periods closed through %', \
+                   bad, day, closed; \
+               END IF; \
+               RETURN NULL; \
+             END; $$ LANGUAGE plpgsql"
+                .to_owned(),
+            "CREATE TRIGGER journal_entries_posting AFTER UPDATE ON journal_entries \
+             REFERENCING OLD TABLE AS old_entries NEW TABLE AS new_entries \
+             FOR EACH STATEMENT EXECUTE FUNCTION check_posted_entries()"
+                .to_owned(),
+            "CREATE FUNCTION guard_journal_line() RETURNS trigger AS $$ \
+             BEGIN \
+               IF EXISTS (SELECT 1 FROM journal_entries WHERE id = OLD.entry_id AND posted_at IS NOT NULL) \
                   OR (TG_OP = 'UPDATE' AND EXISTS (SELECT 1 FROM journal_entries \
                       WHERE id = NEW.entry_id AND posted_at IS NOT NULL)) THEN \
-                 RAISE EXCEPTION 'lines of posted journal entry % are immutable: % refused', entry, TG_OP; \
+                 RAISE EXCEPTION 'lines of posted journal entry % are immutable: % refused', OLD.entry_id, TG_OP; \
                END IF; \
                IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; \
                RETURN NEW; \
              END; $$ LANGUAGE plpgsql"
                 .to_owned(),
-            "CREATE TRIGGER journal_lines_guard BEFORE INSERT OR UPDATE OR DELETE ON \
+            "CREATE TRIGGER journal_lines_guard BEFORE UPDATE OR DELETE ON \
              journal_lines FOR EACH ROW EXECUTE FUNCTION guard_journal_line()"
+                .to_owned(),
+            "CREATE FUNCTION check_inserted_lines() RETURNS trigger AS $$ \
+             DECLARE entry uuid; \
+             BEGIN \
+               SELECT e.id INTO entry FROM new_lines l JOIN journal_entries e ON e.id = l.entry_id \
+                 WHERE e.posted_at IS NOT NULL LIMIT 1; \
+               IF entry IS NOT NULL THEN \
+                 RAISE EXCEPTION 'lines of posted journal entry % are immutable: INSERT refused', entry; \
+               END IF; \
+               RETURN NULL; \
+             END; $$ LANGUAGE plpgsql"
+                .to_owned(),
+            "CREATE TRIGGER journal_lines_insert AFTER INSERT ON journal_lines \
+             REFERENCING NEW TABLE AS new_lines \
+             FOR EACH STATEMENT EXECUTE FUNCTION check_inserted_lines()"
                 .to_owned(),
         ]),
         _ => statements.extend([
