@@ -46,39 +46,3 @@ pub async fn try_mark<C: ConnectionTrait>(
         .await?;
     Ok(inserted == 1)
 }
-
-/// Records that `consumer` handles the events `event_ids`, inside the caller's transaction, and
-/// returns those that were not recorded before. Another transaction that records one of them
-/// at the same moment makes this insert fail, and the caller handles the events one by one.
-pub async fn mark_many<C: ConnectionTrait>(
-    db: &C,
-    consumer: &str,
-    event_ids: &[Uuid],
-) -> Result<std::collections::HashSet<Uuid>, DbErr> {
-    let mut new: std::collections::HashSet<Uuid> = event_ids.iter().copied().collect();
-    for chunk in event_ids.chunks(1000) {
-        let seen = Entity::find()
-            .filter(Column::Consumer.eq(consumer))
-            .filter(Column::EventId.is_in(chunk.to_vec()))
-            .all(db)
-            .await?;
-        for row in seen {
-            new.remove(&row.event_id);
-        }
-    }
-    let now = Utc::now();
-    let rows: Vec<ActiveModel> = new
-        .iter()
-        .map(|event_id| ActiveModel {
-            consumer: Set(consumer.to_owned()),
-            event_id: Set(*event_id),
-            processed_at: Set(now),
-        })
-        .collect();
-    for chunk in rows.chunks(1000) {
-        Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(new)
-}

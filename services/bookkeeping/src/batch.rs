@@ -4,8 +4,7 @@
 //! the organisation's index, which takes each booking's new open amounts at once, so a later
 //! mutation in the batch sees what an earlier one paid. What changes is the writing: a few
 //! multi-row statements per table for the whole batch instead of some fifteen statements per
-//! mutation. Mutations already decided, and events already processed, are skipped as in the
-//! single path. When the batch fails as a whole, every event gets `Retry` and the bus hands
+//! mutation. Mutations already decided are skipped, as in the single path. When the batch fails as a whole, every event gets `Retry` and the bus hands
 //! each to [`Handler::handle`] on its own.
 
 use std::collections::{HashMap, HashSet};
@@ -14,18 +13,18 @@ use chrono::Utc;
 use dk_domain::{Currency, Money};
 use dk_matching::{Decision, Mutation, Outcome};
 use dk_messaging::outbox;
-use dk_messaging::{Event, HandlerError, processed, topology};
+use dk_messaging::{Event, HandlerError, topology};
 use dk_proto::events::v1::InvoicePaid;
 use prost::Message;
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
-use crate::entity::{allocation, match_history, payment_booking, payment_match};
+use crate::entity::{allocation, payment_booking, payment_match};
 use crate::invoice_index;
 use crate::ledger::chart::{OrgChart, Role};
 use crate::ledger::{self, Journal, NewEntry, NewLine, Source};
 use crate::matching::{
-    BankMutationHandler, CONSUMER, EVENT_SOURCE, ReceivedMutation, counterparty_of, decode, encode,
+    BankMutationHandler, EVENT_SOURCE, ReceivedMutation, counterparty_of, decode, encode,
     non_empty, outcome_name, own_transfer, to_minor,
 };
 
@@ -153,11 +152,6 @@ impl BankMutationHandler {
         cached: &mut Option<invoice_index::OrgIndex>,
     ) -> Result<(Option<i64>, bool), DbErr> {
         let transaction = dk_runtime::database::begin_write(&self.db).await?;
-        let event_ids: Vec<Uuid> = mutations
-            .iter()
-            .map(|(position, _)| events[*position].id)
-            .collect();
-        let new_events = processed::mark_many(&transaction, CONSUMER, &event_ids).await?;
         let mutation_ids: Vec<Uuid> = mutations.iter().map(|(_, mutation)| mutation.id).collect();
         let mut decided: HashSet<Uuid> = HashSet::new();
         for chunk in mutation_ids.chunks(ROWS_PER_INSERT) {
@@ -171,12 +165,14 @@ impl BankMutationHandler {
                     .map(|row| row.mutation_id),
             );
         }
-        // A mutation repeated in the batch under another event id is decided once.
+        // Each mutation is decided once: a redelivered event, or the same mutation under another
+        // event id (in this batch or before), finds it decided. The unique index on the
+        // organisation and mutation makes this hold against other replicas too. Unlike the
+        // single path, the batch records no processed event ids, because every event it handles
+        // leaves a decision row that shows it was handled.
         let todo: Vec<&(usize, ReceivedMutation)> = mutations
             .iter()
-            .filter(|(position, mutation)| {
-                new_events.contains(&events[*position].id) && decided.insert(mutation.id)
-            })
+            .filter(|(_, mutation)| decided.insert(mutation.id))
             .collect();
         if todo.is_empty() {
             transaction.commit().await?;
@@ -214,7 +210,6 @@ impl BankMutationHandler {
             };
             let booked =
                 !decision.allocations.is_empty() || decision.outcome == Outcome::OwnTransfer;
-            let decision_json = encode(&decision)?;
             let row = payment_match::Model {
                 id: Uuid::now_v7(),
                 organisation_id: organisation,
@@ -229,19 +224,9 @@ impl BankMutationHandler {
                 remittance: message.remittance.clone(),
                 outcome: outcome_name(decision.outcome).to_owned(),
                 booked,
-                decision: decision_json.clone(),
+                decision: encode(&decision)?,
                 created_at: now,
             };
-            writes.history.push(match_history::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                match_id: Set(row.id),
-                organisation_id: Set(organisation),
-                action: Set("decided".to_owned()),
-                actor: Set("matcher".to_owned()),
-                invoice_id: Set(None),
-                decision: Set(decision_json),
-                created_at: Set(now),
-            });
             if booked {
                 let bank_account = bank_accounts[&mutation.bank_account_id];
                 let lines = if own {
@@ -363,7 +348,6 @@ impl BankMutationHandler {
 #[derive(Default)]
 struct Writes {
     matches: Vec<payment_match::ActiveModel>,
-    history: Vec<match_history::ActiveModel>,
     /// The booked matches, in the order of `entries`.
     booked_matches: Vec<payment_match::Model>,
     entries: Vec<NewEntry>,
@@ -382,7 +366,6 @@ impl Writes {
         now: chrono::DateTime<Utc>,
     ) -> Result<(), DbErr> {
         insert_all(db, self.matches).await?;
-        insert_all(db, self.history).await?;
         let entry_ids = ledger::post_many(db, organisation, self.entries)
             .await
             .map_err(|error| match error {

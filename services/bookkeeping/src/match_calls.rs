@@ -83,6 +83,14 @@ impl Bookkeeping {
                 time: Some(timestamp_from(step.created_at)),
             })
             .collect();
+        if found.history.is_empty() {
+            found.history.push(pb::MatchStep {
+                action: "decided".into(),
+                actor: "matcher".into(),
+                invoice_id: String::new(),
+                time: Some(timestamp_from(row.created_at)),
+            });
+        }
         found.journal_entry_id = active_booking(db, row.id)
             .await
             .map_err(|e| status::from_db(context, e))?
@@ -174,6 +182,9 @@ impl Bookkeeping {
         let row = self
             .find_match(&transaction, organisation, match_id)
             .await?;
+        matching::record_decided(&transaction, &row)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
         if row.booked {
             return Err(precondition(
                 "MATCH_ALREADY_BOOKED",
@@ -348,6 +359,9 @@ impl Bookkeeping {
         let row = self
             .find_match(&transaction, organisation, match_id)
             .await?;
+        matching::record_decided(&transaction, &row)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
         if row.booked {
             return Err(precondition(
                 "MATCH_ALREADY_BOOKED",
@@ -417,6 +431,9 @@ impl Bookkeeping {
         let row = self
             .find_match(&transaction, organisation, match_id)
             .await?;
+        matching::record_decided(&transaction, &row)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
         let booking = active_booking(&transaction, match_id)
             .await
             .map_err(|e| status::from_db(context, e))?

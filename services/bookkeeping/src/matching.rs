@@ -241,19 +241,10 @@ impl BankMutationHandler {
             remittance: Set(message.remittance.clone()),
             outcome: Set(outcome_name(decision.outcome).to_owned()),
             booked: Set(booked),
-            decision: Set(decision_json.clone()),
+            decision: Set(decision_json),
             created_at: Set(now),
         }
         .insert(transaction)
-        .await?;
-        record_history(
-            transaction,
-            &row,
-            "decided",
-            "matcher",
-            None,
-            &decision_json,
-        )
         .await?;
 
         let mut events = Vec::new();
@@ -311,6 +302,34 @@ pub(crate) fn own_transfer(counterparty_iban: &str) -> Decision {
 
 pub fn encode(decision: &Decision) -> Result<String, DbErr> {
     serde_json::to_string(decision).map_err(|error| DbErr::Custom(error.to_string()))
+}
+
+/// Records the matcher's decision as the first step of a match's history, before a user's
+/// step changes it. The matcher writes no history row itself: a match without history rows
+/// still has its first decision in `decision`.
+pub async fn record_decided<C: ConnectionTrait>(
+    db: &C,
+    row: &payment_match::Model,
+) -> Result<(), DbErr> {
+    let recorded = match_history::Entity::find()
+        .filter(match_history::Column::MatchId.eq(row.id))
+        .one(db)
+        .await?;
+    if recorded.is_none() {
+        match_history::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            match_id: Set(row.id),
+            organisation_id: Set(row.organisation_id),
+            action: Set("decided".to_owned()),
+            actor: Set("matcher".to_owned()),
+            invoice_id: Set(None),
+            decision: Set(row.decision.clone()),
+            created_at: Set(row.created_at),
+        }
+        .insert(db)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Records a step in a match's history.
