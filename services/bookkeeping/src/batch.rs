@@ -1,8 +1,8 @@
 //! Deciding and booking the bank mutations of one delivery batch in one transaction.
 //!
-//! Decisions are the same as one at a time: the mutations are decided in their order against
+//! Decisions are the same as one at a time. The mutations are decided in their order against
 //! the organisation's index, which takes each booking's new open amounts at once, so a later
-//! mutation in the batch sees what an earlier one paid. What changes is the writing: a few
+//! mutation in the batch is decided against what an earlier one paid. What changes is the writing: a few
 //! multi-row statements per table for the whole batch instead of some fifteen statements per
 //! mutation. Mutations already decided are skipped, as in the single path. When the batch fails as a whole, every event gets `Retry` and the bus hands
 //! each to [`Handler::handle`] on its own.

@@ -2,9 +2,9 @@
 //!
 //! Building the index reads every invoice of the organisation, which for 100,000 invoices
 //! takes far longer than deciding a mutation. The cache keeps it between mutations and stays
-//! correct with other writers through `invoice_versions`: every transaction that changes an
-//! organisation's invoices raises its version, the consumer raises it first (which also locks
-//! the row), and the cached index is used only when it was current at the version before. After
+//! correct with other writers through `invoice_versions`. Every transaction that changes an
+//! organisation's invoices raises its version. The consumer raises it first, which also locks
+//! the row, and uses the cached index only when it was current at the version before. After
 //! the commit the consumer applies its own changes to the cache; after a failed transaction it
 //! drops the cache, which the next mutation rebuilds.
 
@@ -81,7 +81,7 @@ impl OrgIndex {
         self.invoices.insert(row.id, row);
     }
 
-    /// The index of one kind.
+    /// Returns the index of sales or of purchase invoices.
     pub fn of_kind(&self, purchase: bool) -> &InvoiceIndex {
         if purchase {
             &self.purchase
@@ -117,7 +117,7 @@ pub struct IndexCache {
 }
 
 impl IndexCache {
-    /// The slot of an organisation; lock it for the length of the transaction.
+    /// Returns the slot of an organisation; lock it for the length of the transaction.
     pub fn slot(&self, organisation: Uuid) -> Slot {
         self.entries
             .lock()

@@ -60,7 +60,7 @@ impl Bookkeeping {
             .ok_or_else(|| status::not_found("match", &id.to_string()))
     }
 
-    /// A match with its history and the entry of its current booking.
+    /// Loads a match with its history and the entry of its current booking.
     async fn full_match<C: sea_orm::ConnectionTrait>(
         &self,
         db: &C,
@@ -600,7 +600,7 @@ impl Bookkeeping {
     }
 }
 
-/// The booking of a match that is not undone, if any.
+/// Returns the booking of a match that is not undone, if any.
 async fn active_booking<C: sea_orm::ConnectionTrait>(
     db: &C,
     match_id: Uuid,

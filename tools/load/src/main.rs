@@ -5,6 +5,9 @@
 //! `dk-load quote` drives billing's `CreateQuote` (pricing, a catalogue read, the quote row and
 //! the idempotency key in one committed transaction) against the echo service. Every run is
 //! bounded: at most `--requests` requests and `--seconds` seconds per service.
+//!
+//! `dk-load matching` measures bank mutations per second from a statement import to the last
+//! stored decision (see `matching.rs`).
 
 mod matching;
 

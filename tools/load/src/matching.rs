@@ -1,9 +1,9 @@
 //! `dk-load matching`: bank mutations per second from the import call to the last booking.
 //!
 //! The run starts banksync and bookkeeping (with billing and support beside them) on fresh
-//! PostgreSQL databases and RabbitMQ with names of their own, writes the open sales invoices
-//! straight into bookkeeping's database, generates one MT940 statement that pays them, and
-//! imports it through banksync's gRPC call. The clock runs from that call until bookkeeping
+//! PostgreSQL databases and on RabbitMQ with names of their own. It writes the open sales
+//! invoices straight into bookkeeping's database, generates one MT940 statement that pays
+//! them, and imports it through banksync's gRPC call. The clock runs from that call until bookkeeping
 //! has stored a decision for every mutation; each booked decision's payment entry, allocations
 //! and `invoice.paid.v1` event are committed by then. Everything the run created is removed at
 //! the end, also after an error.
@@ -214,17 +214,17 @@ async fn count(db: &sea_orm::DatabaseConnection, sql: &str) -> anyhow::Result<i6
     Ok(row.try_get::<i64>("", "n")?)
 }
 
-/// The number of invoice `index`.
+/// Returns the number of invoice `index`.
 fn invoice_number(index: usize) -> String {
     format!("2026-{index:06}")
 }
 
-/// The invoice's total in cents: between 10.00 and 2,009.99, spread over the invoices.
+/// Returns invoice `index`'s total in cents, between 10.00 and 2,009.99.
 fn invoice_cents(index: usize) -> i64 {
     1_000 + ((index as i64 * 7_919) % 200_000)
 }
 
-/// A valid Dutch IBAN for the customer of invoice `index`.
+/// Builds a valid Dutch IBAN for the customer of invoice `index`.
 fn customer_iban(index: usize) -> String {
     let bban = format!("RABO{:010}", 3_000_000_000u64 + index as u64);
     let digits: String = format!("{bban}NL00")
@@ -277,9 +277,10 @@ async fn insert_invoices(stack: &Stack, invoices: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Generates the MT940 statement: mutation `i` pays invoice `i % invoices`. Most name the
-/// invoice number exactly; every tenth pays part of it, every twentieth names no number (a
-/// suggestion by amount and IBAN), and every fiftieth is a debit that pays nothing.
+/// Generates the MT940 statement, in which mutation `i` pays invoice `i % invoices`. Of the
+/// mutations, 90 % name the invoice number and pay it in full and 4 % pay half of it. Another
+/// 4 % name no number, so they become suggestions by amount and IBAN, and 2 % are debits that
+/// pay nothing.
 fn statement_file(mutations: usize, invoices: usize) -> Vec<u8> {
     let start = NaiveDate::from_ymd_opt(2026, 2, 2).expect("valid date");
     let mut balance = Decimal::new(1_000_000, 2);
