@@ -395,6 +395,30 @@ async fn check_ledger(stack: &Stack) {
         "{}",
         bad_box.message()
     );
+    for (account, vat_box, part) in [("4400", "1a", "tax"), ("1530", "5b", "base")] {
+        let misplaced = client
+            .post_journal_entry(bk::PostJournalEntryRequest {
+                idempotency_key: key(),
+                journal: bk::Journal::Memorial as i32,
+                entry_date: day("2026-03-20"),
+                description: "Verkeerd deel".into(),
+                lines: vec![
+                    entry_line("1900", None, Some("1.00")),
+                    bk::JournalLine {
+                        vat_box: vat_box.into(),
+                        vat_part: part.into(),
+                        ..entry_line(account, Some("1.00"), None)
+                    },
+                ],
+            })
+            .await
+            .expect_err("a VAT part on the wrong account");
+        assert!(
+            misplaced.message().contains(account),
+            "{}",
+            misplaced.message()
+        );
+    }
     let sales_journal = client
         .post_journal_entry(bk::PostJournalEntryRequest {
             idempotency_key: key(),

@@ -762,17 +762,25 @@ async fn invoice_id(
     } else {
         bookkeeping::InvoiceKind::Sales
     };
-    client::list_invoices(client)
-        .await?
-        .into_iter()
-        .find(|listed| listed.kind == kind as i32 && listed.number.eq_ignore_ascii_case(invoice))
-        .map(|listed| listed.id)
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "no {} invoice {invoice}; `dk invoice list` shows the invoices",
-                client::kind_name(kind as i32)
-            )
-        })
+    let listed = client::list_invoices(client).await?;
+    let named: Vec<&bookkeeping::Invoice> = listed
+        .iter()
+        .filter(|listed| listed.number.eq_ignore_ascii_case(invoice))
+        .collect();
+    if let Some(found) = named.iter().find(|listed| listed.kind == kind as i32) {
+        return Ok(found.id.clone());
+    }
+    match named.first() {
+        Some(other) => Err(anyhow::anyhow!(
+            "invoice {invoice} is a {} invoice, but money {} pays {} invoices",
+            client::kind_name(other.kind),
+            if purchase { "going out" } else { "coming in" },
+            client::kind_name(kind as i32)
+        )),
+        None => Err(anyhow::anyhow!(
+            "no invoice {invoice}; `dk invoice list` shows the invoices"
+        )),
+    }
 }
 
 fn score_text(score: Option<&bookkeeping::Score>) -> String {

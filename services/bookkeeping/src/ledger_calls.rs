@@ -314,6 +314,30 @@ impl Bookkeeping {
                             format!("{part:?}: expected base or tax, with the VAT box"),
                         )
                     })?;
+                    // Tax belongs on VAT accounts and turnover on the others; box 5b (input
+                    // VAT) has no turnover column.
+                    let vat_account = account
+                        .role
+                        .as_deref()
+                        .is_some_and(|role| role.starts_with("vat_"));
+                    if parsed_part == VatPart::Tax && !vat_account {
+                        return Err(status::invalid_argument(
+                            &field("vat_part"),
+                            format!(
+                                "tax on account {} ({}): tax goes on a VAT account such as 1500 or 1530",
+                                account.number, account.name_nl
+                            ),
+                        ));
+                    }
+                    if parsed_part == VatPart::Base && (vat_account || parsed_box == VatBox::B5b) {
+                        return Err(status::invalid_argument(
+                            &field("vat_part"),
+                            format!(
+                                "base on account {} ({}) in box {vat_box}: the base of a box goes on a revenue or cost account, and box 5b has none",
+                                account.number, account.name_nl
+                            ),
+                        ));
+                    }
                     posted = posted.in_box(parsed_box, parsed_part);
                 }
             }

@@ -284,16 +284,23 @@ impl Bookkeeping {
                 total: 0,
             },
         };
-        confirmed.reasons.amount_check = format!(
-            "payment {} against open amount {} of invoice {}",
-            money(payment),
-            money(open_total),
+        let invoices_text = format!(
+            "{} {}",
+            if numbers.len() == 1 {
+                "invoice"
+            } else {
+                "invoices"
+            },
             numbers.join(" and ")
         );
+        confirmed.reasons.amount_check = format!(
+            "payment {} against open amount {} of {invoices_text}",
+            money(payment),
+            money(open_total),
+        );
         confirmed.reasons.summary = format!(
-            "{} chose invoice {}{}, which the payment {}.",
+            "{} chose {invoices_text}{}, which the payment {}.",
             caller.subject,
-            numbers.join(" and "),
             if suggested.is_some() {
                 " from the suggestions"
             } else {
@@ -365,7 +372,9 @@ impl Bookkeeping {
         if row.booked {
             return Err(precondition(
                 "MATCH_ALREADY_BOOKED",
-                format!("match {match_id} is booked; its suggestions are closed"),
+                format!(
+                    "match {match_id} is booked, so its suggestions are closed; undo it first with `dk matches undo {match_id}`"
+                ),
                 match_id,
             ));
         }
