@@ -13,9 +13,7 @@ use chrono::Utc;
 use dk_domain::{Currency, Money};
 use dk_matching::{Decision, Mutation, Outcome};
 use dk_messaging::outbox;
-use dk_messaging::{Event, HandlerError, topology};
-use dk_proto::events::v1::InvoicePaid;
-use prost::Message;
+use dk_messaging::{Event, HandlerError};
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
@@ -24,8 +22,8 @@ use crate::invoice_index;
 use crate::ledger::chart::{OrgChart, Role};
 use crate::ledger::{self, Journal, NewEntry, NewLine, Source};
 use crate::matching::{
-    BankMutationHandler, EVENT_SOURCE, ReceivedMutation, counterparty_of, decode, encode,
-    non_empty, outcome_name, own_transfer, to_minor,
+    BankMutationHandler, ReceivedMutation, counterparty_of, decode, encode, non_empty,
+    outcome_name, own_transfer, paid_event, to_minor,
 };
 
 /// Rows per multi-row INSERT, under SQLite's limit of 32,766 bound values for the widest table.
@@ -314,23 +312,9 @@ impl BankMutationHandler {
                 .for_invoice(invoice.id),
             );
             writes.allocations.push((row.id, invoice.id, applied));
-            let paid = InvoicePaid {
-                organisation_id: row.organisation_id.to_string(),
-                invoice_id: invoice.id.to_string(),
-                invoice_number: invoice.number.clone(),
-                invoice_kind: invoice.kind.clone(),
-                amount_applied: Some(Money::from_minor_units(applied, currency).into()),
-                open_amount: Some(Money::from_minor_units(open_after, currency).into()),
-                fully_paid: open_after == 0,
-                mutation_id: row.mutation_id.to_string(),
-                match_id: row.id.to_string(),
-            };
-            writes.events.push(Event::new(
-                topology::INVOICE_PAID,
-                EVENT_SOURCE,
-                row.organisation_id,
-                paid.encode_to_vec(),
-            ));
+            writes
+                .events
+                .push(paid_event(row, &invoice, applied, open_after));
         }
         let remainder: i64 = lines.iter().map(|line| line.amount_minor).sum();
         if remainder != 0 {

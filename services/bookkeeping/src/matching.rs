@@ -422,6 +422,33 @@ async fn post_transfer<C: ConnectionTrait>(
     post_booking(db, row, Source::Transfer, lines).await
 }
 
+/// Builds the `invoice.paid.v1` event of a payment applied to one invoice.
+pub(crate) fn paid_event(
+    row: &payment_match::Model,
+    invoice: &invoice::Model,
+    applied_minor: i64,
+    open_after: i64,
+) -> Event {
+    let currency = Currency::parse(&invoice.currency).unwrap_or(Currency::EUR);
+    let paid = InvoicePaid {
+        organisation_id: row.organisation_id.to_string(),
+        invoice_id: invoice.id.to_string(),
+        invoice_number: invoice.number.clone(),
+        invoice_kind: invoice.kind.clone(),
+        amount_applied: Some(Money::from_minor_units(applied_minor, currency).into()),
+        open_amount: Some(Money::from_minor_units(open_after, currency).into()),
+        fully_paid: open_after == 0,
+        mutation_id: row.mutation_id.to_string(),
+        match_id: row.id.to_string(),
+    };
+    Event::new(
+        topology::INVOICE_PAID,
+        EVENT_SOURCE,
+        row.organisation_id,
+        paid.encode_to_vec(),
+    )
+}
+
 /// Applies a payment to invoices: lowers their open amounts (only if no one changed them since
 /// they were read), records the allocations and posts the bank entry, with any surplus on the
 /// suspense account. Returns one `invoice.paid.v1` per invoice.
@@ -448,7 +475,6 @@ pub async fn apply<C: ConnectionTrait>(
     let mut allocations = Vec::with_capacity(applied.len());
     let mut events = Vec::with_capacity(applied.len());
     for (invoice, applied_minor) in applied {
-        let currency = Currency::parse(&invoice.currency).unwrap_or(Currency::EUR);
         let open_after = invoice.open_minor - applied_minor;
         let updated = invoice::Entity::update_many()
             .col_expr(invoice::Column::OpenMinor, Expr::value(open_after))
@@ -472,23 +498,7 @@ pub async fn apply<C: ConnectionTrait>(
             .for_invoice(invoice.id),
         );
         allocations.push((invoice.id, *applied_minor));
-        let paid = InvoicePaid {
-            organisation_id: row.organisation_id.to_string(),
-            invoice_id: invoice.id.to_string(),
-            invoice_number: invoice.number.clone(),
-            invoice_kind: invoice.kind.clone(),
-            amount_applied: Some(Money::from_minor_units(*applied_minor, currency).into()),
-            open_amount: Some(Money::from_minor_units(open_after, currency).into()),
-            fully_paid: open_after == 0,
-            mutation_id: row.mutation_id.to_string(),
-            match_id: row.id.to_string(),
-        };
-        events.push(Event::new(
-            topology::INVOICE_PAID,
-            EVENT_SOURCE,
-            row.organisation_id,
-            paid.encode_to_vec(),
-        ));
+        events.push(paid_event(row, invoice, *applied_minor, open_after));
     }
     let remainder: i64 = lines.iter().map(|line| line.amount_minor).sum();
     if remainder != 0 {
