@@ -1,11 +1,10 @@
 //! Deciding and booking the bank mutations of one delivery batch in one transaction.
 //!
-//! Decisions are the same as one at a time. The mutations are decided in their order against
-//! the organisation's index, which takes each booking's new open amounts at once, so a later
-//! mutation in the batch is decided against what an earlier one paid. What changes is the writing: a few
-//! multi-row statements per table for the whole batch instead of some fifteen statements per
-//! mutation. Mutations already decided are skipped, as in the single path. When the batch fails as a whole, every event gets `Retry` and the bus hands
-//! each to [`Handler::handle`] on its own.
+//! The mutations are decided in their order against the organisation's index, which takes each
+//! booking's new open amounts at once, so a later mutation is decided against what an earlier
+//! one paid. The rows of the whole batch are written with a few multi-row statements per table.
+//! Mutations already decided are skipped. When the batch fails as a whole, every event gets
+//! `Retry`, and the bus hands each to `Handler::handle`, which books it as a batch of one.
 
 use std::collections::{HashMap, HashSet};
 
@@ -69,7 +68,7 @@ impl BankMutationHandler {
     }
 
     /// Books one organisation's mutations of a batch; returns whether it enqueued events.
-    async fn book_organisation(
+    pub(crate) async fn book_organisation(
         &self,
         organisation: Uuid,
         events: &[Event],
@@ -165,9 +164,8 @@ impl BankMutationHandler {
         }
         // Each mutation is decided once: a redelivered event, or the same mutation under another
         // event id (in this batch or before), finds it decided. The unique index on the
-        // organisation and mutation makes this hold against other replicas too. Unlike the
-        // single path, the batch records no processed event ids, because every event it handles
-        // leaves a decision row that shows it was handled.
+        // organisation and mutation makes this hold against other replicas too, so no processed
+        // event ids are recorded: every handled event leaves a decision row.
         let todo: Vec<&(usize, ReceivedMutation)> = mutations
             .iter()
             .filter(|(_, mutation)| decided.insert(mutation.id))

@@ -1,33 +1,32 @@
 //! Consumer of `bank.mutation.imported.v1`: decides how each mutation pays invoices and books it.
 //!
-//! Each event is handled in one transaction: record the event id as processed, decide with
-//! `dk-matching`, lower the open amounts of the paid invoices, store the decision with its
-//! reasons, post the payment in the bank journal (bank against debtors or creditors, a surplus
-//! to the suspense account), and enqueue one `invoice.paid.v1` per paid invoice in the outbox. A redelivered
-//! event finds its id in `processed_events` and changes nothing. A mutation that arrives under a
-//! new event id finds its decision by the unique (organisation, mutation) index.
+//! Mutations are decided with `dk-matching` against the organisation's cached invoice index and
+//! booked in one transaction per delivery batch (see `batch.rs`); a single event is a batch of
+//! one. Booking lowers the open amounts of the paid invoices, stores the decision with its
+//! reasons, posts the payment in the bank journal (bank against debtors or creditors, a surplus
+//! to the suspense account) and enqueues one `invoice.paid.v1` per paid invoice in the outbox. A
+//! redelivered event, or the same mutation under a new event id, finds its decision by the
+//! unique (organisation, mutation) index and changes nothing.
 
 use std::str::FromStr;
 
 use chrono::Utc;
 use dk_domain::{Currency, Money};
-use dk_matching::{Decision, Mutation, Outcome, Reasons, Score};
-use dk_messaging::outbox::{self, Relay};
-use dk_messaging::{Event, Handler, HandlerError, processed, topology};
+use dk_matching::{Decision, Outcome, Reasons, Score};
+use dk_messaging::outbox::Relay;
+use dk_messaging::{Event, Handler, HandlerError, topology};
 use dk_proto::convert::{date_from_proto, money_from_proto};
 use dk_proto::events::v1::{BankMutationImported, InvoicePaid};
 use futures::future::BoxFuture;
 use prost::Message;
 use sea_orm::entity::prelude::*;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, Set};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Set};
 
 use crate::entity::{allocation, invoice, match_history, payment_booking, payment_match};
-use crate::invoice_index::{self, IndexCache, OrgIndex};
+use crate::invoice_index::IndexCache;
 use crate::ledger::chart::{Charts, OrgChart, Role};
 use crate::ledger::{self, Journal, NewEntry, NewLine, Source};
 
-/// Name of this consumer in the processed-event table.
-pub const CONSUMER: &str = "bookkeeping.bank-mutations";
 /// CloudEvents source of bookkeeping events.
 pub const EVENT_SOURCE: &str = "/dk/bookkeeping";
 
@@ -43,15 +42,18 @@ impl Handler for BankMutationHandler {
     fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
             let mutation = decode(event)?;
-            match self.book(event, &mutation).await {
-                Ok(published) => {
-                    if published {
-                        self.relay.notify();
-                    }
-                    Ok(())
-                }
-                Err(error) => Err(HandlerError::Retry(error.to_string())),
+            let published = self
+                .book_organisation(
+                    mutation.organisation_id,
+                    std::slice::from_ref(event),
+                    &[(0, mutation)],
+                )
+                .await
+                .map_err(|error| HandlerError::Retry(error.to_string()))?;
+            if published {
+                self.relay.notify();
             }
+            Ok(())
         })
     }
 
@@ -101,179 +103,6 @@ pub(crate) fn decode(event: &Event) -> Result<ReceivedMutation, HandlerError> {
         amount,
         message,
     })
-}
-
-impl BankMutationHandler {
-    /// Decides and books one mutation; returns whether it enqueued events.
-    async fn book(&self, event: &Event, mutation: &ReceivedMutation) -> Result<bool, DbErr> {
-        let message = &mutation.message;
-        // Accounts are made in their own transactions, before this one takes the write lock.
-        let chart = self.charts.of(mutation.organisation_id).await?;
-        let bank_account = self
-            .charts
-            .bank_account(
-                mutation.organisation_id,
-                mutation.bank_account_id,
-                &message.account_iban,
-            )
-            .await?;
-        let own_counterparty = match non_empty(&message.counterparty_iban) {
-            Some(iban) if iban != message.account_iban => {
-                self.charts
-                    .own_account(mutation.organisation_id, iban)
-                    .await?
-            }
-            _ => None,
-        };
-
-        // The organisation's cached index, locked before the transaction takes the write lock.
-        let slot = self.index.slot(mutation.organisation_id);
-        let mut cached = slot.lock().await;
-        let transaction = dk_runtime::database::begin_write(&self.db).await?;
-        if !processed::try_mark(&transaction, CONSUMER, event.id).await? {
-            transaction.commit().await?;
-            return Ok(false);
-        }
-        let already_decided = payment_match::Entity::find()
-            .filter(payment_match::Column::OrganisationId.eq(mutation.organisation_id))
-            .filter(payment_match::Column::MutationId.eq(mutation.id))
-            .one(&transaction)
-            .await?
-            .is_some();
-        if already_decided {
-            transaction.commit().await?;
-            return Ok(false);
-        }
-
-        let version = invoice_index::bump(&transaction, mutation.organisation_id).await?;
-        let result = self
-            .decide_and_book(
-                event,
-                mutation,
-                &transaction,
-                &chart,
-                bank_account,
-                own_counterparty.is_some(),
-                version,
-                &mut cached,
-            )
-            .await;
-        let (decision, paid, events) = match result {
-            Ok(done) => done,
-            Err(error) => {
-                *cached = None;
-                return Err(error);
-            }
-        };
-        if let Err(error) = transaction.commit().await {
-            *cached = None;
-            return Err(error);
-        }
-        if let Some(index) = cached.as_mut() {
-            for (invoice_id, open_minor) in paid {
-                index.set_open(invoice_id, open_minor);
-            }
-            index.version = version;
-        }
-        tracing::debug!(
-            mutation_id = %mutation.id,
-            outcome = outcome_name(decision.outcome),
-            allocations = decision.allocations.len(),
-            "bank mutation decided"
-        );
-        Ok(!events.is_empty())
-    }
-
-    /// Decides a mutation against the organisation's index and books it in `transaction`;
-    /// returns the decision, the new open amounts of the paid invoices, and the events.
-    #[allow(clippy::too_many_arguments)]
-    async fn decide_and_book(
-        &self,
-        event: &Event,
-        mutation: &ReceivedMutation,
-        transaction: &DatabaseTransaction,
-        chart: &OrgChart,
-        bank_account: Uuid,
-        own_transfer_to: bool,
-        version: i64,
-        cached: &mut Option<OrgIndex>,
-    ) -> Result<(Decision, Vec<(Uuid, i64)>, Vec<Event>), DbErr> {
-        let message = &mutation.message;
-        let kind = if mutation.amount.is_negative() {
-            "purchase"
-        } else {
-            "sales"
-        };
-        let decision = if own_transfer_to {
-            own_transfer(&message.counterparty_iban)
-        } else {
-            invoice_index::refresh(transaction, mutation.organisation_id, version, cached).await?;
-            let index = cached
-                .as_ref()
-                .ok_or_else(|| DbErr::Custom("the invoice index is missing".into()))?;
-            dk_matching::decide(
-                &Mutation {
-                    amount: mutation.amount.amount(),
-                    remittance: &message.remittance,
-                    end_to_end_id: non_empty(&message.end_to_end_id),
-                    structured_reference: non_empty(&message.structured_reference),
-                    counterparty_iban: non_empty(&message.counterparty_iban),
-                },
-                index.of_kind(kind == "purchase"),
-            )
-        };
-
-        let match_id = Uuid::now_v7();
-        let now = Utc::now();
-        let booked = !decision.allocations.is_empty() || decision.outcome == Outcome::OwnTransfer;
-        let decision_json = encode(&decision)?;
-        let row = payment_match::ActiveModel {
-            id: Set(match_id),
-            organisation_id: Set(mutation.organisation_id),
-            mutation_id: Set(mutation.id),
-            event_id: Set(event.id),
-            bank_account_id: Set(mutation.bank_account_id),
-            booking_date: Set(mutation.booking_date),
-            amount_minor: Set(to_minor(mutation.amount)?),
-            currency: Set(mutation.amount.currency().to_string()),
-            counterparty_iban: Set(non_empty(&message.counterparty_iban).map(str::to_owned)),
-            counterparty_name: Set(non_empty(&message.counterparty_name).map(str::to_owned)),
-            remittance: Set(message.remittance.clone()),
-            outcome: Set(outcome_name(decision.outcome).to_owned()),
-            booked: Set(booked),
-            decision: Set(decision_json),
-            created_at: Set(now),
-        }
-        .insert(transaction)
-        .await?;
-
-        let mut events = Vec::new();
-        let mut paid = Vec::new();
-        if own_transfer_to {
-            post_transfer(transaction, chart, &row, bank_account).await?;
-        } else if booked {
-            let invoices = &cached
-                .as_ref()
-                .ok_or_else(|| DbErr::Custom("the invoice index is missing".into()))?
-                .invoices;
-            let mut applied = Vec::with_capacity(decision.allocations.len());
-            for allocation in &decision.allocations {
-                let invoice = invoices.get(&allocation.invoice_id).ok_or_else(|| {
-                    DbErr::Custom(format!(
-                        "decided invoice {} is not loaded",
-                        allocation.invoice_id
-                    ))
-                })?;
-                let currency = Currency::parse(&invoice.currency).unwrap_or(Currency::EUR);
-                let applied_minor = to_minor(Money::new(allocation.amount, currency))?;
-                paid.push((invoice.id, invoice.open_minor - applied_minor));
-                applied.push((invoice.clone(), applied_minor));
-            }
-            events = apply(transaction, chart, &row, bank_account, &applied).await?;
-        }
-        outbox::enqueue(transaction, "bookkeeping", &events).await?;
-        Ok((decision, paid, events))
-    }
 }
 
 /// The decision for a transfer from or to another account of the same organisation.
@@ -402,24 +231,6 @@ async fn post_booking<C: ConnectionTrait>(
     .insert(db)
     .await?;
     Ok(booking_id)
-}
-
-/// Books a transfer between own accounts: this bank account against transfers in transit.
-async fn post_transfer<C: ConnectionTrait>(
-    db: &C,
-    chart: &OrgChart,
-    row: &payment_match::Model,
-    bank_account: Uuid,
-) -> Result<Uuid, DbErr> {
-    let text = format!(
-        "Overboeking {}",
-        row.counterparty_iban.as_deref().unwrap_or_default()
-    );
-    let lines = vec![
-        NewLine::new(bank_account, row.amount_minor, &text),
-        NewLine::new(chart.account(Role::Transfers)?, -row.amount_minor, &text),
-    ];
-    post_booking(db, row, Source::Transfer, lines).await
 }
 
 /// Builds the `invoice.paid.v1` event of a payment applied to one invoice.

@@ -196,78 +196,11 @@ pub fn open_date(date: NaiveDate, closed_through: Option<NaiveDate>) -> NaiveDat
 
 /// Posts a balanced entry and adds its lines to the monthly balances; returns the entry's id.
 pub async fn post<C: ConnectionTrait>(db: &C, entry: NewEntry) -> Result<Uuid, LedgerError> {
-    check_balance(&entry.lines)?;
-    if let Some(closed) = closed_through(db, entry.organisation_id).await?
-        && entry.date <= closed
-    {
-        return Err(LedgerError::ClosedPeriod {
-            date: entry.date,
-            closed_through: closed,
-        });
-    }
-    let id = Uuid::now_v7();
-    let now = Utc::now();
-    journal_entry::ActiveModel {
-        id: Set(id),
-        organisation_id: Set(entry.organisation_id),
-        journal: Set(entry.journal.as_str().to_owned()),
-        entry_date: Set(entry.date),
-        description: Set(entry.description),
-        source: Set(entry.source.as_str().to_owned()),
-        source_id: Set(entry.source_id),
-        reverses_entry_id: Set(entry.reverses),
-        posted_at: Set(None),
-        created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-
-    let mut months: BTreeMap<Uuid, (i64, i64)> = BTreeMap::new();
-    let rows = entry.lines.iter().enumerate().map(|(position, line)| {
-        let totals = months.entry(line.account_id).or_default();
-        if line.amount_minor > 0 {
-            totals.0 += line.amount_minor;
-        } else {
-            totals.1 -= line.amount_minor;
-        }
-        journal_line::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            entry_id: Set(id),
-            organisation_id: Set(entry.organisation_id),
-            position: Set(position as i32 + 1),
-            account_id: Set(line.account_id),
-            entry_date: Set(entry.date),
-            amount_minor: Set(line.amount_minor),
-            description: Set(line.description.clone()),
-            invoice_id: Set(line.invoice_id),
-            vat_box: Set(line.vat.map(|(vat_box, _)| vat_box.as_str().to_owned())),
-            vat_part: Set(line.vat.map(|(_, part)| part.as_str().to_owned())),
-        }
-    });
-    let rows: Vec<_> = rows.collect();
-    journal_line::Entity::insert_many(rows)
-        .exec_without_returning(db)
-        .await?;
-    journal_entry::Entity::update_many()
-        .col_expr(journal_entry::Column::PostedAt, Expr::value(now))
-        .filter(journal_entry::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-
-    // Accounts in a fixed order, so concurrent postings lock balance rows in the same order.
-    let month = first_of_month(entry.date);
-    let balances =
-        months
-            .into_iter()
-            .map(|(account, (debit, credit))| account_balance::ActiveModel {
-                account_id: Set(account),
-                month: Set(month),
-                organisation_id: Set(entry.organisation_id),
-                debit_minor: Set(debit),
-                credit_minor: Set(credit),
-            });
-    add_to_balances(db, balances.collect()).await?;
-    Ok(id)
+    let organisation = entry.organisation_id;
+    let ids = post_many(db, organisation, vec![entry]).await?;
+    ids.into_iter()
+        .next()
+        .ok_or_else(|| LedgerError::Db(DbErr::Custom("posting returned no entry id".into())))
 }
 
 /// Rows per INSERT in [`post_many`]; 11 columns a line keeps a statement under SQLite's limit of
