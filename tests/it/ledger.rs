@@ -152,7 +152,7 @@ async fn check_ledger(stack: &Stack) {
     .await;
     assert_eq!(rent.lines[0].account_number, "4100");
 
-    // A stated amount that differs from the lines is refused, naming both.
+    // A stated amount that differs from the lines is rejected, naming both.
     let wrong = client
         .create_invoice(bk::CreateInvoiceRequest {
             idempotency_key: key(),
@@ -240,7 +240,8 @@ async fn check_ledger(stack: &Stack) {
         );
     }
     let numbers: Vec<&str> = open.items.iter().map(|i| i.number.as_str()).collect();
-    assert!(numbers.contains(&"2026-0100") && numbers.contains(&"INK-2026-200"));
+    assert!(numbers.contains(&"2026-0100"), "{numbers:?}");
+    assert!(numbers.contains(&"INK-2026-200"), "{numbers:?}");
     assert!(
         !numbers.contains(&"2026-0012"),
         "a paid invoice is not open"
@@ -271,7 +272,7 @@ async fn check_ledger(stack: &Stack) {
         .expect("1-30 bucket");
     assert_eq!(amount(&bucket.open_amount), "296.50");
 
-    // Manual entries: an unbalanced one is refused, a balanced one posts and can be reversed
+    // Manual entries: an unbalanced one is rejected, a balanced one posts and can be reversed
     // once.
     let unbalanced = post(
         &mut client,
@@ -436,7 +437,7 @@ async fn check_ledger(stack: &Stack) {
 
     // An invoice line takes a revenue or cost account, not cash or suspense.
     for account in ["1000", "1900", "0500"] {
-        let refused = client
+        let rejected = client
             .create_invoice(bk::CreateInvoiceRequest {
                 idempotency_key: key(),
                 kind: bk::InvoiceKind::Sales as i32,
@@ -450,10 +451,14 @@ async fn check_ledger(stack: &Stack) {
             })
             .await
             .expect_err("a line on a balance account with a role");
-        assert!(refused.message().contains(account), "{}", refused.message());
+        assert!(
+            rejected.message().contains(account),
+            "{}",
+            rejected.message()
+        );
     }
 
-    // The database itself refuses changes to posted entries and unbalanced postings.
+    // The database itself rejects changes to posted entries and unbalanced postings.
     let db = &stack.bookkeeping_db;
     // (By description: SQLite stores UUIDs as blobs.)
     let manual =
@@ -670,8 +675,8 @@ async fn undo(client: &mut Client, match_id: &str) -> Result<bk::Match, tonic::S
         .map(|response| response.into_inner().r#match.expect("match"))
 }
 
-/// The trial balance rebuilds from the journal, and the debtors account holds exactly the open
-/// sales invoices.
+/// Checks that the trial balance rebuilds from the journal, and that the debtors balance equals
+/// the open sales invoices.
 async fn check_books(stack: &Stack, client: &mut Client, organisation: dk_domain::OrganisationId) {
     let trial = client
         .get_trial_balance(bk::GetTrialBalanceRequest { through: None })
@@ -919,7 +924,7 @@ async fn matches_are_confirmed_rejected_and_undone_embedded() {
     stack.stop().await.expect("stop");
 }
 
-/// An MT940 statement of one transfer between `account` and `other`.
+/// Builds an MT940 statement of one transfer between `account` and `other`.
 fn transfer_statement(account: &str, other: &str, debit: bool) -> String {
     let (mark, closing) = if debit {
         ("D", "500,00")

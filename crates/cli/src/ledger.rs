@@ -71,7 +71,7 @@ pub struct PostArgs {
     /// Date of the entry, YYYY-MM-DD.
     #[arg(long, value_parser = crate::parse_date)]
     date: chrono::NaiveDate,
-    /// What the entry books.
+    /// The description of the entry.
     #[arg(long)]
     description: String,
     /// A debit line, ACCOUNT=AMOUNT[:BOX:PART], for example 4400=50.00; repeat for more lines.

@@ -75,8 +75,8 @@ pub trait Handler: Send + Sync + 'static {
 /// Most events handed to [`Handler::handle_batch`] at once.
 pub(crate) const MAX_BATCH: usize = 256;
 
-/// Runs the handler on a batch, then delivers each event whose result asks for a retry on its
-/// own; returns one settlement per event.
+/// Runs the handler on a batch, then delivers each event whose result is `Retry` on its own.
+/// Returns one settlement per event.
 pub(crate) async fn deliver_batch(
     handler: &dyn Handler,
     events: &[Event],

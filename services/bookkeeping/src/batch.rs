@@ -410,9 +410,10 @@ where
     Ok(())
 }
 
-/// Sets the open amounts of the invoices a batch paid, in one statement per 1,000 invoices,
-/// each only if it still has the amount the index read; fails when any changed meanwhile. The
-/// ids and amounts are generated here, never text from a request, so they are written inline.
+/// Sets the open amounts of the invoices a batch paid, in one statement per 1,000 invoices.
+/// Each changes only if it still has the amount the index read, and the call fails when any
+/// changed meanwhile. The ids and amounts are generated here, never text from a request, so
+/// they are written inline.
 async fn update_open_amounts<C: ConnectionTrait>(
     db: &C,
     changes: &HashMap<Uuid, (i64, i64)>,

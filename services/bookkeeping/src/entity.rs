@@ -147,7 +147,7 @@ pub mod ledger_account {
         pub class: String,
         /// `debit` or `credit`.
         pub normal_side: String,
-        /// What the service books on the account automatically, such as `debtors`.
+        /// The purpose the service books the account for automatically, such as `debtors`.
         pub role: Option<String>,
         /// The bank account whose money this account holds, for accounts of role `bank`.
         pub bank_account_id: Option<Uuid>,
@@ -177,11 +177,13 @@ pub mod journal_entry {
         pub journal: String,
         pub entry_date: Date,
         pub description: String,
-        /// What the entry books: `invoice`, `payment`, `transfer`, `manual` or `reversal`.
+        /// The kind of document the entry books: `invoice`, `payment`, `transfer`, `manual` or
+        /// `reversal`.
         pub source: String,
         /// The invoice or match the entry books, if any.
         pub source_id: Option<Uuid>,
-        /// The entry this one reverses; unique, so an entry is reversed at most once.
+        /// The entry this one reverses. A unique index (`journal_entries_reverses`) lets an entry
+        /// be reversed at most once.
         pub reverses_entry_id: Option<Uuid>,
         pub posted_at: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
@@ -325,7 +327,7 @@ pub mod invoice_version {
     use sea_orm::entity::prelude::*;
 
     /// Per organisation, a counter that every change to its invoices raises, so a cached
-    /// invoice index knows whether it is still current. Raising it also locks the row, which
+    /// invoice index can tell whether it is still current. Raising it also locks the row, which
     /// puts the writers of one organisation in order.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "invoice_versions")]

@@ -514,7 +514,7 @@ fn invoice_to_proto(row: &invoice::Model) -> pb::Invoice {
     }
 }
 
-/// The stored lines of an invoice, with their account numbers.
+/// Loads the stored lines of an invoice, with their account numbers.
 async fn lines_to_proto<C: sea_orm::ConnectionTrait>(
     db: &C,
     invoice_id: Uuid,

@@ -111,7 +111,7 @@ pub fn parse_lines(lines: &[pb::InvoiceLine]) -> Result<Vec<LineInput>, Status> 
         .collect()
 }
 
-/// The totals of checked lines.
+/// Adds up checked lines into net, VAT per code and total.
 pub fn totals(lines: &[LineInput]) -> Totals {
     let priced: Vec<PricedLine> = lines
         .iter()
@@ -139,7 +139,7 @@ const LINE_ROLES: [Role; 9] = [
     Role::PaymentDifferences,
 ];
 
-/// The default revenue or cost account of a line.
+/// Returns the role of a line's default revenue or cost account.
 fn default_role(kind: InvoiceKind, code: VatCode, territory: Territory) -> Role {
     match (kind, code, territory) {
         (InvoiceKind::Purchase, _, _) => Role::GeneralCosts,
@@ -291,7 +291,7 @@ pub async fn book<C: ConnectionTrait>(
     .map_err(|error| ledger_status(context, error))
 }
 
-/// Maps a ledger error to the status a caller sees.
+/// Maps a ledger error to the gRPC status returned to the caller.
 pub fn ledger_status(context: &str, error: LedgerError) -> Status {
     match error {
         LedgerError::TooFewLines(_) | LedgerError::ZeroLine(_) | LedgerError::Unbalanced { .. } => {

@@ -128,7 +128,7 @@ impl Booking {
     }
 }
 
-/// Where an issued line at one rate is booked.
+/// The accounts and boxes an issued line at one rate is booked on.
 struct RateBooking {
     revenue: Role,
     /// The VAT account and the box of the tax, for rates that charge VAT.
@@ -137,8 +137,8 @@ struct RateBooking {
     base_box: VatBox,
 }
 
-/// Revenue account and VAT return boxes of an issued line's rate; the VAT note tells a reverse
-/// charge within the EU from a sale outside it.
+/// Returns the revenue account and VAT return boxes of an issued line's rate. The VAT note
+/// distinguishes a reverse charge within the EU from a sale outside it.
 fn revenue(rate: &str, vat_note: &str) -> Result<RateBooking, HandlerError> {
     let booking = |revenue, vat, base_box| RateBooking {
         revenue,
@@ -168,8 +168,9 @@ fn revenue(rate: &str, vat_note: &str) -> Result<RateBooking, HandlerError> {
     }
 }
 
-/// The journal lines of an issued invoice or credit note, without the invoice id on the
-/// debtors line (the caller adds it); refuses an event whose amounts do not balance.
+/// Builds the journal lines of an issued invoice or credit note. The debtors line carries a
+/// placeholder invoice id that the caller replaces. An event whose amounts do not balance is
+/// rejected.
 fn entry_lines(issued: &InvoiceIssued, chart: &OrgChart) -> Result<Vec<NewLine>, HandlerError> {
     let reject = |message: String| HandlerError::Reject(message);
     let minor = |field: &str, money: Option<&dk_proto::common::v1::Money>| {

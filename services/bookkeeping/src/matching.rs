@@ -105,7 +105,7 @@ pub(crate) fn decode(event: &Event) -> Result<ReceivedMutation, HandlerError> {
     })
 }
 
-/// The decision for a transfer from or to another account of the same organisation.
+/// Builds the decision for a transfer from or to another account of the same organisation.
 pub(crate) fn own_transfer(counterparty_iban: &str) -> Decision {
     Decision {
         outcome: Outcome::OwnTransfer,

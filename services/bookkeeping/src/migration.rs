@@ -599,7 +599,7 @@ impl MigrationTrait for CreateLedgerTables {
 
 /// The journals every organisation has.
 pub const JOURNALS: [&str; 4] = ["sales", "purchases", "bank", "memorial"];
-/// What a journal entry can book.
+/// The kinds of document a journal entry can book.
 const SOURCES: [&str; 5] = ["invoice", "payment", "transfer", "manual", "reversal"];
 
 /// Partial unique indexes, and the triggers that make the database itself refuse an unbalanced

@@ -3,9 +3,9 @@
 //! The run starts banksync and bookkeeping (with billing and support beside them) on fresh
 //! PostgreSQL databases and on RabbitMQ with names of their own. It writes the open sales
 //! invoices straight into bookkeeping's database, generates one MT940 statement that pays
-//! them, and imports it through banksync's gRPC call. The clock runs from that call until bookkeeping
-//! has stored a decision for every mutation; each booked decision's payment entry, allocations
-//! and `invoice.paid.v1` event are committed by then. Everything the run created is removed at
+//! them, and imports it through banksync's gRPC call. The clock runs from that call until
+//! bookkeeping has stored a decision for every mutation. Each booked decision's payment entry,
+//! allocations and `invoice.paid.v1` event are committed with it. Everything the run created is removed at
 //! the end, also after an error.
 //!
 //! The invoices are written without their sales entries: their booking is not what the run

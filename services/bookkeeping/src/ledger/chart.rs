@@ -109,8 +109,8 @@ pub struct OrgChart {
     banks_read_at: Instant,
 }
 
-/// How long an IBAN missing from a cached chart is taken as not the organisation's own before
-/// the bank accounts are read again; another replica may have added one.
+/// How long an IBAN missing from a cached chart counts as not the organisation's own. After
+/// that the bank accounts are read again, because another replica may have added one.
 const OWN_IBANS_FRESH: Duration = Duration::from_secs(1);
 
 impl OrgChart {
@@ -202,7 +202,7 @@ impl Charts {
 
     /// Returns the ledger account of the organisation's own bank account with this IBAN, if
     /// it has one. An IBAN the cache does not know counts as someone else's until the cached
-    /// bank accounts are a second old; then they are read again, because another replica may
+    /// bank accounts are a second old. Then they are read again, because another replica may
     /// have added one.
     pub async fn own_account(&self, organisation: Uuid, iban: &str) -> Result<Option<Uuid>, DbErr> {
         let chart = self.of(organisation).await?;

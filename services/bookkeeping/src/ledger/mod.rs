@@ -1,8 +1,8 @@
 //! The double-entry ledger: posting balanced journal entries, reversing them, closing periods,
 //! and the monthly balances kept beside the journal.
 //!
-//! Every posting is checked here, with an error that names what is wrong, and again by the
-//! database (see `migration::ledger_sql`), so no path around this module can store an
+//! Every posting is checked here, with an error that names what is wrong. The database checks
+//! it again (see `migration::ledger_sql`), so no path around this module can store an
 //! unbalanced entry, change a posted one, or post into a closed period.
 
 pub mod booking;

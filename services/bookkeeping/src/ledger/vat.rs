@@ -37,7 +37,7 @@ impl VatCode {
         }
     }
 
-    /// The rate charged on the invoice, as a fraction.
+    /// Returns the rate charged on the invoice, as a fraction.
     pub fn charged_rate(self) -> Decimal {
         match self {
             Self::High => dec!(0.21),
@@ -46,7 +46,7 @@ impl VatCode {
         }
     }
 
-    /// The rate a buyer self-assesses on a reverse-charged purchase.
+    /// Returns the rate a buyer self-assesses on a reverse-charged purchase.
     pub fn self_assessed_rate(self) -> Decimal {
         match self {
             Self::ReverseCharge => dec!(0.21),
@@ -74,7 +74,7 @@ impl FromStr for VatCode {
     }
 }
 
-/// Where the counterparty is, as far as VAT is concerned.
+/// The counterparty's location for VAT.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Territory {
     Netherlands,
@@ -167,8 +167,8 @@ impl VatBox {
             .find(|vat_box| vat_box.as_str() == text)
     }
 
-    /// The sign that turns the signed amount of a journal line (debit positive) into the amount
-    /// the line adds to this box's `part`.
+    /// Returns the sign that turns the signed amount of a journal line (debit positive) into
+    /// the amount the line adds to this box's `part`.
     pub fn sign(self, part: VatPart) -> i64 {
         match (self, part) {
             // Reverse-charged purchases: the base is a cost (debit), the VAT owed a credit.
@@ -181,7 +181,7 @@ impl VatBox {
     }
 }
 
-/// Which column of a VAT return box a journal line counts in.
+/// The column of a VAT return box that a journal line counts in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum VatPart {
     Base,
@@ -205,7 +205,7 @@ impl VatPart {
     }
 }
 
-/// The box of a sales line's base.
+/// Returns the box of a sales line's base.
 pub fn sales_box(code: VatCode, territory: Territory) -> VatBox {
     match (code, territory) {
         (VatCode::High, _) => VatBox::B1a,
@@ -216,7 +216,8 @@ pub fn sales_box(code: VatCode, territory: Territory) -> VatBox {
     }
 }
 
-/// The box of a reverse-charged purchase, which holds both its base and the VAT owed on it.
+/// Returns the box of a reverse-charged purchase, which contains both its base and the VAT
+/// owed on it.
 pub fn reverse_charge_purchase_box(territory: Territory) -> VatBox {
     match territory {
         Territory::Netherlands => VatBox::B2a,
