@@ -94,6 +94,7 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
     let database = |url: String| DatabaseSettings {
         url: Secret::new(url),
         max_connections: 8,
+        migrate_on_start: true,
     };
 
     let fake_banks = if options.fake_banks {

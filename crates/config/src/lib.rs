@@ -119,6 +119,14 @@ pub struct DatabaseSettings {
     /// `sqlite://path?mode=rwc` (embedded default) or `postgres://user@host/db`.
     pub url: Secret,
     pub max_connections: u32,
+    /// Whether the service applies its pending migrations when it starts. With `false` it
+    /// refuses to start while migrations are pending, and `dk-<service> migrate` applies them.
+    #[serde(default = "migrate_on_start_default")]
+    pub migrate_on_start: bool,
+}
+
+fn migrate_on_start_default() -> bool {
+    true
 }
 
 /// The message broker; without an AMQP URL the embedded in-process bus is used.
@@ -284,11 +292,13 @@ mod tests {
         let database = DatabaseSettings {
             url: Secret::new("mysql://x"),
             max_connections: 1,
+            migrate_on_start: true,
         };
         assert!(database.validate().unwrap_err().contains("database.url"));
         let database = DatabaseSettings {
             url: Secret::new("sqlite://x.sqlite"),
             max_connections: 0,
+            migrate_on_start: true,
         };
         assert!(database.validate().unwrap_err().contains("max_connections"));
         let auth = AuthSettings {

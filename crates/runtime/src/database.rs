@@ -61,3 +61,32 @@ pub fn admin_options(url: String) -> ConnectOptions {
         .acquire_timeout(Duration::from_secs(10));
     options
 }
+
+/// Brings the schema up to date at start, or, with `migrate_on_start = false`, checks that a
+/// separate `dk-<service> migrate` run already did.
+pub async fn prepare_schema<M: sea_orm_migration::MigratorTrait>(
+    db: &DatabaseConnection,
+    settings: &DatabaseSettings,
+    service: &str,
+) -> anyhow::Result<()> {
+    if settings.migrate_on_start {
+        M::up(db, None).await?;
+        tracing::info!(service, "database migrated");
+        return Ok(());
+    }
+    let pending: Vec<String> = M::get_pending_migrations(db)
+        .await?
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect();
+    if !pending.is_empty() {
+        anyhow::bail!(
+            "the {service} database has {} pending migrations ({}); run `dk-{service} migrate` \
+             first, or set database.migrate_on_start = true",
+            pending.len(),
+            pending.join(", ")
+        );
+    }
+    tracing::info!(service, "database schema is up to date");
+    Ok(())
+}

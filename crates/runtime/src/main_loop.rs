@@ -30,6 +30,98 @@ fn validate<S: ServiceSettings>(settings: &S) -> Result<(), String> {
     settings.auth().validate()
 }
 
+/// Exit code of a command line that names an unknown command (`EX_USAGE` of sysexits.h).
+const EXIT_USAGE: u8 = 64;
+
+/// Runs a service binary's command line: with no argument it serves (see [`run`]); with
+/// `migrate` it applies the database migrations of `M` and exits.
+pub async fn main<S: ServiceSettings, M: sea_orm_migration::MigratorTrait>(
+    name: &'static str,
+    settings: Result<S, ConfigError>,
+    start: impl AsyncFnOnce(&S, Bus, CancellationToken) -> anyhow::Result<Running>,
+) -> ExitCode {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    match arguments.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [] => run(name, settings, start).await,
+        ["migrate"] => migrate::<S, M>(name, settings).await,
+        ["-h" | "--help" | "help"] => {
+            println!("{}", usage(name));
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!(
+                "unknown arguments {:?}, expected none or `migrate`\n{}",
+                arguments.join(" "),
+                usage(name)
+            );
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn usage(name: &str) -> String {
+    format!(
+        "usage: dk-{name} [migrate]\n\n  (no command)  serve gRPC until SIGTERM or Ctrl-C\n  \
+         migrate       apply the pending database migrations, then exit\n\nSettings come from \
+         the compiled-in defaults, the file named by DK_CONFIG_FILE and variables \
+         DK_{}__<SECTION>__<KEY>.",
+        name.to_ascii_uppercase()
+    )
+}
+
+/// Checks the settings and starts telemetry, or returns the exit code of the failure.
+fn prepare<S: ServiceSettings>(
+    name: &'static str,
+    settings: Result<S, ConfigError>,
+) -> Result<(S, dk_telemetry::TelemetryGuard), ExitCode> {
+    let settings = settings.map_err(|error| {
+        eprintln!("{error}");
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    if let Err(message) = validate(&settings) {
+        eprintln!("invalid configuration for {name}: {message}");
+        return Err(ExitCode::from(EXIT_CONFIG));
+    }
+    let telemetry = dk_telemetry::init(name, settings.telemetry()).map_err(|error| {
+        eprintln!("{error}");
+        ExitCode::from(EXIT_CONFIG)
+    })?;
+    Ok((settings, telemetry))
+}
+
+/// Applies the pending migrations of `M` to the service's database.
+///
+/// Exits with 78 on invalid settings and 1 when the database cannot be reached or migrated.
+pub async fn migrate<S: ServiceSettings, M: sea_orm_migration::MigratorTrait>(
+    name: &'static str,
+    settings: Result<S, ConfigError>,
+) -> ExitCode {
+    let (settings, telemetry) = match prepare(name, settings) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
+    };
+    let migrated = async {
+        let db = crate::database::connect(settings.database()).await?;
+        let pending = M::get_pending_migrations(&db).await?.len();
+        M::up(&db, None).await?;
+        db.close().await?;
+        Ok::<_, sea_orm::DbErr>(pending)
+    }
+    .await;
+    let code = match migrated {
+        Ok(applied) => {
+            tracing::info!(service = name, applied, "database migrations applied");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            tracing::error!(%error, service = name, "failed to migrate the database");
+            ExitCode::FAILURE
+        }
+    };
+    drop(telemetry);
+    code
+}
+
 /// Runs a service: checks its settings, starts telemetry, connects the bus, starts the service
 /// with `start`, waits for SIGTERM or Ctrl-C, then stops it and flushes telemetry.
 ///
@@ -39,23 +131,9 @@ pub async fn run<S: ServiceSettings>(
     settings: Result<S, ConfigError>,
     start: impl AsyncFnOnce(&S, Bus, CancellationToken) -> anyhow::Result<Running>,
 ) -> ExitCode {
-    let settings = match settings {
-        Ok(settings) => settings,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    if let Err(message) = validate(&settings) {
-        eprintln!("invalid configuration for {name}: {message}");
-        return ExitCode::from(EXIT_CONFIG);
-    }
-    let telemetry = match dk_telemetry::init(name, settings.telemetry()) {
-        Ok(guard) => guard,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
+    let (settings, telemetry) = match prepare(name, settings) {
+        Ok(prepared) => prepared,
+        Err(code) => return code,
     };
 
     if settings.auth().token_secret.expose() == DEVELOPMENT_TOKEN_SECRET {

@@ -558,6 +558,7 @@ fn database_settings(url: &str) -> DatabaseSettings {
     DatabaseSettings {
         url: Secret::new(url),
         max_connections: 5,
+        migrate_on_start: true,
     }
 }
 

@@ -5,5 +5,10 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let settings = dk_banksync::Settings::load(None);
-    dk_runtime::main_loop::run("banksync", settings, dk_banksync::start).await
+    dk_runtime::main_loop::main::<_, dk_banksync::migration::Migrator>(
+        "banksync",
+        settings,
+        dk_banksync::start,
+    )
+    .await
 }

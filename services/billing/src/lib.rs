@@ -31,7 +31,6 @@ use dk_proto::billing::v1::billing_service_server::BillingServiceServer;
 use dk_runtime::auth::{Authenticate, TokenKeys};
 use dk_runtime::server;
 use sea_orm::DatabaseConnection;
-use sea_orm_migration::MigratorTrait;
 use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 
@@ -48,8 +47,8 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> anyhow::Result<server::Running> {
     let db = dk_runtime::database::connect(&settings.database).await?;
-    migration::Migrator::up(&db, None).await?;
-    tracing::info!("billing database migrated");
+    dk_runtime::database::prepare_schema::<migration::Migrator>(&db, &settings.database, "billing")
+        .await?;
 
     let issuer = invoicing::Issuer {
         settings: settings.issuer.clone(),

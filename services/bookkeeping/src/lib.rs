@@ -26,7 +26,6 @@ use dk_messaging::{Bus, topology};
 use dk_proto::bookkeeping::v1::bookkeeping_service_server::BookkeepingServiceServer;
 use dk_runtime::auth::{Authenticate, TokenKeys};
 use dk_runtime::server;
-use sea_orm_migration::MigratorTrait;
 use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 
@@ -43,8 +42,12 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> anyhow::Result<server::Running> {
     let db = dk_runtime::database::connect(&settings.database).await?;
-    migration::Migrator::up(&db, None).await?;
-    tracing::info!("bookkeeping database migrated");
+    dk_runtime::database::prepare_schema::<migration::Migrator>(
+        &db,
+        &settings.database,
+        "bookkeeping",
+    )
+    .await?;
 
     let relay = Relay::new(db.clone(), bus.clone(), "bookkeeping");
     let relay_task = tokio::spawn(relay.clone().run(shutdown.clone()));

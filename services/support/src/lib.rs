@@ -39,7 +39,6 @@ use dk_messaging::outbox::Relay;
 use dk_proto::support::v1::support_service_server::SupportServiceServer;
 use dk_runtime::auth::{Authenticate, TokenKeys};
 use dk_runtime::server;
-use sea_orm_migration::MigratorTrait;
 use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 
@@ -60,8 +59,8 @@ pub async fn start(
     let calendar =
         Calendar::new(settings.calendar.clone()).context("invalid [calendar] settings")?;
     let db = dk_runtime::database::connect(&settings.database).await?;
-    migration::Migrator::up(&db, None).await?;
-    tracing::info!("support database migrated");
+    dk_runtime::database::prepare_schema::<migration::Migrator>(&db, &settings.database, "support")
+        .await?;
 
     let keys = Arc::new(TokenKeys::new(settings.auth.token_secret.expose()));
     let relay = Relay::new(db.clone(), bus, credits::PRODUCER);
