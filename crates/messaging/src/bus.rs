@@ -6,6 +6,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::topology::{Names, Subscription};
 use crate::{Event, amqp, memory};
@@ -65,7 +66,7 @@ pub trait Handler: Send + Sync + 'static {
         Box::pin(async move {
             let mut results = Vec::with_capacity(events.len());
             for event in events {
-                results.push(self.handle(event).await);
+                results.push(self.handle(event).instrument(event.process_span()).await);
             }
             results
         })
@@ -83,6 +84,9 @@ pub(crate) async fn deliver_batch(
     queue: &str,
     shutdown: &CancellationToken,
 ) -> Vec<Settlement> {
+    for event in events {
+        record_lag(event, queue);
+    }
     if events.len() == 1 {
         return vec![deliver(handler, &events[0], queue, shutdown).await];
     }
@@ -113,7 +117,16 @@ pub(crate) enum Settlement {
     Requeue,
 }
 
-/// Runs the handler with retries and exponential backoff (0.1 s, 0.2 s, … at most 5 s).
+/// Records how long `event` waited between its occurrence and its handling.
+fn record_lag(event: &Event, queue: &str) {
+    dk_telemetry::metrics::instruments().consumer_lag.record(
+        dk_telemetry::metrics::seconds_since(event.time),
+        &[dk_telemetry::metrics::attribute("queue", queue.to_owned())],
+    );
+}
+
+/// Runs the handler with retries and exponential backoff (0.1 s, 0.2 s, … at most 5 s), each
+/// attempt in the event's process span.
 pub(crate) async fn deliver(
     handler: &dyn Handler,
     event: &Event,
@@ -122,7 +135,7 @@ pub(crate) async fn deliver(
 ) -> Settlement {
     let mut delay = Duration::from_millis(100);
     for attempt in 1..=MAX_ATTEMPTS {
-        match handler.handle(event).await {
+        match handler.handle(event).instrument(event.process_span()).await {
             Ok(()) => return Settlement::Ack,
             Err(HandlerError::Reject(reason)) => {
                 tracing::error!(event_id = %event.id, queue, error = %reason, "event rejected, moving it to the dead-letter queue");

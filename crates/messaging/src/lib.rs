@@ -43,7 +43,8 @@ pub struct Event {
 }
 
 impl Event {
-    /// Creates an event with a new time-ordered id, stamped now.
+    /// Creates an event with a new time-ordered id, stamped now, in the trace of the current
+    /// span.
     pub fn new(event_type: &str, source: &str, organisation_id: Uuid, payload: Vec<u8>) -> Self {
         Self {
             id: Uuid::now_v7(),
@@ -52,7 +53,21 @@ impl Event {
             time: Utc::now(),
             organisation_id,
             payload,
-            traceparent: None,
+            traceparent: dk_telemetry::propagation::current_traceparent(),
         }
+    }
+
+    /// Returns a span for handling this event, a child of the span that published it.
+    pub fn process_span(&self) -> tracing::Span {
+        let span = tracing::info_span!(
+            "event.process",
+            otel.name = format!("{} process", self.event_type),
+            otel.kind = "consumer",
+            messaging.operation.type = "process",
+            messaging.message.id = %self.id,
+            dk.organisation_id = %self.organisation_id,
+        );
+        dk_telemetry::propagation::set_remote_parent(&span, self.traceparent.as_deref(), None);
+        span
     }
 }

@@ -161,19 +161,50 @@ impl Relay {
             return Ok(0);
         }
 
+        // A traced event gets a publish span in the trace of the change that wrote it, and
+        // travels with that span as its parent; the spans end once the broker confirmed.
+        let publish_spans: Vec<Option<tracing::Span>> = rows
+            .iter()
+            .map(|row| {
+                let traceparent = row.traceparent.as_deref()?;
+                let span = tracing::info_span!(
+                    "outbox.publish",
+                    otel.name = format!("{} publish", row.event_type),
+                    otel.kind = "producer",
+                    messaging.operation.type = "send",
+                    messaging.destination.name = %self.producer,
+                    messaging.message.id = %row.id,
+                );
+                dk_telemetry::propagation::set_remote_parent(&span, Some(traceparent), None);
+                Some(span)
+            })
+            .collect();
         let events: Vec<Event> = rows
             .iter()
-            .map(|row| Event {
+            .zip(&publish_spans)
+            .map(|(row, span)| Event {
                 id: row.id,
                 event_type: row.event_type.clone(),
                 source: row.source.clone(),
                 time: row.time,
                 organisation_id: row.organisation_id,
                 payload: row.payload.clone(),
-                traceparent: row.traceparent.clone(),
+                traceparent: span
+                    .as_ref()
+                    .and_then(dk_telemetry::propagation::traceparent)
+                    .or_else(|| row.traceparent.clone()),
             })
             .collect();
         self.bus.publish(&self.producer, &events).await?;
+        drop(publish_spans);
+        let lag = &dk_telemetry::metrics::instruments().outbox_lag;
+        let producer = [dk_telemetry::metrics::attribute(
+            "source",
+            self.producer.clone(),
+        )];
+        for event in &events {
+            lag.record(dk_telemetry::metrics::seconds_since(event.time), &producer);
+        }
 
         Entity::delete_many()
             .filter(Column::Id.is_in(rows.iter().map(|row| row.id)))

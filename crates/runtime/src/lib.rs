@@ -5,6 +5,7 @@
 //! - [`database`]: connecting to PostgreSQL or SQLite with the right settings.
 //! - [`idempotency`]: durable idempotency keys for mutating calls.
 //! - [`paging`]: page sizes and page tokens of list calls.
+//! - [`rpc_telemetry`]: a span and a duration metric per gRPC call.
 //! - [`server`]: health checking, reflection, serving on a bound listener, graceful shutdown.
 //! - [`main_loop`]: the `main` of every service binary.
 
@@ -17,5 +18,6 @@ pub mod database;
 pub mod idempotency;
 pub mod main_loop;
 pub mod paging;
+pub mod rpc_telemetry;
 pub mod server;
 pub mod status;

@@ -30,10 +30,15 @@ pub async fn bind(address: SocketAddr) -> std::io::Result<(TcpListener, SocketAd
     Ok((listener, local))
 }
 
+/// A server's routes behind the telemetry layer of every call.
+pub type Router = tonic::transport::server::Router<
+    tower_layer::Stack<crate::rpc_telemetry::RpcTelemetryLayer, tower_layer::Identity>,
+>;
+
 /// Serves `router` on `listener` until `shutdown` is cancelled, then lets in-flight calls finish
 /// within `grace`.
 pub async fn serve(
-    router: tonic::transport::server::Router,
+    router: Router,
     listener: TcpListener,
     shutdown: CancellationToken,
     grace: Duration,
@@ -116,13 +121,14 @@ pub async fn spawn(
     settings: &dk_config::GrpcSettings,
     file_descriptor_set: &'static [u8],
     shutdown: CancellationToken,
-    add: impl FnOnce(tonic::transport::server::Router) -> tonic::transport::server::Router,
+    add: impl FnOnce(Router) -> Router,
 ) -> Result<Serving, ServeError> {
     let (health, health_service) = tonic_health::server::health_reporter();
     health
         .set_service_status(service_name, tonic_health::ServingStatus::NotServing)
         .await;
     let router = tonic::transport::Server::builder()
+        .layer(crate::rpc_telemetry::RpcTelemetryLayer)
         .add_service(health_service)
         .add_service(reflection(file_descriptor_set)?);
     let router = add(router);

@@ -1,16 +1,23 @@
 //! Logs and traces for every service.
 //!
 //! [`init`] installs a `tracing` subscriber with an env-filter and text or JSON output. When an
-//! OTLP endpoint is configured, it also exports spans to an OpenTelemetry collector over gRPC and
-//! installs the W3C trace-context propagator. Without one, nothing is exported. The returned
-//! [`TelemetryGuard`] flushes pending spans when dropped, so `main` keeps it until exit.
+//! OTLP endpoint is configured, it also exports spans and metrics to an OpenTelemetry collector
+//! over gRPC. Without one, nothing is exported and the metric instruments are no-ops. The
+//! returned [`TelemetryGuard`] flushes pending spans and metrics when dropped, so `main` keeps
+//! it until exit.
+//!
+//! [`propagation`] carries the W3C trace context across gRPC calls, the outbox and RabbitMQ;
+//! [`metrics`] holds the instruments that the services record.
+
+pub mod metrics;
+pub mod propagation;
 
 use std::io::IsTerminal;
 
 use dk_config::{LogFormat, TelemetrySettings};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -31,6 +38,7 @@ pub enum TelemetryError {
 #[must_use = "dropping the guard stops trace export"]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    meters: Option<SdkMeterProvider>,
 }
 
 impl TelemetryGuard {
@@ -46,6 +54,11 @@ impl Drop for TelemetryGuard {
             && let Err(error) = provider.shutdown()
         {
             eprintln!("failed to flush traces on exit: {error}");
+        }
+        if let Some(meters) = self.meters.take()
+            && let Err(error) = meters.shutdown()
+        {
+            eprintln!("failed to flush metrics on exit: {error}");
         }
     }
 }
@@ -74,15 +87,22 @@ pub fn init(
             .boxed(),
     };
 
-    let provider = match &settings.otlp_endpoint {
-        Some(endpoint) if !endpoint.is_empty() => Some(otlp_provider(service_name, endpoint)?),
-        _ => None,
+    let endpoint = settings
+        .otlp_endpoint
+        .as_deref()
+        .filter(|endpoint| !endpoint.is_empty());
+    let (provider, meters) = match endpoint {
+        Some(endpoint) => (
+            Some(otlp_provider(service_name, endpoint)?),
+            Some(otlp_meters(service_name, endpoint)?),
+        ),
+        None => (None, None),
     };
     let otel = provider.as_ref().map(|provider| {
         tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name.to_owned()))
     });
-    if provider.is_some() {
-        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    if let Some(meters) = &meters {
+        opentelemetry::global::set_meter_provider(meters.clone());
     }
 
     tracing_subscriber::registry()
@@ -91,7 +111,7 @@ pub fn init(
         .with(otel)
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInstalled)?;
-    Ok(TelemetryGuard { provider })
+    Ok(TelemetryGuard { provider, meters })
 }
 
 fn otlp_provider(service_name: &str, endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {
@@ -105,11 +125,32 @@ fn otlp_provider(service_name: &str, endpoint: &str) -> Result<SdkTracerProvider
             endpoint: endpoint.to_owned(),
             message: error.to_string(),
         })?;
-    let resource = Resource::builder()
-        .with_service_name(service_name.to_owned())
-        .build();
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_resource(resource)
+        .with_resource(resource(service_name))
+        .build())
+}
+
+fn resource(service_name: &str) -> Resource {
+    Resource::builder()
+        .with_service_name(service_name.to_owned())
+        .build()
+}
+
+/// Builds the meter provider that pushes every metric to the collector once a minute.
+fn otlp_meters(service_name: &str, endpoint: &str) -> Result<SdkMeterProvider, TelemetryError> {
+    use opentelemetry_otlp::WithExportConfig;
+
+    let exporter = opentelemetry_otlp::MetricExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .build()
+        .map_err(|error| TelemetryError::Exporter {
+            endpoint: endpoint.to_owned(),
+            message: error.to_string(),
+        })?;
+    Ok(SdkMeterProvider::builder()
+        .with_reader(PeriodicReader::builder(exporter).build())
+        .with_resource(resource(service_name))
         .build())
 }

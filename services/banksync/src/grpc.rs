@@ -256,7 +256,10 @@ impl BankSyncService for BankSync {
         };
         let parsed = import::parse(request.content.clone(), overrides)
             .await
-            .map_err(import_status)?;
+            .map_err(|error| {
+                count_import("unknown", "rejected");
+                import_status(error)
+            })?;
         let import_request = ImportRequest {
             organisation_id: caller.organisation_id,
             source: import::Source {
@@ -275,7 +278,11 @@ impl BankSyncService for BankSync {
         let response =
             import::store_retrying(&self.db, &import_request, &parsed.statements, &warnings)
                 .await
-                .map_err(import_status)?;
+                .map_err(|error| {
+                    count_import(parsed.format.as_str(), "rejected");
+                    import_status(error)
+                })?;
+        count_import(parsed.format.as_str(), "imported");
         self.relay.notify();
         tracing::debug!(
             organisation_id = %caller.organisation_id,
@@ -533,4 +540,15 @@ fn mutation_to_proto(row: &bank_mutation::Model, iban: String) -> pb::BankMutati
             row.structured_reference.as_deref(),
         ),
     }
+}
+
+/// Counts a statement file by its format and whether it was imported or rejected.
+fn count_import(format: &str, outcome: &'static str) {
+    dk_telemetry::metrics::instruments().statement_imports.add(
+        1,
+        &[
+            dk_telemetry::metrics::attribute("format", format.to_owned()),
+            dk_telemetry::metrics::attribute("outcome", outcome),
+        ],
+    );
 }

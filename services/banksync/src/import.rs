@@ -13,6 +13,7 @@
 //! 2, new. This holds when each file or sync contains every transaction of each booking day it
 //! covers up to that moment, as bank exports and the account-information APIs do.
 
+use dk_telemetry::metrics::{attribute, instruments};
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
@@ -110,6 +111,13 @@ pub async fn store_retrying(
         match store(db, request, statements, parser_warnings).await {
             Err(ImportError::Database(error)) if attempt < 3 && is_conflict(&error) => {
                 tracing::debug!(%error, attempt, "import conflicted with a concurrent one, retrying");
+            }
+            Ok(response) => {
+                instruments().mutations_imported.add(
+                    u64::try_from(response.imported_count).unwrap_or(0),
+                    &[attribute("format", request.source.format.to_owned())],
+                );
+                return Ok(response);
             }
             other => return other,
         }

@@ -6,7 +6,10 @@
 //! Mutations already decided are skipped. When the batch fails as a whole, every event gets
 //! `Retry`, and the bus hands each to `Handler::handle`, which books it as a batch of one.
 
+use dk_telemetry::metrics::{attribute, instruments};
+use dk_telemetry::propagation::{add_remote_link, set_remote_parent};
 use std::collections::{HashMap, HashSet};
+use tracing::Instrument;
 
 use chrono::Utc;
 use dk_domain::{Currency, Money};
@@ -24,6 +27,37 @@ use crate::matching::{
     BankMutationHandler, ReceivedMutation, counterparty_of, decode, encode, non_empty,
     outcome_name, own_transfer, paid_event, to_minor,
 };
+
+/// Returns the span of booking one organisation's share of a batch. A single event is handled
+/// inside its own process span, which becomes the parent; a batch serves several traces, so the
+/// span links to each of them.
+pub(crate) fn booking_span(
+    organisation: Uuid,
+    events: &[Event],
+    mutations: &[(usize, ReceivedMutation)],
+) -> tracing::Span {
+    let span = tracing::info_span!(
+        "bookkeeping.book",
+        dk.organisation_id = %organisation,
+        mutations = mutations.len(),
+    );
+    if events.len() > 1 {
+        for (position, _) in mutations {
+            add_remote_link(&span, events[*position].traceparent.as_deref());
+        }
+    }
+    span
+}
+
+/// Returns the span of matching one mutation: a child of the booking span when the event came
+/// alone, otherwise a child of the span that published the event.
+fn matching_span(events: &[Event], event: &Event) -> tracing::Span {
+    let span = tracing::info_span!("bookkeeping.match", dk.mutation_event_id = %event.id);
+    if events.len() > 1 {
+        set_remote_parent(&span, event.traceparent.as_deref(), None);
+    }
+    span
+}
 
 /// Rows per multi-row INSERT, under SQLite's limit of 32,766 bound values for the widest table.
 const ROWS_PER_INSERT: usize = 1_000;
@@ -50,6 +84,7 @@ impl BankMutationHandler {
         for (organisation, mutations) in by_organisation {
             match self
                 .book_organisation(organisation, events, &mutations)
+                .instrument(booking_span(organisation, events, &mutations))
                 .await
             {
                 Ok(any) => published |= any,
@@ -190,20 +225,33 @@ impl BankMutationHandler {
             let purchase = mutation.amount.is_negative();
             let own =
                 non_empty(&message.counterparty_iban).is_some_and(|iban| own_ibans.contains(iban));
-            let decision = if own {
-                own_transfer(&message.counterparty_iban)
-            } else {
-                dk_matching::decide(
-                    &Mutation {
-                        amount: mutation.amount.amount(),
-                        remittance: &message.remittance,
-                        end_to_end_id: non_empty(&message.end_to_end_id),
-                        structured_reference: non_empty(&message.structured_reference),
-                        counterparty_iban: non_empty(&message.counterparty_iban),
-                    },
-                    index.of_kind(purchase),
-                )
-            };
+            let decision = matching_span(events, event).in_scope(|| {
+                let decision = if own {
+                    own_transfer(&message.counterparty_iban)
+                } else {
+                    dk_matching::decide(
+                        &Mutation {
+                            amount: mutation.amount.amount(),
+                            remittance: &message.remittance,
+                            end_to_end_id: non_empty(&message.end_to_end_id),
+                            structured_reference: non_empty(&message.structured_reference),
+                            counterparty_iban: non_empty(&message.counterparty_iban),
+                        },
+                        index.of_kind(purchase),
+                    )
+                };
+                let outcome = outcome_name(decision.outcome);
+                tracing::debug!(
+                    mutation_id = %mutation.id,
+                    outcome,
+                    invoices = decision.allocations.len(),
+                    "bank mutation matched"
+                );
+                instruments()
+                    .matching_decisions
+                    .add(1, &[attribute("outcome", outcome)]);
+                decision
+            });
             let booked =
                 !decision.allocations.is_empty() || decision.outcome == Outcome::OwnTransfer;
             let row = payment_match::Model {

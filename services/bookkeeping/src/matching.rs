@@ -9,6 +9,7 @@
 //! unique (organisation, mutation) index and changes nothing.
 
 use std::str::FromStr;
+use tracing::Instrument;
 
 use chrono::Utc;
 use dk_domain::{Currency, Money};
@@ -42,12 +43,12 @@ impl Handler for BankMutationHandler {
     fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
         Box::pin(async move {
             let mutation = decode(event)?;
+            let organisation = mutation.organisation_id;
+            let events = std::slice::from_ref(event);
+            let mutations = [(0, mutation)];
             let published = self
-                .book_organisation(
-                    mutation.organisation_id,
-                    std::slice::from_ref(event),
-                    &[(0, mutation)],
-                )
+                .book_organisation(organisation, events, &mutations)
+                .instrument(crate::batch::booking_span(organisation, events, &mutations))
                 .await
                 .map_err(|error| HandlerError::Retry(error.to_string()))?;
             if published {
