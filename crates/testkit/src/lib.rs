@@ -34,7 +34,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 /// Signing key of test tokens.
-pub const TEST_TOKEN_SECRET: &str = "dk-test-secret";
+pub const TEST_TOKEN_SECRET: &str = "dk-test-token-secret";
 
 /// URL of the PostgreSQL server that tests use, without a database name.
 pub fn postgres_url() -> String {
