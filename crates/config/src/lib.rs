@@ -48,11 +48,12 @@ pub fn load<T: serde::de::DeserializeOwned>(
         builder = builder.add_source(config::File::from(path).required(true));
     }
     let prefix = format!("DK_{}", service.to_ascii_uppercase());
+    // Values stay strings until a setting's type asks for a number or a boolean, so that a
+    // string that looks like a number, such as the KvK number 01234567, keeps its leading zero.
     builder = builder.add_source(
         config::Environment::with_prefix(&prefix)
             .prefix_separator("__")
-            .separator("__")
-            .try_parsing(true),
+            .separator("__"),
     );
     builder
         .build()
@@ -252,6 +253,18 @@ mod tests {
         unsafe { std::env::set_var("DK_CONFIGTESTENV__DATABASE__MAX_CONNECTIONS", "9") };
         let settings: Example = load("configtestenv", DEFAULTS, None).unwrap();
         assert_eq!(settings.database.max_connections, 9);
+    }
+
+    #[test]
+    fn environment_strings_stay_strings() {
+        // SAFETY: the variable names are unique to this test, so no other thread reads them.
+        unsafe {
+            std::env::set_var("DK_CONFIGTESTSTRING__DATABASE__URL", "01234567");
+            std::env::set_var("DK_CONFIGTESTSTRING__DATABASE__MIGRATE_ON_START", "false");
+        }
+        let settings: Example = load("configteststring", DEFAULTS, None).unwrap();
+        assert_eq!(settings.database.url.expose(), "01234567");
+        assert!(!settings.database.migrate_on_start);
     }
 
     #[test]
