@@ -12,6 +12,7 @@ mod messaging;
 mod money;
 mod quote;
 mod rejection;
+mod restore;
 mod support;
 mod tickets;
 
