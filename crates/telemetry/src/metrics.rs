@@ -23,9 +23,9 @@ pub struct Instruments {
     /// `dk.statement.imports`: statement imports by `format` and `outcome`
     /// (`imported`, `rejected`).
     pub statement_imports: Counter<u64>,
-    /// `dk.bank.mutations.imported`: bank mutations stored, by `source` (`file`, `sync`).
+    /// `dk.bank.mutations.imported`: bank mutations stored, by `format` (`mt940`, `bank-api`, ...).
     pub mutations_imported: Counter<u64>,
-    /// `dk.matching.decisions`: matching decisions by `outcome` (`matched`, `partial`, ...).
+    /// `dk.matching.decisions`: matching decisions by `outcome` (`exact`, `partial`, ...).
     pub matching_decisions: Counter<u64>,
     /// `dk.messaging.consumer.lag`: seconds from an event's time to its handling, by `queue`.
     pub consumer_lag: Histogram<f64>,
