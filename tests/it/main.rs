@@ -13,6 +13,7 @@ mod money;
 mod quote;
 mod rejection;
 mod restore;
+mod schema;
 mod support;
 mod tickets;
 

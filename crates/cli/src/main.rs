@@ -54,7 +54,7 @@ enum Command {
     Dev(DevArgs),
     /// Run the main job once: import a shipped ING statement and match it to open invoices.
     Demo(DemoArgs),
-    /// Print a development token for an organisation.
+    /// Print a bearer token for an organisation, signed with the development key or --token-secret.
     Token(TokenArgs),
     /// Manage bank accounts.
     #[command(subcommand)]
@@ -160,6 +160,13 @@ struct TokenArgs {
     /// Organisation the token is for.
     #[arg(long, env = "DK_ORGANISATION", default_value = DEV_ORGANISATION)]
     organisation: OrganisationId,
+    /// Key to sign with: the services' auth.token_secret. Without it the token is signed with
+    /// the development key, which only services running with the development key accept.
+    #[arg(long, env = "DK_TOKEN_SECRET", hide_env_values = true)]
+    token_secret: Option<String>,
+    /// Hours until the token expires.
+    #[arg(long, default_value_t = 720, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    hours: u32,
 }
 
 #[derive(Args, Clone)]
@@ -521,7 +528,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(args) => {
-            println!("{}", dev_token(args.organisation));
+            let secret = args.token_secret.as_deref().unwrap_or(DEV_TOKEN_SECRET);
+            anyhow::ensure!(
+                secret.len() >= dk_config::MIN_TOKEN_SECRET_BYTES,
+                "--token-secret is {} bytes long; the services accept keys of at least {} bytes",
+                secret.len(),
+                dk_config::MIN_TOKEN_SECRET_BYTES
+            );
+            let token = dk_runtime::auth::TokenKeys::new(secret).issue(
+                "dk-cli",
+                args.organisation,
+                chrono::Duration::hours(i64::from(args.hours)),
+            );
+            println!("{token}");
             Ok(())
         }
         Command::Account(AccountCommand::Add { iban, name, target }) => {

@@ -163,6 +163,7 @@ impl Relay {
 
         // A traced event gets a publish span in the trace of the change that wrote it, and
         // travels with that span as its parent; the spans end once the broker confirmed.
+        let exchange = self.bus.names().exchange(&self.producer);
         let publish_spans: Vec<Option<tracing::Span>> = rows
             .iter()
             .map(|row| {
@@ -172,7 +173,7 @@ impl Relay {
                     otel.name = format!("{} publish", row.event_type),
                     otel.kind = "producer",
                     messaging.operation.type = "send",
-                    messaging.destination.name = %self.producer,
+                    messaging.destination.name = %exchange,
                     messaging.message.id = %row.id,
                 );
                 dk_telemetry::propagation::set_remote_parent(&span, Some(traceparent), None);

@@ -62,6 +62,78 @@ pub fn admin_options(url: String) -> ConnectOptions {
     options
 }
 
+/// How a database's applied migrations compare with the migrations a binary knows.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// Migrations of this binary that the database lacks, in order.
+    pub pending: Vec<String>,
+    /// Applied migrations that this binary does not know: a newer release applied them.
+    pub newer: Vec<String>,
+}
+
+/// Compares the applied migrations with those of `M`, creating the migrations table if missing.
+///
+/// sea-orm-migration's own status calls fail when the database holds a migration the binary
+/// does not know, which is the normal state for the old pods of a rolling update.
+pub async fn schema_status<M: sea_orm_migration::MigratorTrait>(
+    db: &DatabaseConnection,
+) -> Result<SchemaStatus, DbErr> {
+    let applied: std::collections::HashSet<String> = M::get_migration_models(db)
+        .await?
+        .into_iter()
+        .map(|model| model.version)
+        .collect();
+    let known: Vec<String> = M::migrations()
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect();
+    let pending = known
+        .iter()
+        .filter(|name| !applied.contains(*name))
+        .cloned()
+        .collect();
+    let mut newer: Vec<String> = applied
+        .into_iter()
+        .filter(|name| !known.contains(name))
+        .collect();
+    newer.sort();
+    Ok(SchemaStatus { pending, newer })
+}
+
+/// Applies the pending migrations of `M`; returns how many it applied.
+///
+/// A database that a newer release already migrated is left alone when nothing of this
+/// binary is pending, so that old and new pods share it during a rolling update.
+pub async fn migrate<M: sea_orm_migration::MigratorTrait>(
+    db: &DatabaseConnection,
+    service: &str,
+) -> anyhow::Result<usize> {
+    let status = schema_status::<M>(db).await?;
+    warn_if_newer(&status, service);
+    if status.pending.is_empty() {
+        return Ok(0);
+    }
+    if !status.newer.is_empty() {
+        anyhow::bail!(
+            "the {service} database has migrations of a newer release ({}) but lacks {} of this              one; migrate it with the newer release's `dk-{service} migrate`",
+            status.newer.join(", "),
+            status.pending.join(", ")
+        );
+    }
+    M::up(db, None).await?;
+    Ok(status.pending.len())
+}
+
+fn warn_if_newer(status: &SchemaStatus, service: &str) {
+    if !status.newer.is_empty() {
+        tracing::warn!(
+            service,
+            newer = status.newer.join(", "),
+            "the database has migrations of a newer release; running on its schema"
+        );
+    }
+}
+
 /// Brings the schema up to date at start, or, with `migrate_on_start = false`, checks that a
 /// separate `dk-<service> migrate` run already did.
 pub async fn prepare_schema<M: sea_orm_migration::MigratorTrait>(
@@ -70,21 +142,18 @@ pub async fn prepare_schema<M: sea_orm_migration::MigratorTrait>(
     service: &str,
 ) -> anyhow::Result<()> {
     if settings.migrate_on_start {
-        M::up(db, None).await?;
-        tracing::info!(service, "database migrated");
+        let applied = migrate::<M>(db, service).await?;
+        tracing::info!(service, applied, "database migrated");
         return Ok(());
     }
-    let pending: Vec<String> = M::get_pending_migrations(db)
-        .await?
-        .iter()
-        .map(|migration| migration.name().to_owned())
-        .collect();
-    if !pending.is_empty() {
+    let status = schema_status::<M>(db).await?;
+    warn_if_newer(&status, service);
+    if !status.pending.is_empty() {
         anyhow::bail!(
             "the {service} database has {} pending migrations ({}); run `dk-{service} migrate` \
              first, or set database.migrate_on_start = true",
-            pending.len(),
-            pending.join(", ")
+            status.pending.len(),
+            status.pending.join(", ")
         );
     }
     tracing::info!(service, "database schema is up to date");

@@ -102,10 +102,9 @@ pub async fn migrate<S: ServiceSettings, M: sea_orm_migration::MigratorTrait>(
     };
     let migrated = async {
         let db = crate::database::connect(settings.database()).await?;
-        let pending = M::get_pending_migrations(&db).await?.len();
-        M::up(&db, None).await?;
+        let applied = crate::database::migrate::<M>(&db, name).await?;
         db.close().await?;
-        Ok::<_, sea_orm::DbErr>(pending)
+        Ok::<_, anyhow::Error>(applied)
     }
     .await;
     let code = match migrated {
@@ -114,7 +113,11 @@ pub async fn migrate<S: ServiceSettings, M: sea_orm_migration::MigratorTrait>(
             ExitCode::SUCCESS
         }
         Err(error) => {
-            tracing::error!(%error, service = name, "failed to migrate the database");
+            tracing::error!(
+                error = format!("{error:#}"),
+                service = name,
+                "failed to migrate the database"
+            );
             ExitCode::FAILURE
         }
     };

@@ -65,7 +65,9 @@ where
         let full_name = path.trim_start_matches('/').to_owned();
         let (service, method) = full_name
             .split_once('/')
-            .map_or((full_name.as_str(), ""), |parts| parts);
+            .map_or((full_name.clone(), String::new()), |(service, method)| {
+                (service.to_owned(), method.to_owned())
+            });
         let span = tracing::info_span!(
             "grpc.request",
             otel.name = %full_name,
@@ -102,7 +104,8 @@ where
                 instruments().rpc_duration.record(
                     started.elapsed().as_secs_f64(),
                     &[
-                        attribute("rpc.method", full_name),
+                        attribute("rpc.service", service),
+                        attribute("rpc.method", method),
                         attribute("rpc.grpc.status_code", code),
                     ],
                 );

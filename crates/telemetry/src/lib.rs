@@ -39,6 +39,7 @@ pub enum TelemetryError {
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
     meters: Option<SdkMeterProvider>,
+    endpoint: Option<String>,
 }
 
 impl TelemetryGuard {
@@ -50,15 +51,16 @@ impl TelemetryGuard {
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
+        let endpoint = self.endpoint.as_deref().unwrap_or_default();
         if let Some(provider) = self.provider.take()
             && let Err(error) = provider.shutdown()
         {
-            eprintln!("failed to flush traces on exit: {error}");
+            tracing::warn!(%error, endpoint, "failed to send the last spans to the collector on exit");
         }
         if let Some(meters) = self.meters.take()
             && let Err(error) = meters.shutdown()
         {
-            eprintln!("failed to flush metrics on exit: {error}");
+            tracing::warn!(%error, endpoint, "failed to send the last metrics to the collector on exit");
         }
     }
 }
@@ -111,8 +113,16 @@ pub fn init(
         .with(otel)
         .try_init()
         .map_err(|_| TelemetryError::AlreadyInstalled)?;
-    Ok(TelemetryGuard { provider, meters })
+    Ok(TelemetryGuard {
+        provider,
+        meters,
+        endpoint: endpoint.map(str::to_owned),
+    })
 }
+
+/// Links a span may keep: a bookkeeping batch links to each of its up to 256 events, twice the
+/// SDK's default of 128.
+const MAX_LINKS_PER_SPAN: u32 = 256;
 
 fn otlp_provider(service_name: &str, endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {
     use opentelemetry_otlp::WithExportConfig;
@@ -127,6 +137,7 @@ fn otlp_provider(service_name: &str, endpoint: &str) -> Result<SdkTracerProvider
         })?;
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
+        .with_max_links_per_span(MAX_LINKS_PER_SPAN)
         .with_resource(resource(service_name))
         .build())
 }

@@ -1,0 +1,96 @@
+//! Migrations across releases: during a rolling update the old pods run on a database that the
+//! new release's migration Job already migrated.
+
+use dk_config::{DatabaseSettings, Secret};
+use dk_runtime::database::{self, SchemaStatus};
+use dk_support::migration::Migrator;
+use dk_testkit::TestDatabase;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+
+const NEWER: &str = "m9999_from_a_newer_release";
+
+fn settings(url: &str, migrate_on_start: bool) -> DatabaseSettings {
+    DatabaseSettings {
+        url: Secret::new(url),
+        max_connections: 2,
+        migrate_on_start,
+    }
+}
+
+async fn execute(db: &DatabaseConnection, sql: &str) {
+    db.execute_unprepared(sql).await.expect(sql);
+}
+
+#[tokio::test]
+async fn old_release_runs_on_newer_schema() {
+    let test_database = TestDatabase::create().await.expect("database");
+    let db = database::connect(&settings(&test_database.url, true))
+        .await
+        .expect("connect");
+
+    let fresh = database::schema_status::<Migrator>(&db)
+        .await
+        .expect("status");
+    assert!(!fresh.pending.is_empty());
+    assert!(fresh.newer.is_empty());
+    let applied = database::migrate::<Migrator>(&db, "support")
+        .await
+        .expect("migrate");
+    assert_eq!(applied, fresh.pending.len());
+
+    // A newer release adds a migration; this binary does not know it.
+    execute(
+        &db,
+        &format!("INSERT INTO seaql_migrations (version, applied_at) VALUES ('{NEWER}', 0)"),
+    )
+    .await;
+    assert_eq!(
+        database::schema_status::<Migrator>(&db)
+            .await
+            .expect("status"),
+        SchemaStatus {
+            pending: Vec::new(),
+            newer: vec![NEWER.to_owned()],
+        }
+    );
+    for migrate_on_start in [false, true] {
+        database::prepare_schema::<Migrator>(
+            &db,
+            &settings(&test_database.url, migrate_on_start),
+            "support",
+        )
+        .await
+        .unwrap_or_else(|error| {
+            panic!("start with migrate_on_start = {migrate_on_start} failed: {error:#}")
+        });
+    }
+    assert_eq!(
+        database::migrate::<Migrator>(&db, "support")
+            .await
+            .expect("migrate is a no-op"),
+        0
+    );
+
+    // A database that lacks one of this binary's migrations while holding a newer one cannot
+    // be migrated by this binary.
+    let first = fresh.pending[0].clone();
+    execute(
+        &db,
+        &format!("DELETE FROM seaql_migrations WHERE version = '{first}'"),
+    )
+    .await;
+    let error = database::migrate::<Migrator>(&db, "support")
+        .await
+        .expect_err("mixed schema");
+    let message = format!("{error:#}");
+    assert!(message.contains(NEWER), "{message}");
+    assert!(message.contains(&first), "{message}");
+    let error =
+        database::prepare_schema::<Migrator>(&db, &settings(&test_database.url, false), "support")
+            .await
+            .expect_err("pending migration");
+    assert!(format!("{error:#}").contains(&first), "{error:#}");
+
+    db.close().await.expect("close");
+    test_database.drop_database().await.expect("drop");
+}
