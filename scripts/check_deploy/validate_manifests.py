@@ -3,11 +3,16 @@
 Every resource is checked against the Kubernetes OpenAPI schemas that kubernetes-validate ships
 (strict: unknown fields are errors), or, for the operators' kinds, against the hand-written JSON
 schemas in k8s/schemas/. A kind that neither covers is an error, so nothing is skipped silently.
-On top of the schemas, the rules of k8s/README.md that a schema cannot express are checked:
-security contexts, resources on every container and gRPC probes.
+On top of the schemas, the rules of k8s/README.md that a schema cannot express are checked. Each
+resource has its security contexts, resources on every container and gRPC probes. The resources
+of one file also meet the rules of manifest_rules.py: settings, references, selectors, region.
 
-Usage: validate_manifests.py --schemas DIR --kubernetes-version X.Y [...] FILE...
-Exits 1 and prints one line per problem, naming the file and the resource.
+Usage: validate_manifests.py --schemas DIR --kubernetes-version X.Y [...] FILE[=LABEL]...
+       validate_manifests.py --self-test FILE[=LABEL]...
+LABEL names the file in messages. When LABEL is an overlay folder with a data-region.yaml, such as
+k8s/overlays/prod, the file must keep its pods and volumes in that region.
+Exits 1 and prints one line per problem, naming the file and the resource. With --self-test, it
+breaks copies of the files in memory (manifest_self_test.py) and exits 1 if a rule misses one.
 """
 
 import argparse
@@ -22,16 +27,13 @@ import referencing
 import yaml
 from kubernetes_validate.utils import SchemaNotFoundError
 
+import manifest_rules
+import manifest_self_test
+import service_settings
+from manifest_rules import POD_SPEC_PATHS, field_at
+
 # Placeholders of the prod overlay and the restore template, none of which may survive rendering.
 PLACEHOLDERS = ("set-by-data-region", "__SERVICE__")
-
-# Path of the pod spec in each workload kind.
-POD_SPEC_PATHS = {
-    "Deployment": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-    "Pod": ("spec",),
-}
 
 
 def load_custom_schemas(directory):
@@ -70,15 +72,6 @@ def validate_custom(document, schema, definitions):
         location = ".".join(str(part) for part in error.path) or "(top level)"
         messages.append(f"{location}: {error.message}")
     return messages
-
-
-def field_at(document, path):
-    """Return the value at `path` (a sequence of keys) in `document`, or None."""
-    for key in path:
-        if not isinstance(document, dict) or key not in document:
-            return None
-        document = document[key]
-    return document
 
 
 def check_pod_spec(pod_spec, kind):
@@ -158,42 +151,93 @@ def check_document(document, versions, custom_schemas, definitions_by_version):
     return problems
 
 
+def read_files(entries):
+    """Return [(label, documents)] for FILE or FILE=LABEL entries."""
+    files = []
+    for entry in entries:
+        path, _, label = entry.partition("=")
+        with open(path) as stream:
+            documents = [document for document in yaml.safe_load_all(stream) if document]
+        files.append((label or path, documents))
+    return files
+
+
+def project_problems(documents, label):
+    """Return the problems that the project's rules find in one file, without the schemas."""
+    problems = []
+    for document in documents:
+        path = POD_SPEC_PATHS.get(document.get("kind"))
+        pod_spec = field_at(document, path) if path else None
+        if pod_spec is not None:
+            resource = manifest_rules.resource_name(document)
+            for problem in check_pod_spec(pod_spec, document["kind"]):
+                problems.append(f"{resource}: {problem}")
+    for resource, problem in manifest_rules.check_overlay(documents, label):
+        problems.append(f"{resource}: {problem}")
+    return problems
+
+
+def self_test(files):
+    """Run the mutations of manifest_self_test.py on `files`; return the exit status."""
+    failures = [f"settings sources: {problem}" for problem in service_settings.source_problems()]
+    failures += manifest_self_test.run(files, project_problems)
+    for failure in failures:
+        print(f"SELF-TEST FAILED {failure}")
+    if failures:
+        return 1
+    labels = ", ".join(label for label, _ in files)
+    count = len(manifest_self_test.MUTATIONS)
+    print(f"self-test: the rules rejected all {count} mutations of {labels}")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--schemas", required=True, help="folder of the operators' JSON schemas")
+    parser.add_argument("--schemas", help="folder of the operators' JSON schemas")
     parser.add_argument(
-        "--kubernetes-version", action="append", required=True, dest="versions",
+        "--kubernetes-version", action="append", dest="versions",
         help="Kubernetes version (major.minor) to validate against, repeated for several",
+    )
+    parser.add_argument(
+        "--self-test", action="store_true",
+        help="break copies of the files in memory and check that the rules reject each breakage",
     )
     parser.add_argument("files", nargs="+", help="rendered manifests, each FILE or FILE=LABEL to name it LABEL in messages")
     arguments = parser.parse_args()
+
+    files = read_files(arguments.files)
+    if arguments.self_test:
+        return self_test(files)
+    if not arguments.schemas or not arguments.versions:
+        parser.error("--schemas and --kubernetes-version are required unless --self-test is given")
 
     custom_schemas = load_custom_schemas(arguments.schemas)
     definitions = {version: kubernetes_definitions(version) for version in arguments.versions}
 
     failures = 0
     checked = 0
-    for entry in arguments.files:
-        path, _, label = entry.partition("=")
-        label = label or path
-        with open(path) as stream:
-            documents = [document for document in yaml.safe_load_all(stream) if document]
+    for label, documents in files:
         if not documents:
             print(f"ERROR {label}: no resources")
             failures += 1
         for document in documents:
             checked += 1
-            name = (document.get("metadata") or {}).get("name", "?")
-            resource = f"{document.get('kind', '?')}/{name}"
+            resource = manifest_rules.resource_name(document)
             for problem in check_document(document, arguments.versions, custom_schemas, definitions):
                 print(f"ERROR {label}: {resource}: {problem}")
                 failures += 1
+        for resource, problem in manifest_rules.check_overlay(documents, label):
+            print(f"ERROR {label}: {resource}: {problem}")
+            failures += 1
 
     versions = ", ".join(arguments.versions)
     if failures:
         print(f"{failures} problems in {checked} resources (Kubernetes {versions})")
         return 1
-    print(f"{checked} resources valid against Kubernetes {versions} and k8s/schemas/")
+    print(
+        f"{checked} resources valid against Kubernetes {versions}, k8s/schemas/ and the rules of "
+        "manifest_rules.py"
+    )
     return 0
 
 
