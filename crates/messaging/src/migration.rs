@@ -86,6 +86,47 @@ impl MigrationTrait for CreateMessagingTables {
     }
 }
 
+/// Indexes the outbox by producer and sequence, the order in which the relay reads it.
+///
+/// With the primary key on `seq` alone and no statistics yet, PostgreSQL read a large outbox in
+/// full and sorted it, payloads included, for every batch the relay took; the relay then slowed
+/// down as the outbox grew. This index returns a batch in order without sorting.
+pub struct IndexOutboxByProducer;
+
+impl MigrationName for IndexOutboxByProducer {
+    fn name(&self) -> &str {
+        "messaging_0002_outbox_producer_index"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for IndexOutboxByProducer {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_index(
+                Index::create()
+                    .name("outbox_events_producer_seq")
+                    .table(OutboxEvents::Table)
+                    .col(OutboxEvents::Producer)
+                    .col(OutboxEvents::Seq)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("outbox_events_producer_seq")
+                    .table(OutboxEvents::Table)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
 #[derive(DeriveIden)]
 enum OutboxEvents {
     Table,

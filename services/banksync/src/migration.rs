@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateBankTables),
             Box::new(CreateLinkTables),
             Box::new(CreateConsentTables),
+            Box::new(dk_messaging::migration::IndexOutboxByProducer),
         ]
     }
 }

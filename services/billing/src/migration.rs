@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateQuotes),
             Box::new(CreateLicences),
             Box::new(CreateInvoices),
+            Box::new(dk_messaging::migration::IndexOutboxByProducer),
         ]
     }
 }

@@ -17,6 +17,8 @@ impl MigratorTrait for Migrator {
             Box::new(dk_runtime::idempotency::CreateIdempotencyKeys),
             Box::new(CreateInvoiceTables),
             Box::new(CreateLedgerTables),
+            Box::new(PlanLedgerChecksPerStatement),
+            Box::new(dk_messaging::migration::IndexOutboxByProducer),
         ]
     }
 }
@@ -757,6 +759,89 @@ fn ledger_sql(backend: sea_orm::DatabaseBackend) -> Vec<String> {
         ]),
     }
     statements
+}
+
+/// Makes PostgreSQL plan the ledger triggers' checks anew on every statement.
+///
+/// PL/pgSQL caches the plan of a query without parameters for the whole session. The plans
+/// made while a new database was empty scanned `journal_entries` or `journal_lines` in full,
+/// and kept doing so as the tables grew, so each posting took longer than the one before.
+/// `EXECUTE` plans with the current table sizes and the transition tables' row counts, which
+/// leads to index lookups per posted entry. SQLite's row triggers look rows up by key already.
+struct PlanLedgerChecksPerStatement;
+
+impl MigrationName for PlanLedgerChecksPerStatement {
+    fn name(&self) -> &str {
+        "m0005_plan_ledger_checks_per_statement"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for PlanLedgerChecksPerStatement {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        let db = manager.get_connection();
+        db.execute_unprepared(
+            "CREATE OR REPLACE FUNCTION check_posted_entries() RETURNS trigger AS $$ \
+             DECLARE bad uuid; total bigint; line_count bigint; day date; closed date; \
+             BEGIN \
+               EXECUTE 'SELECT n.id, COALESCE(SUM(l.amount_minor), 0), COUNT(l.id) \
+                 FROM new_entries n JOIN old_entries o ON o.id = n.id \
+                 LEFT JOIN journal_lines l ON l.entry_id = n.id \
+                 WHERE n.posted_at IS NOT NULL AND o.posted_at IS NULL \
+                 GROUP BY n.id \
+                 HAVING COUNT(l.id) < 2 OR COALESCE(SUM(l.amount_minor), 0) <> 0 \
+                 LIMIT 1' INTO bad, total, line_count; \
+               IF bad IS NOT NULL THEN \
+                 RAISE EXCEPTION 'journal entry % does not balance: % lines adding up to % cents', \
+                   bad, line_count, total; \
+               END IF; \
+               EXECUTE 'SELECT n.id, n.entry_date, b.closed_through \
+                 FROM new_entries n JOIN old_entries o ON o.id = n.id \
+                 JOIN books b ON b.organisation_id = n.organisation_id \
+                 WHERE n.posted_at IS NOT NULL AND o.posted_at IS NULL \
+                   AND b.closed_through IS NOT NULL AND n.entry_date <= b.closed_through \
+                 LIMIT 1' INTO bad, day, closed; \
+               IF bad IS NOT NULL THEN \
+                 RAISE EXCEPTION 'journal entry % is dated %, in the periods closed through %', \
+                   bad, day, closed; \
+               END IF; \
+               RETURN NULL; \
+             END; $$ LANGUAGE plpgsql",
+        )
+        .await?;
+        db.execute_unprepared(
+            "CREATE OR REPLACE FUNCTION check_inserted_lines() RETURNS trigger AS $$ \
+             DECLARE entry uuid; \
+             BEGIN \
+               EXECUTE 'SELECT e.id FROM new_lines l JOIN journal_entries e ON e.id = l.entry_id \
+                 WHERE e.posted_at IS NOT NULL LIMIT 1' INTO entry; \
+               IF entry IS NOT NULL THEN \
+                 RAISE EXCEPTION 'lines of posted journal entry % are immutable: INSERT refused', entry; \
+               END IF; \
+               RETURN NULL; \
+             END; $$ LANGUAGE plpgsql",
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+            return Ok(());
+        }
+        // The functions as the ledger migration created them.
+        let db = manager.get_connection();
+        for statement in ledger_sql(sea_orm::DatabaseBackend::Postgres) {
+            if let Some(function) = statement.strip_prefix("CREATE FUNCTION check_") {
+                db.execute_unprepared(&format!("CREATE OR REPLACE FUNCTION check_{function}"))
+                    .await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn uuid_key(column: impl IntoIden) -> ColumnDef {

@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateCredit),
             Box::new(CreateUsageStatements),
             Box::new(CreateKnowledgeBase),
+            Box::new(dk_messaging::migration::IndexOutboxByProducer),
         ]
     }
 }
