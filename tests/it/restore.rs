@@ -2,7 +2,10 @@
 //! `createdb` and `pg_restore` into a fresh database, with the same flags as the daily backup job
 //! and the restore procedure in k8s/README.md. The restored books must be the same books.
 
+use std::panic::AssertUnwindSafe;
 use std::process::Command;
+
+use futures::FutureExt;
 
 use dk_bookkeeping::ledger::reports;
 use dk_testkit::{Stack, TestDatabase};
@@ -27,7 +30,27 @@ fn run(program: &str, arguments: &[&str]) {
 #[tokio::test]
 async fn restored_dump_keeps_balances() {
     let stack = Stack::start().await.expect("stack");
-    let (organisation, mut banksync, mut bookkeeping) = demo_organisation(&stack).await;
+    let name = format!("dk_test_restore_{}", uuid::Uuid::new_v4().simple());
+    let fresh = TestDatabase {
+        url: format!("{}/{name}", dk_testkit::postgres_url()),
+        name,
+    };
+    // The restored database is dropped also when the test fails; the stack cleans up itself.
+    let outcome = AssertUnwindSafe(dump_and_restore(&stack, &fresh))
+        .catch_unwind()
+        .await;
+    fresh
+        .drop_database()
+        .await
+        .expect("drop the restored database");
+    stack.stop().await.expect("stop");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn dump_and_restore(stack: &Stack, fresh: &TestDatabase) {
+    let (organisation, mut banksync, mut bookkeeping) = demo_organisation(stack).await;
     import(&mut banksync, DEMO_STATEMENT).await.expect("import");
     wait_for_matches(&mut bookkeeping, 9).await;
     let trial = bookkeeping
@@ -65,11 +88,6 @@ async fn restored_dump_keeps_balances() {
         ],
     );
     // The restore procedure: a fresh database, then the dump in one transaction.
-    let name = format!("dk_test_restore_{}", uuid::Uuid::new_v4().simple());
-    let fresh = TestDatabase {
-        url: format!("{server}/{name}"),
-        name,
-    };
     run(
         "createdb",
         &["--host", "127.0.0.1", "--username", "postgres", &fresh.name],
@@ -112,9 +130,4 @@ async fn restored_dump_keeps_balances() {
     assert!(error.to_string().contains("posted"), "{error}");
 
     restored.close().await.expect("close");
-    fresh
-        .drop_database()
-        .await
-        .expect("drop the restored database");
-    stack.stop().await.expect("stop");
 }

@@ -1,10 +1,13 @@
 //! Migrations across releases: during a rolling update the old pods run on a database that the
 //! new release's migration Job already migrated.
 
+use std::panic::AssertUnwindSafe;
+
 use dk_config::{DatabaseSettings, Secret};
 use dk_runtime::database::{self, SchemaStatus};
 use dk_support::migration::Migrator;
 use dk_testkit::TestDatabase;
+use futures::FutureExt;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 const NEWER: &str = "m9999_from_a_newer_release";
@@ -24,6 +27,17 @@ async fn execute(db: &DatabaseConnection, sql: &str) {
 #[tokio::test]
 async fn old_release_runs_on_newer_schema() {
     let test_database = TestDatabase::create().await.expect("database");
+    // The database is dropped also when the test fails.
+    let outcome = AssertUnwindSafe(migrate_across_releases(&test_database))
+        .catch_unwind()
+        .await;
+    test_database.drop_database().await.expect("drop");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn migrate_across_releases(test_database: &TestDatabase) {
     let db = database::connect(&settings(&test_database.url, true))
         .await
         .expect("connect");
@@ -92,5 +106,4 @@ async fn old_release_runs_on_newer_schema() {
     assert!(format!("{error:#}").contains(&first), "{error:#}");
 
     db.close().await.expect("close");
-    test_database.drop_database().await.expect("drop");
 }

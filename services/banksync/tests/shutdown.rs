@@ -7,6 +7,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -19,7 +20,7 @@ use dk_proto::bookkeeping::v1 as bookkeeping;
 use dk_proto::common::v1 as common;
 use dk_statement::{Balance, Statement, Transaction};
 use dk_testkit::{BankSyncClient, Bearer, Stack, TestDatabase};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement as Sql};
 
 const ACCOUNT: &str = "NL30INGB0008453127";
@@ -117,6 +118,14 @@ impl BankSync {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+impl Drop for BankSync {
+    /// Kills the process when a failed test leaves it running; it has exited otherwise.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -237,12 +246,24 @@ fn import_request(key: &str, content: &[u8]) -> banksync::ImportStatementRequest
 async fn sigterm_during_import_loses_nothing() {
     let stack = Stack::start().await.expect("stack");
     let database = TestDatabase::create().await.expect("banksync database");
-    create_invoices(&stack).await;
+    // The database is dropped also when the test fails; the stack cleans up after itself.
+    let outcome = AssertUnwindSafe(import_with_sigterm(&stack, &database))
+        .catch_unwind()
+        .await;
+    database.drop_database().await.expect("drop database");
+    stack.stop().await.expect("stop");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+async fn import_with_sigterm(stack: &Stack, database: &TestDatabase) {
+    create_invoices(stack).await;
     let content = statement_file();
     let key = uuid::Uuid::new_v4().to_string();
 
-    let first = BankSync::start(&database.url, &stack);
-    let mut client = first.client(&stack).await;
+    let first = BankSync::start(&database.url, stack);
+    let mut client = first.client(stack).await;
     client
         .register_bank_account(banksync::RegisterBankAccountRequest {
             idempotency_key: uuid::Uuid::new_v4().to_string(),
@@ -288,8 +309,8 @@ async fn sigterm_during_import_loses_nothing() {
 
     // A restart relays whatever the first process left in the outbox, and the retried call
     // returns the stored result without importing again.
-    let second = BankSync::start(&database.url, &stack);
-    let mut client = second.client(&stack).await;
+    let second = BankSync::start(&database.url, stack);
+    let mut client = second.client(stack).await;
     let retried = client
         .import_statement(import_request(&key, &content))
         .await
@@ -358,6 +379,4 @@ async fn sigterm_during_import_loses_nothing() {
         "dk-banksync exited with {status}: {logs:#?}"
     );
     banksync_db.close().await.expect("close");
-    database.drop_database().await.expect("drop database");
-    stack.stop().await.expect("stop");
 }
