@@ -413,6 +413,19 @@ impl AmqpBus {
                 settlements[position] = Some(settlement);
             }
 
+            // A batch that succeeded whole is acknowledged with one frame: `multiple` covers
+            // every earlier delivery on this channel, and this loop settled those already.
+            if settlements
+                .iter()
+                .all(|settlement| matches!(settlement, Some(Settlement::Ack)))
+                && let Some(last) = deliveries.last()
+            {
+                if let Err(error) = last.ack(BasicAckOptions { multiple: true }).await {
+                    tracing::warn!(%error, queue, "failed to acknowledge a batch");
+                    open = false;
+                }
+                continue;
+            }
             for (delivery, settlement) in deliveries.iter().zip(settlements) {
                 let result = match settlement.unwrap_or(Settlement::Requeue) {
                     Settlement::Ack => delivery.ack(BasicAckOptions::default()).await,
