@@ -19,6 +19,11 @@ pub trait ServiceSettings {
     fn messaging(&self) -> &MessagingSettings;
     fn database(&self) -> &DatabaseSettings;
     fn auth(&self) -> &AuthSettings;
+
+    /// Checks the service's own sections; the shared ones are checked by [`run`].
+    fn validate_own(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The compiled-in development key; a service that runs with it logs a warning at start.
@@ -27,7 +32,8 @@ const DEVELOPMENT_TOKEN_SECRET: &str = "dk-development-secret";
 fn validate<S: ServiceSettings>(settings: &S) -> Result<(), String> {
     settings.database().validate()?;
     settings.messaging().validate()?;
-    settings.auth().validate()
+    settings.auth().validate()?;
+    settings.validate_own()
 }
 
 /// Exit code of a command line that names an unknown command (`EX_USAGE` of sysexits.h).
@@ -179,11 +185,20 @@ pub async fn run<S: ServiceSettings>(
 }
 
 /// Implements [`ServiceSettings`] for a settings struct whose fields `telemetry`, `messaging`,
-/// `database` and `auth` hold the shared sections.
+/// `database` and `auth` hold the shared sections. With `validate = function`, the function
+/// (`fn(&Settings) -> Result<(), String>`) checks the service's own sections at start, so that
+/// an invalid value exits with 78 like any other configuration error.
 #[macro_export]
 macro_rules! service_settings {
     ($settings:ty) => {
+        $crate::service_settings!($settings, validate = |_: &$settings| Ok(()));
+    };
+    ($settings:ty, validate = $validate:expr) => {
         impl $crate::main_loop::ServiceSettings for $settings {
+            fn validate_own(&self) -> Result<(), String> {
+                ($validate)(self)
+            }
+
             fn telemetry(&self) -> &$crate::config::TelemetrySettings {
                 &self.telemetry
             }

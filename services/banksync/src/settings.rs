@@ -91,6 +91,27 @@ impl Settings {
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         dk_config::load("banksync", DEFAULTS, file)
     }
+
+    /// Checks the sections of banksync's own: the token key must be a valid AES-256 key.
+    fn validate_own(&self) -> Result<(), String> {
+        crate::vault::Vault::new(self.bank_link.token_key.expose()).map(|_| ())
+    }
 }
 
-dk_runtime::service_settings!(Settings);
+dk_runtime::service_settings!(Settings, validate = Settings::validate_own);
+
+#[cfg(test)]
+mod validation_tests {
+    use dk_runtime::main_loop::ServiceSettings;
+
+    use super::*;
+
+    #[test]
+    fn invalid_token_key_is_rejected() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        assert_eq!(ServiceSettings::validate_own(&settings), Ok(()));
+        settings.bank_link.token_key = dk_config::Secret::new("abc");
+        let error = ServiceSettings::validate_own(&settings).expect_err("short key");
+        assert!(error.contains("bank_link.token_key"), "{error}");
+    }
+}
