@@ -48,7 +48,7 @@ pub fn load<T: serde::de::DeserializeOwned>(
         builder = builder.add_source(config::File::from(path).required(true));
     }
     let prefix = format!("DK_{}", service.to_ascii_uppercase());
-    // Values stay strings until a setting's type asks for a number or a boolean, so that a
+    // Values stay strings until a setting's type requires a number or a boolean, so that a
     // string that looks like a number, such as the KvK number 01234567, keeps its leading zero.
     builder = builder.add_source(
         config::Environment::with_prefix(&prefix)

@@ -89,7 +89,7 @@ impl MigrationTrait for CreateMessagingTables {
 /// Indexes the outbox by producer and sequence, the order in which the relay reads it.
 ///
 /// With the primary key on `seq` alone and no statistics yet, PostgreSQL read a large outbox in
-/// full and sorted it, payloads included, for every batch the relay took; the relay then slowed
+/// full and sorted it, payloads included, for every batch the relay took. So the relay slowed
 /// down as the outbox grew. This index returns a batch in order without sorting.
 pub struct IndexOutboxByProducer;
 

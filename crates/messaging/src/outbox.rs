@@ -162,7 +162,7 @@ impl Relay {
         }
 
         // A traced event gets a publish span in the trace of the change that wrote it, and
-        // travels with that span as its parent; the spans end once the broker confirmed.
+        // travels with that span as its parent. The spans end once the broker confirmed.
         let exchange = self.bus.names().exchange(&self.producer);
         let publish_spans: Vec<Option<tracing::Span>> = rows
             .iter()

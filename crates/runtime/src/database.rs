@@ -62,7 +62,7 @@ pub fn admin_options(url: String) -> ConnectOptions {
     options
 }
 
-/// How a database's applied migrations compare with the migrations a binary knows.
+/// The difference between a database's applied migrations and those compiled into a binary.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SchemaStatus {
     /// Migrations of this binary that the database lacks, in order.
@@ -73,8 +73,8 @@ pub struct SchemaStatus {
 
 /// Compares the applied migrations with those of `M`, creating the migrations table if missing.
 ///
-/// sea-orm-migration's own status calls fail when the database holds a migration the binary
-/// does not know, which is the normal state for the old pods of a rolling update.
+/// sea-orm-migration's own status calls fail when the database contains a migration that the
+/// binary lacks, which is the normal state for the old pods of a rolling update.
 pub async fn schema_status<M: sea_orm_migration::MigratorTrait>(
     db: &DatabaseConnection,
 ) -> Result<SchemaStatus, DbErr> {

@@ -20,7 +20,7 @@ pub trait ServiceSettings {
     fn database(&self) -> &DatabaseSettings;
     fn auth(&self) -> &AuthSettings;
 
-    /// Checks the service's own sections; the shared ones are checked by [`run`].
+    /// Checks the service's own sections. [`run`] checks the shared ones before it calls this.
     fn validate_own(&self) -> Result<(), String> {
         Ok(())
     }
@@ -39,7 +39,7 @@ fn validate<S: ServiceSettings>(settings: &S) -> Result<(), String> {
 /// Exit code of a command line that names an unknown command (`EX_USAGE` of sysexits.h).
 const EXIT_USAGE: u8 = 64;
 
-/// Runs a service binary's command line: with no argument it serves (see [`run`]); with
+/// Runs a service binary's command line. With no argument it serves (see [`run`]), and with
 /// `migrate` it applies the database migrations of `M` and exits.
 pub async fn main<S: ServiceSettings, M: sea_orm_migration::MigratorTrait>(
     name: &'static str,

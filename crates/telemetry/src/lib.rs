@@ -6,8 +6,8 @@
 //! returned [`TelemetryGuard`] flushes pending spans and metrics when dropped, so `main` keeps
 //! it until exit.
 //!
-//! [`propagation`] carries the W3C trace context across gRPC calls, the outbox and RabbitMQ;
-//! [`metrics`] holds the instruments that the services record.
+//! [`propagation`] carries the W3C trace context across gRPC calls, the outbox and RabbitMQ.
+//! [`metrics`] contains the instruments that the services record.
 
 pub mod metrics;
 pub mod propagation;
@@ -131,15 +131,19 @@ fn otlp_provider(service_name: &str, endpoint: &str) -> Result<SdkTracerProvider
         .with_tonic()
         .with_endpoint(endpoint)
         .build()
-        .map_err(|error| TelemetryError::Exporter {
-            endpoint: endpoint.to_owned(),
-            message: error.to_string(),
-        })?;
+        .map_err(|error| exporter_error(endpoint, error))?;
     Ok(SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
         .with_max_links_per_span(MAX_LINKS_PER_SPAN)
         .with_resource(resource(service_name))
         .build())
+}
+
+fn exporter_error(endpoint: &str, error: impl std::fmt::Display) -> TelemetryError {
+    TelemetryError::Exporter {
+        endpoint: endpoint.to_owned(),
+        message: error.to_string(),
+    }
 }
 
 fn resource(service_name: &str) -> Resource {
@@ -156,10 +160,7 @@ fn otlp_meters(service_name: &str, endpoint: &str) -> Result<SdkMeterProvider, T
         .with_tonic()
         .with_endpoint(endpoint)
         .build()
-        .map_err(|error| TelemetryError::Exporter {
-            endpoint: endpoint.to_owned(),
-            message: error.to_string(),
-        })?;
+        .map_err(|error| exporter_error(endpoint, error))?;
     Ok(SdkMeterProvider::builder()
         .with_reader(PeriodicReader::builder(exporter).build())
         .with_resource(resource(service_name))

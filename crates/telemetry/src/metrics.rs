@@ -1,7 +1,7 @@
 //! The metric instruments of every service, created once from the global meter provider.
 //!
-//! [`crate::init`] installs an OTLP meter provider when an endpoint is configured; without one
-//! the global provider is a no-op and recording costs next to nothing. The instruments bind to
+//! [`crate::init`] installs an OTLP meter provider when an endpoint is configured. Without one
+//! the global provider is a no-op, and recording costs next to nothing. The instruments bind to
 //! the provider that is installed when [`instruments`] is first called, so a test that reads
 //! metrics installs its provider before starting any service.
 

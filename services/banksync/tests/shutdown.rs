@@ -3,7 +3,7 @@
 //! on every mutation exactly once.
 //!
 //! Banksync runs as its own process, the real binary, so the signal takes the path it takes in
-//! production; bookkeeping runs in the test's stack on the same PostgreSQL and RabbitMQ.
+//! production. Bookkeeping runs in the test's stack on the same PostgreSQL and RabbitMQ.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -150,7 +150,7 @@ fn invoice_amount(index: usize) -> Decimal {
     Decimal::new(10_000 + index as i64, 2)
 }
 
-/// One statement in which mutation `i` pays invoice `i` in full, naming its number.
+/// Renders one statement in which mutation `i` pays invoice `i` in full, naming its number.
 fn statement_file() -> Vec<u8> {
     let date = NaiveDate::from_ymd_opt(2026, 3, 2).expect("valid date");
     let opening = Decimal::new(1_000_000, 2);

@@ -29,7 +29,7 @@ use crate::matching::{
 };
 
 /// Returns the span of booking one organisation's share of a batch. A single event is handled
-/// inside its own process span, which becomes the parent; a batch serves several traces, so the
+/// inside its own process span, which becomes the parent. A batch serves several traces, so the
 /// span links to each of them.
 pub(crate) fn booking_span(
     organisation: Uuid,
@@ -64,7 +64,7 @@ fn matching_span(events: &[Event], event: &Event) -> tracing::Span {
 /// On PostgreSQL each id is looked up on its own in the unique index of the organisation and
 /// mutation. A plain `mutation_id IN (...)` lets the planner scan every decision of the
 /// organisation when the table has no statistics yet, as in a database that grows fast after
-/// it was created; that scan grows with the table and slowed every batch.
+/// it was created. That scan grows with the table, so every batch took longer than the last.
 async fn decided_among<C: ConnectionTrait>(
     db: &C,
     organisation: Uuid,
