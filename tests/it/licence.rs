@@ -435,14 +435,11 @@ async fn custom_user_price_is_set_by_sales() {
         .billing_client(stack.organisation)
         .await
         .expect("client");
-    let large = quote(
-        &mut client,
-        billing::CreateQuoteRequest {
-            users: 60,
-            ..spec_basket()
-        },
-    )
-    .await;
+    let large_request = billing::CreateQuoteRequest {
+        users: 60,
+        ..spec_basket()
+    };
+    let large = quote(&mut client, large_request.clone()).await;
     assert_eq!(
         large.status,
         billing::QuoteStatus::CustomPricingRequired as i32
@@ -479,6 +476,10 @@ async fn custom_user_price_is_set_by_sales() {
     assert_eq!(priced.status, billing::QuoteStatus::Priced as i32);
     // 59 extra users at 3.75 plus the other lines of the SPEC basket (72.50).
     assert_eq!(decimal(priced.net.as_ref()), Decimal::new(29375, 2));
+    // The quote keeps its idempotency key: repeating the first call returns the quote as it
+    // is now, with the price set, and creates no other quote.
+    let repeated = quote(&mut client, large_request).await;
+    assert_eq!(repeated, priced);
 
     let licence = accept(&mut client, &large.quote_id, "Groothandel Noord")
         .await

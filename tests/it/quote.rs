@@ -391,6 +391,83 @@ async fn repeated_key_returns_first_quote() {
     stack.stop().await.expect("stop");
 }
 
+/// Quotes created before their keys moved into the quote rows (migration m0007) still answer
+/// their keys: a repeat returns the first quote, and another request under the key is refused.
+#[tokio::test]
+async fn earlier_quote_keys_move_into_quote_rows() {
+    let stack = Stack::start().await.expect("stack");
+    let mut client = stack
+        .billing_client(stack.organisation)
+        .await
+        .expect("client");
+    let request = spec_example();
+    let first = create(&mut client, request.clone()).await.expect("first");
+
+    // The database as the release before m0007 left it: the key and a copy of the response in
+    // idempotency_keys, and no key columns on the quote.
+    let db = &stack.billing_db;
+    let key = dk_runtime::idempotency::Key::new(
+        stack.organisation.as_uuid(),
+        "CreateQuote",
+        &request.idempotency_key,
+        &request,
+    )
+    .expect("key");
+    let response = billing::CreateQuoteResponse {
+        quote: Some(first.clone()),
+    };
+    db.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO idempotency_keys \
+         (organisation_id, method, key, request_hash, response, created_at) \
+         VALUES ($1, 'CreateQuote', $2, $3, $4, now())",
+        [
+            stack.organisation.as_uuid().into(),
+            key.key.clone().into(),
+            key.request_hash.clone().into(),
+            prost::Message::encode_to_vec(&response).into(),
+        ],
+    ))
+    .await
+    .expect("old key row");
+    for sql in [
+        "DROP INDEX quotes_organisation_idempotency_key",
+        "ALTER TABLE quotes DROP COLUMN idempotency_key",
+        "ALTER TABLE quotes DROP COLUMN request_hash",
+        "DELETE FROM seaql_migrations WHERE version = 'm0007_quote_idempotency_keys'",
+    ] {
+        db.execute_unprepared(sql).await.expect(sql);
+    }
+    let applied = dk_runtime::database::migrate::<dk_billing::migration::Migrator>(db, "billing")
+        .await
+        .expect("migrate");
+    assert_eq!(applied, 1, "m0007 applied again");
+
+    let again = create(&mut client, request.clone()).await.expect("replay");
+    assert_eq!(again, first);
+    let status = create(
+        &mut client,
+        billing::CreateQuoteRequest {
+            users: 13,
+            ..request
+        },
+    )
+    .await
+    .expect_err("key reused for another basket");
+    assert_eq!(status.code(), tonic::Code::FailedPrecondition);
+    assert_eq!(quote_rows(&stack).await.len(), 1);
+    let moved = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT count(*) AS keys FROM idempotency_keys WHERE method = 'CreateQuote'",
+        ))
+        .await
+        .expect("count")
+        .expect("row");
+    assert_eq!(moved.try_get::<i64>("", "keys").expect("keys"), 0);
+    stack.stop().await.expect("stop");
+}
+
 #[tokio::test]
 async fn other_organisation_cannot_read_quote() {
     let stack = Stack::start().await.expect("stack");

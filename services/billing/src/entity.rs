@@ -53,6 +53,10 @@ pub mod quote {
         pub net_minor: i64,
         pub vat_minor: i64,
         pub total_minor: i64,
+        /// The idempotency key of the `CreateQuote` call, unique per organisation.
+        pub idempotency_key: Option<String>,
+        /// SHA-256 of that call's request, in hex; a repeat with another request is refused.
+        pub request_hash: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -10,7 +10,7 @@ use dk_proto::billing::v1 as pb;
 use dk_proto::billing::v1::billing_service_server::BillingService;
 use dk_proto::convert::timestamp_from;
 use dk_runtime::auth::{Role, caller};
-use dk_runtime::idempotency::{self, Key};
+use dk_runtime::idempotency::Key;
 use dk_runtime::status;
 use rust_decimal::Decimal;
 use sea_orm::DatabaseConnection;
@@ -65,13 +65,15 @@ impl BillingService for Billing {
             Err(error) => {
                 // A repeated key returns its first quote even when the catalogue has changed
                 // since and no longer prices the basket.
-                if let Some(response) = idempotency::replay(&self.db, &key).await? {
+                if let Some(response) = crate::quote_writer::replay(&self.db, &key).await? {
                     return Ok(Response::new(response));
                 }
                 return Err(quote_error(&basket, error));
             }
         };
-        let row = quote_row(organisation, &basket, &priced, now, quote_date)?;
+        let mut row = quote_row(organisation, &basket, &priced, now, quote_date)?;
+        row.idempotency_key = Some(key.key.clone());
+        row.request_hash = Some(key.request_hash.clone());
         let response = pb::CreateQuoteResponse {
             quote: Some(quote_to_proto(&row, &priced)),
         };
@@ -340,6 +342,7 @@ pub fn quote_error(basket: &Basket, error: QuoteError) -> Status {
     status::invalid_argument(field, error.to_string())
 }
 
+/// Builds the row of a priced quote, without an idempotency key.
 pub fn quote_row(
     organisation: Uuid,
     basket: &Basket,
@@ -373,6 +376,8 @@ pub fn quote_row(
         net_minor: minor(priced.net)?,
         vat_minor,
         total_minor: minor(priced.total)?,
+        idempotency_key: None,
+        request_hash: None,
     })
 }
 

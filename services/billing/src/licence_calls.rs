@@ -118,6 +118,8 @@ pub async fn set_custom_user_price(
         dk_pricing::quote(&catalogue, &basket).map_err(|e| grpc::quote_error(&basket, e))?;
     let mut updated = grpc::quote_row(organisation, &basket, &priced, row.created_at, quote_date)?;
     updated.id = row.id;
+    updated.idempotency_key = row.idempotency_key.clone();
+    updated.request_hash = row.request_hash.clone();
     updated
         .clone()
         .into_active_model()

@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateLicences),
             Box::new(CreateInvoices),
             Box::new(dk_messaging::migration::IndexOutboxByProducer),
+            Box::new(KeyQuotesByIdempotencyKey),
         ]
     }
 }
@@ -144,6 +145,110 @@ impl MigrationTrait for CreateQuotes {
         manager
             .drop_table(Table::drop().table(quote::Entity).to_owned())
             .await
+    }
+}
+
+/// Stores the idempotency key of a quote in its own row.
+///
+/// Before, each `CreateQuote` also wrote its key and a copy of its response to
+/// `idempotency_keys`, which doubled what a quote stored. The keys of earlier quotes move into
+/// the quote rows: the quote id is read from the stored response.
+struct KeyQuotesByIdempotencyKey;
+
+impl MigrationName for KeyQuotesByIdempotencyKey {
+    fn name(&self) -> &str {
+        "m0007_quote_idempotency_keys"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for KeyQuotesByIdempotencyKey {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use dk_runtime::idempotency;
+        use prost::Message;
+        use quote::Column as Quote;
+        use sea_orm::{ColumnTrait, QueryFilter};
+
+        // SQLite adds one column per ALTER TABLE.
+        for column in [Quote::IdempotencyKey, Quote::RequestHash] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(quote::Entity)
+                        .add_column(ColumnDef::new(column).text().null())
+                        .to_owned(),
+                )
+                .await?;
+        }
+        let db = manager.get_connection();
+        let earlier = idempotency::Entity::find()
+            .filter(idempotency::Column::Method.eq(crate::quote_writer::METHOD))
+            .all(db)
+            .await?;
+        for key in &earlier {
+            let response = dk_proto::billing::v1::CreateQuoteResponse::decode(&key.response[..])
+                .map_err(|error| {
+                    DbErr::Migration(format!(
+                        "the stored response of quote key {:?} does not decode: {error}",
+                        key.key
+                    ))
+                })?;
+            let quote_id = response
+                .quote
+                .as_ref()
+                .and_then(|quote| sea_orm::prelude::Uuid::parse_str(&quote.quote_id).ok())
+                .ok_or_else(|| {
+                    DbErr::Migration(format!(
+                        "the stored response of quote key {:?} names no quote id",
+                        key.key
+                    ))
+                })?;
+            quote::Entity::update_many()
+                .col_expr(Quote::IdempotencyKey, Expr::value(key.key.clone()))
+                .col_expr(Quote::RequestHash, Expr::value(key.request_hash.clone()))
+                .filter(Quote::Id.eq(quote_id))
+                .filter(Quote::OrganisationId.eq(key.organisation_id))
+                .exec(db)
+                .await?;
+        }
+        idempotency::Entity::delete_many()
+            .filter(idempotency::Column::Method.eq(crate::quote_writer::METHOD))
+            .exec(db)
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("quotes_organisation_idempotency_key")
+                    .table(quote::Entity)
+                    .col(Quote::OrganisationId)
+                    .col(Quote::IdempotencyKey)
+                    .unique()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use quote::Column as Quote;
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("quotes_organisation_idempotency_key")
+                    .table(quote::Entity)
+                    .to_owned(),
+            )
+            .await?;
+        for column in [Quote::IdempotencyKey, Quote::RequestHash] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(quote::Entity)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
     }
 }
 

@@ -1,28 +1,30 @@
-//! Group commit of new quotes: many `CreateQuote` calls share one transaction.
+//! Group commit of new quotes: many `CreateQuote` calls share one statement.
 //!
-//! A quote is durable before its call returns, as with a transaction per call, but the commit
-//! and the statements are paid once per batch. The writer takes the quotes that are waiting
-//! (up to [`MAX_BATCH`]) and inserts their idempotency keys with one statement that skips keys
-//! stored before. It then inserts the quotes of the new keys with one more statement and
-//! commits. A key used before gets the stored response, or FAILED_PRECONDITION when it came
-//! with another request. When a batch fails as a whole (for
-//! example because another replica inserted one of its keys first), each quote of it is written
-//! again in a transaction of its own, so one bad call cannot fail its neighbours.
+//! A quote is durable before its call returns, as with a transaction per call, but the
+//! statement and its commit are paid once per batch. A quote row carries its idempotency key
+//! and request hash, under a unique index per organisation, so the writer stores a batch with
+//! one `INSERT … ON CONFLICT DO NOTHING RETURNING id`. One statement is atomic on its own, so
+//! the batch needs no transaction and costs one round trip to the database. A key the insert
+//! skipped was stored before: its call gets the stored quote, or FAILED_PRECONDITION when it
+//! came with another request. The response is rebuilt from the row, as `GetQuote` does,
+//! rather than stored a second time.
 //!
-//! On PostgreSQL several writers commit side by side, so a batch fills while another waits for
-//! its commit to reach the disk. SQLite has a single writer, because its write transactions are
-//! serial and a second writer would only wait for the lock.
+//! When a batch fails as a whole, each quote of it is written again on its own, so one bad
+//! call cannot fail its neighbours.
+//!
+//! On PostgreSQL several writers insert side by side, so a batch fills while another waits for
+//! its commit to reach the disk. SQLite has a single writer, because its writes are serial and
+//! a second writer would only wait for the lock.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::Utc;
 use dk_proto::billing::v1 as pb;
 use dk_runtime::idempotency::{self, Key};
 use dk_runtime::status;
-use prost::Message;
 use sea_orm::entity::prelude::*;
-use sea_orm::{ConnectionTrait, DatabaseConnection, IntoActiveModel, Statement};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ConnectionTrait, DatabaseConnection, IntoActiveModel};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tonic::Status;
 
@@ -32,8 +34,10 @@ use crate::entity::quote;
 const MAX_BATCH: usize = 256;
 /// Quotes waiting for the writer at most; callers wait for room beyond it.
 const QUEUE: usize = 4096;
-/// The idempotency method name of the quotes.
-const METHOD: &str = "CreateQuote";
+/// The method name in the idempotency errors of quotes.
+pub(crate) const METHOD: &str = "CreateQuote";
+/// SQLite allows 32,766 bound values per statement; a quote row binds 14.
+const ROWS_PER_STATEMENT: usize = 1000;
 /// Writers committing at the same time on PostgreSQL.
 const POSTGRES_WRITERS: usize = 4;
 
@@ -111,7 +115,11 @@ async fn run(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<Pending>
         match commit(&db, &batch).await {
             Ok(outcomes) => {
                 for (pending, outcome) in batch.drain(..).zip(outcomes) {
-                    let _ = pending.reply.send(outcome);
+                    let answer = match outcome {
+                        Outcome::Stored => Ok(pending.response),
+                        Outcome::Answer(answer) => *answer,
+                    };
+                    let _ = pending.reply.send(answer);
                 }
             }
             Err(error) => {
@@ -125,15 +133,16 @@ async fn run(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<Pending>
     }
 }
 
-/// Commits a batch; returns each call's outcome in order.
-///
-/// The keys are inserted first with `ON CONFLICT DO NOTHING RETURNING`, so each key costs one
-/// probe of the primary key. Keys the insert did not return were stored before; their responses
-/// are read one by one, which only repeated calls pay for.
-async fn commit(
-    db: &DatabaseConnection,
-    batch: &[Pending],
-) -> Result<Vec<Result<pb::CreateQuoteResponse, Status>>, DbErr> {
+/// The answer due to one call of a batch.
+enum Outcome {
+    /// Its quote was stored, so it gets its own response.
+    Stored,
+    /// Its key was stored before, or by an earlier call of the same batch.
+    Answer(Box<Result<pb::CreateQuoteResponse, Status>>),
+}
+
+/// Stores a batch; returns each call's outcome in order.
+async fn commit(db: &DatabaseConnection, batch: &[Pending]) -> Result<Vec<Outcome>, DbErr> {
     // The first call with a key in this batch speaks for the later ones with the same key.
     let mut first_with_key: HashMap<(Uuid, &str), usize> = HashMap::new();
     let mut candidates = Vec::new();
@@ -145,139 +154,120 @@ async fn commit(
         }
     }
 
-    let transaction = dk_runtime::database::begin_write(db).await?;
-    let now = Utc::now();
-    // What the key of each first call stores: its request hash and response.
-    let mut stored_for: HashMap<usize, (String, Vec<u8>)> = HashMap::new();
-    let mut inserted: HashSet<(Uuid, String)> = HashSet::new();
-    // SQLite allows 32,766 bound values per statement; a key row binds 6.
-    for chunk in candidates.chunks(1000) {
-        let backend = transaction.get_database_backend();
-        let mut sql = String::from(
-            "INSERT INTO idempotency_keys \
-             (organisation_id, method, key, request_hash, response, created_at) VALUES ",
-        );
-        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 6);
-        for (row, index) in chunk.iter().enumerate() {
-            let pending = &batch[*index];
-            let response = pending.response.encode_to_vec();
-            if row > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for column in 0..6 {
-                if column > 0 {
-                    sql.push_str(", ");
-                }
-                match backend {
-                    sea_orm::DatabaseBackend::Postgres => {
-                        sql.push_str(&format!("${}", values.len() + column + 1))
-                    }
-                    _ => sql.push('?'),
-                }
-            }
-            sql.push(')');
-            values.extend([
-                pending.key.organisation_id.into(),
-                METHOD.into(),
-                pending.key.key.clone().into(),
-                pending.key.request_hash.clone().into(),
-                response.clone().into(),
-                now.into(),
-            ]);
-            stored_for.insert(*index, (pending.key.request_hash.clone(), response));
-        }
-        sql.push_str(" ON CONFLICT DO NOTHING RETURNING organisation_id, key");
-        for row in transaction
-            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?
-        {
-            inserted.insert((
-                row.try_get::<Uuid>("", "organisation_id")?,
-                row.try_get::<String>("", "key")?,
-            ));
-        }
+    let mut inserted: HashSet<Uuid> = HashSet::with_capacity(candidates.len());
+    for chunk in candidates.chunks(ROWS_PER_STATEMENT) {
+        let rows = chunk
+            .iter()
+            .map(|index| batch[*index].row.clone().into_active_model());
+        let ids = quote::Entity::insert_many(rows)
+            .on_conflict(on_key_conflict(db.get_database_backend()))
+            .exec_with_returning_keys(db)
+            .await?;
+        inserted.extend(ids);
     }
 
-    let mut quotes = Vec::new();
-    let mut outcomes: Vec<Option<Result<pb::CreateQuoteResponse, Status>>> =
-        vec![None; batch.len()];
+    // The quotes stored under keys that the insert skipped: their request hash and response.
+    let mut earlier: HashMap<usize, (String, Result<pb::CreateQuoteResponse, Status>)> =
+        HashMap::new();
     for index in &candidates {
         let pending = &batch[*index];
-        let id = (pending.key.organisation_id, pending.key.key.clone());
-        if inserted.contains(&id) {
-            quotes.push(pending.row.clone().into_active_model());
-            outcomes[*index] = Some(Ok(pending.response.clone()));
+        if inserted.contains(&pending.row.id) {
             continue;
         }
-        let earlier = idempotency::Entity::find_by_id((id.0, METHOD.to_owned(), id.1))
-            .one(&transaction)
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("an idempotency key that conflicted".into()))?;
-        outcomes[*index] = Some(stored(
-            &pending.key,
-            &earlier.request_hash,
-            &earlier.response,
-        ));
-        stored_for.insert(*index, (earlier.request_hash, earlier.response));
+        let stored = stored(db, &pending.key).await?.ok_or_else(|| {
+            DbErr::RecordNotFound(format!(
+                "the quote stored before under idempotency key {:?}",
+                pending.key.key
+            ))
+        })?;
+        earlier.insert(*index, stored);
     }
-    for (index, pending) in batch.iter().enumerate() {
-        if outcomes[index].is_some() {
-            continue;
-        }
-        let first = first_with_key[&(pending.key.organisation_id, pending.key.key.as_str())];
-        let (hash, response) = &stored_for[&first];
-        let outcome = stored(&pending.key, hash, response);
-        outcomes[index] = Some(outcome);
-    }
-
-    // SQLite allows 32,766 bound values per statement; a quote row binds 13.
-    for chunk in quotes.chunks(1000) {
-        quote::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&transaction)
-            .await?;
-    }
-    transaction.commit().await?;
-    Ok(outcomes
-        .into_iter()
-        .map(|outcome| outcome.expect("every call is decided"))
+    Ok(batch
+        .iter()
+        .enumerate()
+        .map(|(index, pending)| {
+            let first = first_with_key[&(pending.key.organisation_id, pending.key.key.as_str())];
+            let (hash, answer) = match earlier.get(&first) {
+                Some((hash, answer)) => (hash, answer.clone()),
+                None if index == first => return Outcome::Stored,
+                None => (
+                    &batch[first].key.request_hash,
+                    Ok(batch[first].response.clone()),
+                ),
+            };
+            if *hash != pending.key.request_hash {
+                return Outcome::Answer(Box::new(Err(idempotency::reused(&pending.key))));
+            }
+            Outcome::Answer(Box::new(answer))
+        })
         .collect())
 }
 
-/// Returns the stored response of a key, or the error of a key reused for another request.
-fn stored(key: &Key, hash: &str, response: &[u8]) -> Result<pb::CreateQuoteResponse, Status> {
-    if hash != key.request_hash {
-        return Err(idempotency::reused(key));
+/// The conflict clause of the batch insert: skip a quote whose key is stored.
+///
+/// SQLite gets no conflict target. It checks a target against its cached schema when it
+/// prepares the statement. A pooled connection that read the schema while the migrations ran
+/// may lack the key index there, and the insert then fails with "ON CONFLICT clause does not
+/// match any PRIMARY KEY or UNIQUE constraint" instead of re-reading the schema. Without a
+/// target the statement prepares, SQLite sees the newer schema when it runs it and prepares it
+/// again, and any uniqueness conflict skips the row. The only other unique key is the quote's
+/// fresh UUIDv7 id.
+fn on_key_conflict(backend: sea_orm::DatabaseBackend) -> OnConflict {
+    match backend {
+        sea_orm::DatabaseBackend::Sqlite => OnConflict::new().do_nothing().to_owned(),
+        _ => OnConflict::columns([quote::Column::OrganisationId, quote::Column::IdempotencyKey])
+            .do_nothing()
+            .to_owned(),
     }
-    pb::CreateQuoteResponse::decode(response)
-        .map_err(|error| status::internal("decoding a stored response", &error))
 }
 
-/// Writes one quote in a transaction of its own.
+/// Returns the request hash and the response of the quote stored under `key`, or `None` when
+/// no quote has the key.
+async fn stored<C: ConnectionTrait>(
+    db: &C,
+    key: &Key,
+) -> Result<Option<(String, Result<pb::CreateQuoteResponse, Status>)>, DbErr> {
+    let Some(row) = quote::Entity::find()
+        .filter(quote::Column::OrganisationId.eq(key.organisation_id))
+        .filter(quote::Column::IdempotencyKey.eq(key.key.as_str()))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let response = crate::grpc::stored_quote(&row).map(|priced| pb::CreateQuoteResponse {
+        quote: Some(crate::grpc::quote_to_proto(&row, &priced)),
+    });
+    Ok(Some((row.request_hash.unwrap_or_default(), response)))
+}
+
+/// Returns the quote stored before under `key`, for a call that cannot price its basket any
+/// more because the catalogue changed since the first call. A key used for another request is
+/// FAILED_PRECONDITION.
+pub async fn replay(
+    db: &DatabaseConnection,
+    key: &Key,
+) -> Result<Option<pb::CreateQuoteResponse>, Status> {
+    let stored = stored(db, key)
+        .await
+        .map_err(|e| status::from_db("reading a stored quote", e))?;
+    match stored {
+        Some((hash, _)) if hash != key.request_hash => Err(idempotency::reused(key)),
+        Some((_, response)) => response.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Writes one quote on its own.
 async fn commit_one(
     db: &DatabaseConnection,
     pending: &Pending,
 ) -> Result<pb::CreateQuoteResponse, Status> {
-    let context = "creating a quote";
-    let transaction = dk_runtime::database::begin_write(db)
-        .await
-        .map_err(|e| status::from_db(context, e))?;
-    if let Some(response) = idempotency::replay(&transaction, &pending.key).await? {
-        return Ok(response);
+    match commit(db, std::slice::from_ref(pending)).await {
+        Ok(mut outcomes) => match outcomes.pop().expect("one outcome per call") {
+            Outcome::Stored => Ok(pending.response.clone()),
+            Outcome::Answer(answer) => *answer,
+        },
+        Err(error) => Err(status::from_db("creating a quote", error)),
     }
-    pending
-        .row
-        .clone()
-        .into_active_model()
-        .insert(&transaction)
-        .await
-        .map_err(|e| status::from_db(context, e))?;
-    idempotency::store(&transaction, &pending.key, &pending.response)
-        .await
-        .map_err(|e| status::from_db(context, e))?;
-    transaction
-        .commit()
-        .await
-        .map_err(|e| status::from_db(context, e))?;
-    Ok(pending.response.clone())
 }
