@@ -6,10 +6,12 @@ use std::collections::BTreeSet;
 
 use chrono::{Datelike, NaiveDate};
 use dk_domain::{Currency, Decimal, Money, OrganisationId};
+use dk_messaging::{Event, topology};
 use dk_proto::billing::v1 as billing;
 use dk_proto::common::v1 as common;
 use dk_testkit::{BillingClient, BusKind, DatabaseKind, Role, Stack};
-use sea_orm::{ConnectionTrait, Statement};
+use prost::Message;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -959,21 +961,9 @@ async fn payment_on_the_vendor_account_marks_the_invoice_paid() {
         .billing_client(stack.organisation)
         .await
         .expect("client");
-    let paid = dk_testkit::eventually(EVENT_TIMEOUT, || {
-        let mut client = customer.clone();
-        let id = invoice.invoice_id.clone();
-        async move {
-            let invoice = client
-                .get_invoice(billing::GetInvoiceRequest { invoice_id: id })
-                .await
-                .ok()?
-                .into_inner()
-                .invoice?;
-            (invoice.payment_status == billing::PaymentStatus::Paid as i32).then_some(invoice)
-        }
-    })
-    .await
-    .expect("billing marks the invoice paid");
+    let paid = payment_status(&customer, &invoice.invoice_id, billing::PaymentStatus::Paid)
+        .await
+        .expect("billing marks the invoice paid");
     assert_eq!(decimal(paid.open_amount.as_ref()), Decimal::ZERO);
 
     // The vendor's ledger: the invoice's VAT in box 1a of its month, no open item left, and a
@@ -1029,7 +1019,140 @@ async fn payment_on_the_vendor_account_marks_the_invoice_paid() {
         decimal(trial.total_debit.as_ref()),
         decimal(trial.total_credit.as_ref())
     );
+
+    // Undoing the match in the vendor's books reopens the invoice in billing, and confirming
+    // it again pays it again.
+    let decided = wait_for_matches(&mut vendor_books, 1).await.remove(0);
+    vendor_books
+        .undo_match(dk_proto::bookkeeping::v1::UndoMatchRequest {
+            idempotency_key: key(),
+            match_id: decided.id.clone(),
+        })
+        .await
+        .expect("undo the match");
+    let reopened = payment_status(&customer, &invoice.invoice_id, billing::PaymentStatus::Open)
+        .await
+        .expect("billing reopens the invoice");
+    assert_eq!(
+        decimal(reopened.open_amount.as_ref()),
+        decimal(invoice.total.as_ref())
+    );
+    vendor_books
+        .confirm_suggestion(dk_proto::bookkeeping::v1::ConfirmSuggestionRequest {
+            idempotency_key: key(),
+            match_id: decided.id.clone(),
+            invoice_ids: vec![booked.id.clone()],
+        })
+        .await
+        .expect("confirm the match again");
+    let repaid = payment_status(&customer, &invoice.invoice_id, billing::PaymentStatus::Paid)
+        .await
+        .expect("billing marks the invoice paid again");
+    assert_eq!(decimal(repaid.open_amount.as_ref()), Decimal::ZERO);
+
+    // Late copies of the first booking's events change nothing: the second booking outranks
+    // them.
+    let first_booking = stack
+        .bookkeeping_db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT id FROM payment_bookings WHERE match_id = $1 AND undone_at IS NOT NULL",
+            [uuid::Uuid::parse_str(&decided.id).expect("match id").into()],
+        ))
+        .await
+        .expect("bookings")
+        .expect("the undone booking")
+        .try_get::<uuid::Uuid>("", "id")
+        .expect("id");
+    let euro = |amount: &str| dk_proto::common::v1::Money {
+        amount: amount.to_owned(),
+        currency_code: "EUR".into(),
+    };
+    let late = [
+        Event::new(
+            topology::INVOICE_PAYMENT_UNDONE,
+            "/dk/bookkeeping",
+            stack.vendor.as_uuid(),
+            dk_proto::events::v1::InvoicePaymentUndone {
+                organisation_id: stack.vendor.to_string(),
+                invoice_id: booked.id.clone(),
+                invoice_number: "DK000001".into(),
+                invoice_kind: "sales".into(),
+                amount_reversed: Some(euro(&total)),
+                open_amount: Some(euro(&total)),
+                mutation_id: decided.mutation_id.clone(),
+                match_id: decided.id.clone(),
+                booking_id: first_booking.to_string(),
+            }
+            .encode_to_vec(),
+        ),
+        Event::new(
+            topology::INVOICE_PAID,
+            "/dk/bookkeeping",
+            stack.vendor.as_uuid(),
+            dk_proto::events::v1::InvoicePaid {
+                organisation_id: stack.vendor.to_string(),
+                invoice_id: booked.id.clone(),
+                invoice_number: "DK000001".into(),
+                invoice_kind: "sales".into(),
+                amount_applied: Some(euro("1.00")),
+                open_amount: Some(euro("0.00")),
+                fully_paid: false,
+                mutation_id: decided.mutation_id.clone(),
+                match_id: decided.id.clone(),
+                booking_id: first_booking.to_string(),
+            }
+            .encode_to_vec(),
+        ),
+    ];
+    stack
+        .bus
+        .publish("bookkeeping", &late)
+        .await
+        .expect("publish late events");
+    for event in &late {
+        dk_testkit::eventually(EVENT_TIMEOUT, || async {
+            stack
+                .billing_db
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT 1 AS done FROM processed_events WHERE event_id = $1",
+                    [event.id.into()],
+                ))
+                .await
+                .ok()
+                .flatten()
+        })
+        .await
+        .expect("billing processes the late event");
+    }
+    let still = payment_status(&customer, &invoice.invoice_id, billing::PaymentStatus::Paid)
+        .await
+        .expect("the invoice stays paid");
+    assert_eq!(decimal(still.open_amount.as_ref()), Decimal::ZERO);
     stack.stop().await.expect("stop");
+}
+
+/// Waits until billing shows the invoice with `status`, and returns it.
+async fn payment_status(
+    client: &BillingClient,
+    invoice_id: &str,
+    status: billing::PaymentStatus,
+) -> Option<billing::Invoice> {
+    dk_testkit::eventually(EVENT_TIMEOUT, || {
+        let mut client = client.clone();
+        let id = invoice_id.to_owned();
+        async move {
+            let invoice = client
+                .get_invoice(billing::GetInvoiceRequest { invoice_id: id })
+                .await
+                .ok()?
+                .into_inner()
+                .invoice?;
+            (invoice.payment_status == status as i32).then_some(invoice)
+        }
+    })
+    .await
 }
 
 /// Builds a valid Dutch IBAN for a bank code and a ten-digit account number.

@@ -16,6 +16,8 @@ pub const BANK_CONSENT_EXPIRING: &str = "bank.consent.expiring.v1";
 pub const BANK_CONSENT_ENDED: &str = "bank.consent.ended.v1";
 /// Routing key and CloudEvents type of a payment applied to an invoice.
 pub const INVOICE_PAID: &str = "invoice.paid.v1";
+/// Routing key and CloudEvents type of a payment that an undone match takes back.
+pub const INVOICE_PAYMENT_UNDONE: &str = "invoice.payment.undone.v1";
 /// Routing key and CloudEvents type of an invoice or credit note that billing issued.
 pub const INVOICE_ISSUED: &str = "invoice.issued.v1";
 /// Routing key and CloudEvents type of a licence that started (trial) or became paid.
@@ -70,12 +72,13 @@ pub const BANKSYNC_LICENCES: Subscription = Subscription {
     routing_keys: &[LICENCE_ACTIVATED, LICENCE_CHANGED],
 };
 
-/// Billing receives the payments bookkeeping applies, to mark the vendor's invoices paid.
+/// Billing receives the payments bookkeeping applies and takes back, to keep the paid state of
+/// the vendor's invoices.
 pub const BILLING_INVOICE_PAYMENTS: Subscription = Subscription {
     consumer: "billing",
     name: "invoice-payments",
     producer: "bookkeeping",
-    routing_keys: &[INVOICE_PAID],
+    routing_keys: &[INVOICE_PAID, INVOICE_PAYMENT_UNDONE],
 };
 
 /// The producing services, each with its exchange.

@@ -326,7 +326,8 @@ pub mod credited_line {
 pub mod invoice_payment {
     use sea_orm::entity::prelude::*;
 
-    /// A payment that bookkeeping applied to an issued invoice (`invoice.paid.v1`).
+    /// A payment that bookkeeping applied to an issued invoice (`invoice.paid.v1`), or took back
+    /// (`invoice.payment.undone.v1`).
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "invoice_payments")]
     pub struct Model {
@@ -337,6 +338,12 @@ pub mod invoice_payment {
         pub invoice_id: Uuid,
         pub amount_minor: i64,
         pub received_at: DateTimeUtc,
+        /// Bookkeeping's booking of the match that this row follows. A match undone and
+        /// confirmed again gets a new, greater booking id. `None` on payments recorded before
+        /// events carried it.
+        pub booking_id: Option<Uuid>,
+        /// When bookkeeping undid that booking; an undone payment does not count.
+        pub undone_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

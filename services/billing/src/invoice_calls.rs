@@ -254,6 +254,7 @@ async fn to_proto<C: sea_orm::ConnectionTrait>(
     for chunk in ids.chunks(500) {
         for payment in invoice_payment::Entity::find()
             .filter(invoice_payment::Column::InvoiceId.is_in(chunk.iter().copied()))
+            .filter(invoice_payment::Column::UndoneAt.is_null())
             .all(db_connection)
             .await
             .map_err(db(context))?

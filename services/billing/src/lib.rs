@@ -8,7 +8,8 @@
 //! - The monthly run issues each active licence's invoice once per month, numbered in the
 //!   issuer's one gapless series. Credit notes correct issued invoices (see [`invoicing`]).
 //! - Billing publishes `licence.activated.v1`, `licence.changed.v1` and `invoice.issued.v1`
-//!   through its outbox and consumes `invoice.paid.v1` to mark its invoices paid.
+//!   through its outbox, and consumes `invoice.paid.v1` and `invoice.payment.undone.v1` to keep
+//!   its invoices' paid state.
 
 pub mod catalogue;
 mod entity;

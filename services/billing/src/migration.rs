@@ -25,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateInvoices),
             Box::new(dk_messaging::migration::IndexOutboxByProducer),
             Box::new(KeyQuotesByIdempotencyKey),
+            Box::new(TrackUndonePayments),
         ]
     }
 }
@@ -243,6 +244,55 @@ impl MigrationTrait for KeyQuotesByIdempotencyKey {
                 .alter_table(
                     Table::alter()
                         .table(quote::Entity)
+                        .drop_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Adds the booking and the undo of a payment, so that an undone match reopens the invoice.
+struct TrackUndonePayments;
+
+impl MigrationName for TrackUndonePayments {
+    fn name(&self) -> &str {
+        "m0008_undone_payments"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for TrackUndonePayments {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use invoice_payment::Column as Payment;
+        // SQLite adds one column per ALTER TABLE.
+        for column in [
+            ColumnDef::new(Payment::BookingId).uuid().null().to_owned(),
+            ColumnDef::new(Payment::UndoneAt)
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(invoice_payment::Entity)
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use invoice_payment::Column as Payment;
+        for column in [Payment::BookingId, Payment::UndoneAt] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(invoice_payment::Entity)
                         .drop_column(column)
                         .to_owned(),
                 )

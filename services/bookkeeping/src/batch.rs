@@ -307,6 +307,8 @@ impl BankMutationHandler {
                 created_at: now,
             };
             if booked {
+                // UUIDv7: a later booking of the same match has a greater id.
+                let booking_id = Uuid::now_v7();
                 let bank_account = bank_accounts[&mutation.bank_account_id];
                 let lines = if own {
                     let text = format!("Overboeking {}", message.counterparty_iban);
@@ -315,7 +317,12 @@ impl BankMutationHandler {
                         NewLine::new(chart.account(Role::Transfers)?, -row.amount_minor, &text),
                     ]
                 } else {
-                    self.pay(&mut writes, index, chart, &row, &decision, bank_account)?
+                    let paying = Paying {
+                        row: &row,
+                        booking_id,
+                        bank_account,
+                    };
+                    self.pay(&mut writes, index, chart, paying, &decision)?
                 };
                 writes.entries.push(NewEntry {
                     organisation_id: organisation,
@@ -331,7 +338,7 @@ impl BankMutationHandler {
                     reverses: None,
                     lines,
                 });
-                writes.booked_matches.push(row.clone());
+                writes.booked_matches.push((row.clone(), booking_id));
             }
             writes.matches.push(row.into());
         }
@@ -349,10 +356,14 @@ impl BankMutationHandler {
         writes: &mut Writes,
         index: &mut invoice_index::OrgIndex,
         chart: &OrgChart,
-        row: &payment_match::Model,
+        paying: Paying<'_>,
         decision: &Decision,
-        bank_account: Uuid,
     ) -> Result<Vec<NewLine>, DbErr> {
+        let Paying {
+            row,
+            booking_id,
+            bank_account,
+        } = paying;
         let control = chart.account(if row.amount_minor < 0 {
             Role::Creditors
         } else {
@@ -395,7 +406,7 @@ impl BankMutationHandler {
             writes.allocations.push((row.id, invoice.id, applied));
             writes
                 .events
-                .push(paid_event(row, &invoice, applied, open_after));
+                .push(paid_event(row, booking_id, &invoice, applied, open_after));
         }
         let remainder: i64 = lines.iter().map(|line| line.amount_minor).sum();
         if remainder != 0 {
@@ -409,12 +420,20 @@ impl BankMutationHandler {
     }
 }
 
+/// A booked match that pays invoices: its booking and the bank ledger account of its mutation.
+#[derive(Clone, Copy)]
+struct Paying<'a> {
+    row: &'a payment_match::Model,
+    booking_id: Uuid,
+    bank_account: Uuid,
+}
+
 /// The rows of a batch, written together at the end.
 #[derive(Default)]
 struct Writes {
     matches: Vec<payment_match::ActiveModel>,
-    /// The booked matches, in the order of `entries`.
-    booked_matches: Vec<payment_match::Model>,
+    /// The booked matches with their booking ids, in the order of `entries`.
+    booked_matches: Vec<(payment_match::Model, Uuid)>,
     entries: Vec<NewEntry>,
     /// Per match and invoice, the cents applied.
     allocations: Vec<(Uuid, Uuid, i64)>,
@@ -442,11 +461,10 @@ impl Writes {
             .booked_matches
             .iter()
             .zip(&entry_ids)
-            .map(|(row, entry_id)| {
-                let id = Uuid::now_v7();
-                booking_of_match.insert(row.id, id);
+            .map(|((row, id), entry_id)| {
+                booking_of_match.insert(row.id, *id);
                 payment_booking::ActiveModel {
-                    id: Set(id),
+                    id: Set(*id),
                     organisation_id: Set(organisation),
                     mutation_id: Set(row.mutation_id),
                     match_id: Set(row.id),

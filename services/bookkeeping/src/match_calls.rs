@@ -522,6 +522,32 @@ impl Bookkeeping {
         crate::invoice_index::bump(&transaction, organisation)
             .await
             .map_err(|e| status::from_db(context, e))?;
+        // Tell the invoices' issuers (billing, for the vendor) that the payments no longer count.
+        let reopened = invoice::Entity::find()
+            .filter(
+                invoice::Column::Id
+                    .is_in(allocations.iter().map(|allocation| allocation.invoice_id)),
+            )
+            .all(&transaction)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        let events: Vec<_> = allocations
+            .iter()
+            .filter_map(|allocation| {
+                let invoice = reopened
+                    .iter()
+                    .find(|invoice| invoice.id == allocation.invoice_id)?;
+                Some(matching::payment_undone_event(
+                    &row,
+                    booking.id,
+                    invoice,
+                    allocation.amount_minor,
+                ))
+            })
+            .collect();
+        outbox::enqueue(&transaction, "bookkeeping", &events)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
         let mut undone: payment_booking::ActiveModel = booking.into();
         undone.undone_at = Set(Some(now));
         undone.reversal_entry_id = Set(Some(reversal));
@@ -571,6 +597,7 @@ impl Bookkeeping {
             r#match: Some(self.full_match(&transaction, &row).await?),
         };
         self.finish(transaction, &key, &response, context).await?;
+        self.relay.notify();
         Ok(response)
     }
 

@@ -17,7 +17,7 @@ use dk_matching::{Decision, Outcome, Reasons, Score};
 use dk_messaging::outbox::Relay;
 use dk_messaging::{Event, Handler, HandlerError, topology};
 use dk_proto::convert::{date_from_proto, money_from_proto};
-use dk_proto::events::v1::{BankMutationImported, InvoicePaid};
+use dk_proto::events::v1::{BankMutationImported, InvoicePaid, InvoicePaymentUndone};
 use futures::future::BoxFuture;
 use prost::Message;
 use sea_orm::entity::prelude::*;
@@ -196,9 +196,10 @@ pub(crate) fn counterparty_of(row: &payment_match::Model) -> &str {
 async fn post_booking<C: ConnectionTrait>(
     db: &C,
     row: &payment_match::Model,
+    booking_id: Uuid,
     source: Source,
     lines: Vec<NewLine>,
-) -> Result<Uuid, DbErr> {
+) -> Result<(), DbErr> {
     let closed = ledger::closed_through(db, row.organisation_id).await?;
     let entry_id = ledger::post(
         db,
@@ -218,7 +219,6 @@ async fn post_booking<C: ConnectionTrait>(
         ledger::LedgerError::Db(error) => error,
         other => DbErr::Custom(other.to_string()),
     })?;
-    let booking_id = Uuid::now_v7();
     payment_booking::ActiveModel {
         id: Set(booking_id),
         organisation_id: Set(row.organisation_id),
@@ -231,12 +231,41 @@ async fn post_booking<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    Ok(booking_id)
+    Ok(())
+}
+
+/// Builds the `invoice.payment.undone.v1` event of a booking's payment to one invoice that an
+/// undo takes back; `invoice` is read after it was reopened.
+pub(crate) fn payment_undone_event(
+    row: &payment_match::Model,
+    booking_id: Uuid,
+    invoice: &invoice::Model,
+    reversed_minor: i64,
+) -> Event {
+    let currency = Currency::parse(&invoice.currency).unwrap_or(Currency::EUR);
+    let undone = InvoicePaymentUndone {
+        organisation_id: row.organisation_id.to_string(),
+        invoice_id: invoice.id.to_string(),
+        invoice_number: invoice.number.clone(),
+        invoice_kind: invoice.kind.clone(),
+        amount_reversed: Some(Money::from_minor_units(reversed_minor, currency).into()),
+        open_amount: Some(Money::from_minor_units(invoice.open_minor, currency).into()),
+        mutation_id: row.mutation_id.to_string(),
+        match_id: row.id.to_string(),
+        booking_id: booking_id.to_string(),
+    };
+    Event::new(
+        topology::INVOICE_PAYMENT_UNDONE,
+        EVENT_SOURCE,
+        row.organisation_id,
+        undone.encode_to_vec(),
+    )
 }
 
 /// Builds the `invoice.paid.v1` event of a payment applied to one invoice.
 pub(crate) fn paid_event(
     row: &payment_match::Model,
+    booking_id: Uuid,
     invoice: &invoice::Model,
     applied_minor: i64,
     open_after: i64,
@@ -252,6 +281,7 @@ pub(crate) fn paid_event(
         fully_paid: open_after == 0,
         mutation_id: row.mutation_id.to_string(),
         match_id: row.id.to_string(),
+        booking_id: booking_id.to_string(),
     };
     Event::new(
         topology::INVOICE_PAID,
@@ -272,6 +302,8 @@ pub async fn apply<C: ConnectionTrait>(
     applied: &[(invoice::Model, i64)],
 ) -> Result<Vec<Event>, DbErr> {
     let now = Utc::now();
+    // UUIDv7: a later booking of the same match has a greater id.
+    let booking_id = Uuid::now_v7();
     let counterparty = counterparty_of(row);
     let purchase = row.amount_minor < 0;
     let control = chart.account(if purchase {
@@ -310,7 +342,13 @@ pub async fn apply<C: ConnectionTrait>(
             .for_invoice(invoice.id),
         );
         allocations.push((invoice.id, *applied_minor));
-        events.push(paid_event(row, invoice, *applied_minor, open_after));
+        events.push(paid_event(
+            row,
+            booking_id,
+            invoice,
+            *applied_minor,
+            open_after,
+        ));
     }
     let remainder: i64 = lines.iter().map(|line| line.amount_minor).sum();
     if remainder != 0 {
@@ -320,7 +358,7 @@ pub async fn apply<C: ConnectionTrait>(
             format!("Overbetaling {counterparty}, uit te zoeken"),
         ));
     }
-    let booking_id = post_booking(db, row, Source::Payment, lines).await?;
+    post_booking(db, row, booking_id, Source::Payment, lines).await?;
     for (invoice_id, amount_minor) in allocations {
         allocation::ActiveModel {
             id: Set(Uuid::now_v7()),
