@@ -826,6 +826,7 @@ async fn check_match_actions(stack: &Stack) {
     assert_eq!(rejected.outcome, bk::MatchOutcome::Unmatched as i32);
     assert!(rejected.suggestions.is_empty());
     assert_eq!(actions(&rejected), ["decided", "undone", "rejected"]);
+    assert_eq!(rejected.history[2].invoice_numbers, ["2026-0013"]);
     assert_eq!(
         open_amount(&invoices(&mut client).await, "2026-0013"),
         "1815.00"
@@ -878,6 +879,30 @@ async fn check_match_actions(stack: &Stack) {
     .expect("confirm both");
     assert_eq!(again_both.outcome, bk::MatchOutcome::Exact as i32);
     assert_eq!(again_both.allocations.len(), 2);
+    // The history names both invoices of each booking, and none for the undo.
+    let named: Vec<(&str, Vec<&str>)> = again_both
+        .history
+        .iter()
+        .map(|step| {
+            (
+                step.action.as_str(),
+                step.invoice_numbers.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("decided", vec!["2026-0014", "2026-0015"]),
+            ("undone", vec![]),
+            ("confirmed", vec!["2026-0014", "2026-0015"]),
+        ]
+    );
+    let confirmed_step = &again_both.history[2];
+    assert_eq!(
+        confirmed_step.invoice_ids,
+        [invoice_id("2026-0014"), invoice_id("2026-0015")]
+    );
     let listed = invoices(&mut client).await;
     assert_eq!(open_amount(&listed, "2026-0014"), "0.00");
     assert_eq!(open_amount(&listed, "2026-0015"), "0.00");

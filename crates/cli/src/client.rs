@@ -557,6 +557,8 @@ pub fn match_json(decision: &bookkeeping::Match) -> Value {
             "action": step.action,
             "actor": step.actor,
             "invoice_id": step.invoice_id,
+            "invoice_ids": step.invoice_ids,
+            "invoice_numbers": step.invoice_numbers,
             "time": crate::bank_link::amsterdam(step.time.as_ref()),
         })).collect::<Vec<_>>(),
         "journal_entry_id": decision.journal_entry_id,

@@ -840,8 +840,13 @@ fn print_match(found: &bookkeeping::Match) {
         println!("entry      {}", found.journal_entry_id);
     }
     for step in &found.history {
+        let invoices = if step.invoice_numbers.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", step.invoice_numbers.join(", "))
+        };
         println!(
-            "history    {} {} by {}",
+            "history    {} {} by {}{invoices}",
             crate::bank_link::amsterdam(step.time.as_ref()).unwrap_or_default(),
             step.action,
             step.actor

@@ -68,27 +68,75 @@ impl Bookkeeping {
     ) -> Result<pb::Match, Status> {
         let context = "reading a match";
         let mut found = match_to_proto(row)?;
-        found.history = match_history::Entity::find()
+        let steps = match_history::Entity::find()
             .filter(match_history::Column::MatchId.eq(row.id))
             .order_by_asc(match_history::Column::CreatedAt)
             .order_by_asc(match_history::Column::Id)
             .all(db)
             .await
-            .map_err(|e| status::from_db(context, e))?
-            .into_iter()
-            .map(|step| pb::MatchStep {
-                action: step.action,
-                actor: step.actor,
-                invoice_id: step.invoice_id.map(|id| id.to_string()).unwrap_or_default(),
-                time: Some(timestamp_from(step.created_at)),
-            })
+            .map_err(|e| status::from_db(context, e))?;
+        // A rejection stores the invoice it named; its number is read here.
+        let rejected: Vec<Uuid> = steps
+            .iter()
+            .filter(|step| step.action == "rejected")
+            .filter_map(|step| step.invoice_id)
             .collect();
+        let numbers: std::collections::HashMap<Uuid, String> = if rejected.is_empty() {
+            Default::default()
+        } else {
+            invoice::Entity::find()
+                .filter(invoice::Column::Id.is_in(rejected))
+                .all(db)
+                .await
+                .map_err(|e| status::from_db(context, e))?
+                .into_iter()
+                .map(|invoice| (invoice.id, invoice.number))
+                .collect()
+        };
+        found.history = steps
+            .into_iter()
+            .map(|step| {
+                let named: Vec<(Uuid, String)> = match step.action.as_str() {
+                    "rejected" => step
+                        .invoice_id
+                        .map(|id| (id, numbers.get(&id).cloned().unwrap_or_default()))
+                        .into_iter()
+                        .collect(),
+                    "decided" | "confirmed" => serde_json::from_str::<Decision>(&step.decision)
+                        .map_err(|e| status::internal("reading a stored decision", &e))?
+                        .allocations
+                        .into_iter()
+                        .map(|paid| (paid.invoice_id, paid.invoice_number))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                Ok(pb::MatchStep {
+                    action: step.action,
+                    actor: step.actor,
+                    invoice_id: step.invoice_id.map(|id| id.to_string()).unwrap_or_default(),
+                    time: Some(timestamp_from(step.created_at)),
+                    invoice_ids: named.iter().map(|(id, _)| id.to_string()).collect(),
+                    invoice_numbers: named.into_iter().map(|(_, number)| number).collect(),
+                })
+            })
+            .collect::<Result<_, Status>>()?;
         if found.history.is_empty() {
+            let decision = decode(row)?;
             found.history.push(pb::MatchStep {
                 action: "decided".into(),
                 actor: "matcher".into(),
                 invoice_id: String::new(),
                 time: Some(timestamp_from(row.created_at)),
+                invoice_ids: decision
+                    .allocations
+                    .iter()
+                    .map(|paid| paid.invoice_id.to_string())
+                    .collect(),
+                invoice_numbers: decision
+                    .allocations
+                    .into_iter()
+                    .map(|paid| paid.invoice_number)
+                    .collect(),
             });
         }
         found.journal_entry_id = active_booking(db, row.id)
