@@ -836,6 +836,15 @@ async fn check_match_actions(stack: &Stack) {
         .await
         .expect("choose an invoice that is not suggested");
     assert_eq!(chosen.outcome, bk::MatchOutcome::Partial as i32);
+    // Chosen by hand, the invoice is scored by the matcher's rules: no reference evidence, and
+    // a payment below the open amount.
+    let score = chosen
+        .reasons
+        .as_ref()
+        .and_then(|reasons| reasons.score.as_ref())
+        .expect("score");
+    assert_eq!((score.reference, score.amount), (0, 50));
+    assert!(score.total > 0, "{score:?}");
     assert_eq!(
         open_amount(&invoices(&mut client).await, "2026-0013"),
         "1315.00"

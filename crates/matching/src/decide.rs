@@ -59,6 +59,53 @@ pub fn decide(mutation: &Mutation<'_>, index: &InvoiceIndex) -> Decision {
     outcome::allocate(&context, resolved, runner_up)
 }
 
+/// Returns counterparty evidence: 100 for the same IBAN, 0 for a different one, 50 when either
+/// IBAN is missing.
+fn counterparty_evidence(payment: Option<&IbanKey>, invoice: Option<&IbanKey>) -> u32 {
+    match (payment, invoice) {
+        (Some(payment), Some(invoice)) if payment == invoice => 100,
+        (Some(_), Some(_)) => 0,
+        _ => 50,
+    }
+}
+
+/// Returns amount evidence for paying `open_amount` with the whole `payment`: 100 when they are
+/// equal, 50 when they differ, 0 when nothing is open.
+fn amount_evidence(payment: Decimal, open_amount: Decimal) -> u32 {
+    if open_amount.is_zero() {
+        0
+    } else if open_amount == payment {
+        100
+    } else {
+        50
+    }
+}
+
+/// Scores invoices that a user chose for a payment by hand, by the matcher's own rules.
+///
+/// A choice by hand carries no reference evidence. The amount evidence compares the payment
+/// (its absolute amount) with the open amount of all chosen invoices together. The counterparty
+/// evidence is the weakest of the chosen invoices': a payment from the customer of each scores
+/// 100.
+pub fn score_choice<'a>(
+    payment: Decimal,
+    payment_iban: Option<&str>,
+    chosen: impl IntoIterator<Item = (Decimal, Option<&'a str>)>,
+) -> Score {
+    let payment_iban = payment_iban.and_then(IbanKey::compact);
+    let mut open_total = Decimal::ZERO;
+    let mut counterparty = 100;
+    for (open_amount, invoice_iban) in chosen {
+        open_total += open_amount;
+        let invoice_iban = invoice_iban.and_then(IbanKey::compact);
+        counterparty = counterparty.min(counterparty_evidence(
+            payment_iban.as_ref(),
+            invoice_iban.as_ref(),
+        ));
+    }
+    Score::new(0, amount_evidence(payment.abs(), open_total), counterparty)
+}
+
 /// Inputs of a decision other than the hits: the index and the normalised mutation.
 pub(crate) struct Context<'i> {
     pub index: &'i InvoiceIndex,
@@ -73,23 +120,16 @@ impl Context<'_> {
     /// Returns counterparty evidence for one invoice: 100 for the same IBAN, 0 for a different
     /// one, 50 when either IBAN is missing.
     pub fn counterparty_evidence(&self, slot: Slot) -> u32 {
-        match (&self.counterparty_iban, self.index.counterparty_iban(slot)) {
-            (Some(mutation_iban), Some(invoice_iban)) if mutation_iban == invoice_iban => 100,
-            (Some(_), Some(_)) => 0,
-            _ => 50,
-        }
+        counterparty_evidence(
+            self.counterparty_iban.as_ref(),
+            self.index.counterparty_iban(slot),
+        )
     }
 
     /// Returns amount evidence for paying `open_amount` with the whole payment: 100 when they
     /// are equal, 50 when they differ, 0 when nothing is open.
     pub fn amount_evidence(&self, open_amount: Decimal) -> u32 {
-        if open_amount.is_zero() {
-            0
-        } else if open_amount == self.payment {
-            100
-        } else {
-            50
-        }
+        amount_evidence(self.payment, open_amount)
     }
 
     pub fn score(&self, slot: Slot, reference: u32) -> Score {

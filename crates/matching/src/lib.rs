@@ -95,7 +95,7 @@ mod scan;
 mod slot_map;
 mod tokens;
 
-pub use decide::decide;
+pub use decide::{decide, score_choice};
 pub use decision::{
     Allocation, Decision, MatchField, MatchRule, Outcome, Reasons, Score, Suggestion, TokenMatch,
 };

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use chrono::Utc;
 use dk_domain::{Currency, Money};
-use dk_matching::{Allocation, Decision, Outcome, Score, Suggestion};
+use dk_matching::{Allocation, Decision, Outcome, Suggestion};
 use dk_messaging::outbox;
 use dk_proto::bookkeeping::v1 as pb;
 use dk_proto::convert::timestamp_from;
@@ -323,14 +323,20 @@ impl Bookkeeping {
         confirmed.allocations = allocations;
         confirmed.suggestions.clear();
         confirmed.reasons.surplus = (payment_left > 0).then(|| money(payment_left).amount());
+        // A suggestion keeps the score it was suggested with; invoices chosen by hand are
+        // scored now by the matcher's rules, without reference evidence.
         confirmed.reasons.score = match suggested {
             Some(suggestion) => suggestion.score,
-            None => Score {
-                reference: 0,
-                amount: 0,
-                counterparty: 0,
-                total: 0,
-            },
+            None => dk_matching::score_choice(
+                money(row.amount_minor).amount(),
+                row.counterparty_iban.as_deref(),
+                applied.iter().map(|(invoice, _)| {
+                    (
+                        money(invoice.open_minor).amount(),
+                        invoice.counterparty_iban.as_deref(),
+                    )
+                }),
+            ),
         };
         let invoices_text = format!(
             "{} {}",

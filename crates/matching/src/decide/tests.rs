@@ -781,3 +781,35 @@ fn outcome_names_are_snake_case() {
         assert_eq!(serde_json::to_value(outcome).expect("serialises"), name);
     }
 }
+
+#[test]
+fn invoices_chosen_by_hand_are_scored_without_reference_evidence() {
+    // The customer pays exactly the one open invoice: amount and counterparty both agree.
+    let exact = crate::score_choice(
+        dec!(150.00),
+        Some("nl91 abna 0417 1643 00"),
+        [(dec!(150.00), Some(CUSTOMER_IBAN))],
+    );
+    assert_eq!(exact, Score::new(0, 100, 100));
+    // Money out pays a purchase invoice: the sign of the payment does not matter.
+    let outgoing = crate::score_choice(
+        dec!(-150.00),
+        Some(SUPPLIER_IBAN),
+        [(dec!(150.00), Some(SUPPLIER_IBAN))],
+    );
+    assert_eq!(outgoing, Score::new(0, 100, 100));
+    // Two invoices together are compared with the payment; the weakest counterparty counts.
+    let two = crate::score_choice(
+        dec!(300.00),
+        Some(CUSTOMER_IBAN),
+        [
+            (dec!(100.00), Some(CUSTOMER_IBAN)),
+            (dec!(200.00), Some(OTHER_IBAN)),
+        ],
+    );
+    assert_eq!(two, Score::new(0, 100, 0));
+    // A partial payment from an unknown account.
+    let partial = crate::score_choice(dec!(50.00), None, [(dec!(150.00), Some(CUSTOMER_IBAN))]);
+    assert_eq!(partial, Score::new(0, 50, 50));
+    assert_eq!(partial.total, 25);
+}
