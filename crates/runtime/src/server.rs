@@ -10,6 +10,7 @@ use tonic::transport::server::TcpIncoming;
 pub use tonic_health::server::HealthReporter;
 
 /// gRPC reflection for every contract of the system, so tools such as grpcurl work unaided.
+/// It also describes the standard health and reflection services that every server serves.
 pub fn reflection(
     file_descriptor_set: &[u8],
 ) -> Result<
@@ -20,6 +21,8 @@ pub fn reflection(
 > {
     tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(file_descriptor_set)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
         .build_v1()
 }
 
@@ -176,5 +179,64 @@ impl Running {
                 tracing::error!(%error, "service task failed");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    #[tokio::test]
+    async fn reflection_lists_the_health_and_reflection_services() {
+        let (listener, address) = super::bind(([127, 0, 0, 1], 0).into()).await.expect("bind");
+        // No contract of the system: only the standard services are described.
+        let service = super::reflection(&[]).expect("reflection");
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned()),
+        );
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect");
+        let mut client = ServerReflectionClient::new(channel);
+        let request = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut responses = client
+            .server_reflection_info(tokio_stream::once(request))
+            .await
+            .expect("reflection call")
+            .into_inner();
+        let response = responses
+            .message()
+            .await
+            .expect("response")
+            .expect("one response");
+        let Some(MessageResponse::ListServicesResponse(listed)) = response.message_response else {
+            panic!(
+                "expected a list of services, got {:?}",
+                response.message_response
+            );
+        };
+        let mut names: Vec<String> = listed.service.into_iter().map(|s| s.name).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "grpc.health.v1.Health",
+                "grpc.reflection.v1.ServerReflection"
+            ]
+        );
+        shutdown.cancel();
+        server.await.expect("server task").expect("server");
     }
 }
