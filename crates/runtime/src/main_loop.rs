@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use dk_config::{
-    AuthSettings, ConfigError, DatabaseSettings, MessagingSettings, TelemetrySettings,
+    AuthSettings, ConfigError, DatabaseSettings, LogFormat, MessagingSettings, TelemetrySettings,
 };
 use dk_messaging::Bus;
 use tokio_util::sync::CancellationToken;
@@ -80,12 +80,19 @@ fn prepare<S: ServiceSettings>(
     name: &'static str,
     settings: Result<S, ConfigError>,
 ) -> Result<(S, dk_telemetry::TelemetryGuard), ExitCode> {
-    let settings = settings.map_err(|error| {
-        eprintln!("{error}");
-        ExitCode::from(EXIT_CONFIG)
-    })?;
+    let settings = match settings {
+        Ok(settings) => settings,
+        Err(error) => {
+            report_config_error(name, requested_log_format(name), &error.to_string());
+            return Err(ExitCode::from(EXIT_CONFIG));
+        }
+    };
     if let Err(message) = validate(&settings) {
-        eprintln!("invalid configuration for {name}: {message}");
+        report_config_error(
+            name,
+            settings.telemetry().format,
+            &format!("invalid configuration for {name}: {message}"),
+        );
         return Err(ExitCode::from(EXIT_CONFIG));
     }
     let telemetry = dk_telemetry::init(name, settings.telemetry()).map_err(|error| {
@@ -93,6 +100,34 @@ fn prepare<S: ServiceSettings>(
         ExitCode::from(EXIT_CONFIG)
     })?;
     Ok((settings, telemetry))
+}
+
+/// The log format that the environment asks for, read on its own when the settings as a whole
+/// do not load; text unless `DK_<SERVICE>__TELEMETRY__FORMAT` is `json`.
+fn requested_log_format(name: &str) -> LogFormat {
+    let variable = format!("DK_{}__TELEMETRY__FORMAT", name.to_ascii_uppercase());
+    match std::env::var(variable) {
+        Ok(value) if value.trim().eq_ignore_ascii_case("json") => LogFormat::Json,
+        _ => LogFormat::Text,
+    }
+}
+
+/// Reports a configuration error on stderr before telemetry runs: as plain text, or as one JSON
+/// log line like the service's other logs, so that a log collector reads it.
+fn report_config_error(name: &str, format: LogFormat, message: &str) {
+    if format == LogFormat::Json {
+        let settings = TelemetrySettings {
+            filter: "error".into(),
+            format,
+            otlp_endpoint: None,
+        };
+        if let Ok(guard) = dk_telemetry::init(name, &settings) {
+            tracing::error!(service = name, "{message}");
+            drop(guard);
+            return;
+        }
+    }
+    eprintln!("{message}");
 }
 
 /// Applies the pending migrations of `M` to the service's database.
