@@ -9,21 +9,49 @@ use tonic::transport::server::TcpIncoming;
 
 pub use tonic_health::server::HealthReporter;
 
-/// gRPC reflection for every contract of the system, so tools such as grpcurl work unaided.
-/// It also describes the standard health and reflection services that every server serves.
+/// The standard services that every server serves beside its own.
+const STANDARD_SERVICES: [&str; 3] = [
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+];
+
+/// gRPC reflection of the service named `service_name`, so tools such as grpcurl work unaided,
+/// in both protocol versions: `v1`, and `v1alpha`, which older clients still use.
+///
+/// `file_descriptor_set` holds every contract of the system, so that messages shared between
+/// services resolve, but only `service_name` and the standard health and reflection services
+/// are listed: the other services of the system are not served here.
 pub fn reflection(
     file_descriptor_set: &[u8],
+    service_name: &str,
 ) -> Result<
-    tonic_reflection::server::v1::ServerReflectionServer<
-        impl tonic_reflection::server::v1::ServerReflection,
-    >,
+    (
+        tonic_reflection::server::v1::ServerReflectionServer<
+            impl tonic_reflection::server::v1::ServerReflection,
+        >,
+        tonic_reflection::server::v1alpha::ServerReflectionServer<
+            impl tonic_reflection::server::v1alpha::ServerReflection,
+        >,
+    ),
     tonic_reflection::server::Error,
 > {
-    tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(file_descriptor_set)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
-        .build_v1()
+    let builder = || {
+        std::iter::once(service_name)
+            .chain(STANDARD_SERVICES)
+            .fold(
+                tonic_reflection::server::Builder::configure(),
+                |builder, name| builder.with_service_name(name),
+            )
+            .register_encoded_file_descriptor_set(file_descriptor_set)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            )
+            .include_reflection_service(false)
+    };
+    Ok((builder().build_v1()?, builder().build_v1alpha()?))
 }
 
 /// Binds the gRPC listener; binding before serving lets callers use port 0 and read the port.
@@ -130,10 +158,12 @@ pub async fn spawn(
     health
         .set_service_status(service_name, tonic_health::ServingStatus::NotServing)
         .await;
+    let (reflection_v1, reflection_v1alpha) = reflection(file_descriptor_set, service_name)?;
     let router = tonic::transport::Server::builder()
         .layer(crate::rpc_telemetry::RpcTelemetryLayer)
         .add_service(health_service)
-        .add_service(reflection(file_descriptor_set)?);
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
     let router = add(router);
 
     let (listener, address) = bind(settings.listen)
@@ -184,43 +214,45 @@ impl Running {
 
 #[cfg(test)]
 mod tests {
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
-    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use prost::Message;
+    use prost_types::{FileDescriptorProto, FileDescriptorSet, ServiceDescriptorProto};
+    use tonic::transport::Channel;
+    use tonic_reflection::pb::{v1, v1alpha};
 
-    #[tokio::test]
-    async fn reflection_lists_the_health_and_reflection_services() {
-        let (listener, address) = super::bind(([127, 0, 0, 1], 0).into()).await.expect("bind");
-        // No contract of the system: only the standard services are described.
-        let service = super::reflection(&[]).expect("reflection");
-        let incoming = tonic::transport::server::TcpIncoming::from(listener);
-        let shutdown = tokio_util::sync::CancellationToken::new();
-        let server = tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned()),
-        );
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
-            .expect("endpoint")
-            .connect()
-            .await
-            .expect("connect");
-        let mut client = ServerReflectionClient::new(channel);
-        let request = ServerReflectionRequest {
+    /// Contracts of two services, of which the server serves one.
+    fn two_services() -> Vec<u8> {
+        let service = |name: &str| ServiceDescriptorProto {
+            name: Some(name.to_owned()),
+            ..Default::default()
+        };
+        FileDescriptorSet {
+            file: vec![FileDescriptorProto {
+                name: Some("test/v1/test.proto".into()),
+                package: Some("test.v1".into()),
+                service: vec![service("Served"), service("Elsewhere")],
+                syntax: Some("proto3".into()),
+                ..Default::default()
+            }],
+        }
+        .encode_to_vec()
+    }
+
+    async fn list_v1(channel: Channel) -> Vec<String> {
+        use v1::server_reflection_request::MessageRequest;
+        use v1::server_reflection_response::MessageResponse;
+        let request = v1::ServerReflectionRequest {
             host: String::new(),
             message_request: Some(MessageRequest::ListServices(String::new())),
         };
-        let mut responses = client
+        let response = v1::server_reflection_client::ServerReflectionClient::new(channel)
             .server_reflection_info(tokio_stream::once(request))
             .await
-            .expect("reflection call")
-            .into_inner();
-        let response = responses
+            .expect("v1 reflection call")
+            .into_inner()
             .message()
             .await
-            .expect("response")
-            .expect("one response");
+            .expect("v1 response")
+            .expect("one v1 response");
         let Some(MessageResponse::ListServicesResponse(listed)) = response.message_response else {
             panic!(
                 "expected a list of services, got {:?}",
@@ -229,13 +261,62 @@ mod tests {
         };
         let mut names: Vec<String> = listed.service.into_iter().map(|s| s.name).collect();
         names.sort();
-        assert_eq!(
-            names,
-            [
-                "grpc.health.v1.Health",
-                "grpc.reflection.v1.ServerReflection"
-            ]
+        names
+    }
+
+    async fn list_v1alpha(channel: Channel) -> Vec<String> {
+        use v1alpha::server_reflection_request::MessageRequest;
+        use v1alpha::server_reflection_response::MessageResponse;
+        let request = v1alpha::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let response = v1alpha::server_reflection_client::ServerReflectionClient::new(channel)
+            .server_reflection_info(tokio_stream::once(request))
+            .await
+            .expect("v1alpha reflection call")
+            .into_inner()
+            .message()
+            .await
+            .expect("v1alpha response")
+            .expect("one v1alpha response");
+        let Some(MessageResponse::ListServicesResponse(listed)) = response.message_response else {
+            panic!(
+                "expected a list of services, got {:?}",
+                response.message_response
+            );
+        };
+        let mut names: Vec<String> = listed.service.into_iter().map(|s| s.name).collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn reflection_lists_the_served_and_standard_services_only() {
+        let (listener, address) = super::bind(([127, 0, 0, 1], 0).into()).await.expect("bind");
+        let contracts = two_services();
+        let (v1, v1alpha) = super::reflection(&contracts, "test.v1.Served").expect("reflection");
+        let incoming = tonic::transport::server::TcpIncoming::from(listener);
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let server = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(v1)
+                .add_service(v1alpha)
+                .serve_with_incoming_shutdown(incoming, shutdown.clone().cancelled_owned()),
         );
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{address}"))
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect");
+        let expected = [
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+            "test.v1.Served",
+        ];
+        assert_eq!(list_v1(channel.clone()).await, expected);
+        assert_eq!(list_v1alpha(channel).await, expected);
         shutdown.cancel();
         server.await.expect("server task").expect("server");
     }
