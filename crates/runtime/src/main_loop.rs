@@ -96,18 +96,19 @@ fn prepare<S: ServiceSettings>(
         return Err(ExitCode::from(EXIT_CONFIG));
     }
     let telemetry = dk_telemetry::init(name, settings.telemetry()).map_err(|error| {
-        eprintln!("{error}");
+        report_config_error(name, settings.telemetry().format, &error.to_string());
         ExitCode::from(EXIT_CONFIG)
     })?;
     Ok((settings, telemetry))
 }
 
 /// The log format that the environment asks for, read on its own when the settings as a whole
-/// do not load; text unless `DK_<SERVICE>__TELEMETRY__FORMAT` is `json`.
+/// do not load; text unless `DK_<SERVICE>__TELEMETRY__FORMAT` is `json`, the one spelling that
+/// the settings accept.
 fn requested_log_format(name: &str) -> LogFormat {
     let variable = format!("DK_{}__TELEMETRY__FORMAT", name.to_ascii_uppercase());
     match std::env::var(variable) {
-        Ok(value) if value.trim().eq_ignore_ascii_case("json") => LogFormat::Json,
+        Ok(value) if value == "json" => LogFormat::Json,
         _ => LogFormat::Text,
     }
 }

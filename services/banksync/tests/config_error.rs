@@ -56,6 +56,28 @@ fn invalid_setting_is_one_json_line_in_json_mode() {
 }
 
 #[test]
+fn invalid_log_filter_is_one_json_line_in_json_mode() {
+    let output = run(&[
+        ("DK_BANKSYNC__TELEMETRY__FORMAT", "json"),
+        ("DK_BANKSYNC__TELEMETRY__FILTER", "info,[[["),
+    ]);
+    assert_eq!(output.status.code(), Some(78));
+    let line = json_line(&output);
+    let message = line["fields"]["message"].as_str().expect("message");
+    assert!(message.contains("info,[[["), "{message}");
+}
+
+#[test]
+fn misspelt_log_format_is_plain_text() {
+    // The settings accept only `text` and `json`, so `JSON` is itself the error.
+    let output = run(&[("DK_BANKSYNC__TELEMETRY__FORMAT", "JSON")]);
+    assert_eq!(output.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.starts_with('{'), "{stderr}");
+    assert!(stderr.contains("JSON"), "{stderr}");
+}
+
+#[test]
 fn invalid_setting_is_plain_text_by_default() {
     let output = run(&[("DK_BANKSYNC__DATABASE__MAX_CONNECTIONS", "0")]);
     assert_eq!(output.status.code(), Some(78));

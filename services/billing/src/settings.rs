@@ -84,6 +84,76 @@ impl Settings {
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         dk_config::load("billing", DEFAULTS, file)
     }
+
+    /// Checks the issuer's identifiers that are set. An empty one is left to the invoice run,
+    /// which names every missing legal field of an invoice it cannot issue.
+    fn validate_own(&self) -> Result<(), String> {
+        let issuer = &self.issuer;
+        let iban = issuer.iban.trim();
+        if !iban.is_empty() {
+            dk_domain::Iban::parse(iban).map_err(|error| format!("issuer.iban: {error}"))?;
+        }
+        let kvk = issuer.kvk_number.trim();
+        let kvk_valid = kvk.len() == 8 && kvk.bytes().all(|b| b.is_ascii_digit());
+        if !kvk.is_empty() && !kvk_valid {
+            return Err(format!(
+                "issuer.kvk_number: {kvk:?} is not a KvK number: expected 8 digits"
+            ));
+        }
+        let country = issuer.country_code.trim();
+        let country_valid = country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase());
+        if !country.is_empty() && !country_valid {
+            return Err(format!(
+                "issuer.country_code: {country:?} is not a country code: expected two capital \
+                 letters (ISO 3166), for example NL"
+            ));
+        }
+        Ok(())
+    }
 }
 
-dk_runtime::service_settings!(Settings);
+dk_runtime::service_settings!(Settings, validate = Settings::validate_own);
+
+#[cfg(test)]
+mod validation_tests {
+    use super::*;
+
+    #[test]
+    fn default_issuer_is_valid() {
+        let settings = Settings::load(None).expect("defaults load");
+        assert_eq!(settings.validate_own(), Ok(()));
+    }
+
+    #[test]
+    fn malformed_issuer_identifiers_are_rejected() {
+        let defaults = Settings::load(None).expect("defaults load");
+        let mut settings = defaults.clone();
+        settings.issuer.iban = "NL00XXXX".into();
+        let error = settings.validate_own().expect_err("a bad IBAN");
+        assert!(
+            error.starts_with("issuer.iban: invalid IBAN \"NL00XXXX\""),
+            "{error}"
+        );
+
+        let mut settings = defaults.clone();
+        settings.issuer.kvk_number = "1234567".into();
+        let error = settings.validate_own().expect_err("a short KvK number");
+        assert!(error.contains("expected 8 digits"), "{error}");
+
+        let mut settings = defaults;
+        settings.issuer.country_code = "nl".into();
+        let error = settings
+            .validate_own()
+            .expect_err("a lower-case country code");
+        assert!(error.contains("two capital letters"), "{error}");
+    }
+
+    #[test]
+    fn empty_issuer_identifiers_are_left_to_the_invoice_run() {
+        let mut settings = Settings::load(None).expect("defaults load");
+        settings.issuer.iban.clear();
+        settings.issuer.kvk_number.clear();
+        settings.issuer.country_code.clear();
+        assert_eq!(settings.validate_own(), Ok(()));
+    }
+}
