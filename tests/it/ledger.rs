@@ -827,6 +827,33 @@ async fn check_match_actions(stack: &Stack) {
     assert!(rejected.suggestions.is_empty());
     assert_eq!(actions(&rejected), ["decided", "undone", "rejected"]);
     assert_eq!(rejected.history[2].invoice_numbers, ["2026-0013"]);
+    // The reasons no longer describe the rejected invoice.
+    let reasons = rejected.reasons.as_ref().expect("reasons");
+    assert_eq!(reasons.score.as_ref().map(|score| score.total), Some(0));
+    assert!(reasons.runner_up.is_none(), "{:?}", reasons.runner_up);
+    assert!(
+        reasons.summary.contains("2026-0013") && reasons.summary.contains("unmatched"),
+        "{}",
+        reasons.summary
+    );
+    // Rejecting it again names the invoice by its number and what is suggested.
+    let again = client
+        .reject_suggestion(bk::RejectSuggestionRequest {
+            idempotency_key: key(),
+            match_id: partial.id.clone(),
+            invoice_id: invoice_id("2026-0013"),
+        })
+        .await
+        .expect_err("no longer a suggestion");
+    assert_eq!(again.code(), Code::FailedPrecondition);
+    assert!(
+        again
+            .message()
+            .contains("invoice 2026-0013 is not among the suggestions")
+            && again.message().contains("(suggested: none)"),
+        "{}",
+        again.message()
+    );
     assert_eq!(
         open_amount(&invoices(&mut client).await, "2026-0013"),
         "1815.00"

@@ -667,6 +667,9 @@ pub async fn run_matches(command: crate::MatchesCommand) -> anyhow::Result<()> {
             invoice,
             target,
         } => {
+            if let Some(twice) = named_twice(&invoice) {
+                anyhow::bail!("--invoice {twice} is given twice: name each invoice once");
+            }
             let mut client = target.target().bookkeeping().await?;
             let mut invoice_ids = Vec::with_capacity(invoice.len());
             for invoice in &invoice {
@@ -850,6 +853,29 @@ fn print_match(found: &bookkeeping::Match) {
             crate::bank_link::amsterdam(step.time.as_ref()).unwrap_or_default(),
             step.action,
             step.actor
+        );
+    }
+}
+
+/// Returns the first invoice number that a command line names a second time.
+fn named_twice(numbers: &[String]) -> Option<&str> {
+    numbers
+        .iter()
+        .enumerate()
+        .find_map(|(index, number)| numbers[..index].contains(number).then_some(number.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named_twice;
+
+    #[test]
+    fn an_invoice_named_twice_is_found() {
+        let numbers = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+        assert_eq!(named_twice(&numbers(&["2026-0014", "2026-0015"])), None);
+        assert_eq!(
+            named_twice(&numbers(&["KPN-1", "2026-0015", "KPN-1"])),
+            Some("KPN-1")
         );
     }
 }

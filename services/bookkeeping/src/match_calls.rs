@@ -36,6 +36,43 @@ fn decode(row: &payment_match::Model) -> Result<Decision, Status> {
         .map_err(|error| status::internal("reading a stored decision", &error))
 }
 
+/// Brings a suggested decision's reasons up to date after a user rejected one suggestion: the
+/// score is the best remaining suggestion's, the runner-up the next one, and without any
+/// suggestion left the mutation is unmatched.
+fn reasons_after_rejection(decision: &mut Decision, rejected: &Suggestion, actor: &str) {
+    // Suggestions are kept best first.
+    let remaining = &decision.suggestions;
+    let reasons = &mut decision.reasons;
+    match remaining.first() {
+        Some(best) => {
+            if decision.outcome == Outcome::Suggested {
+                reasons.score = best.score;
+            }
+            reasons.runner_up = remaining.get(1).cloned();
+            reasons.summary = format!(
+                "{actor} rejected invoice {}; {} suggested invoice{} remain{}, best {}.",
+                rejected.invoice_number,
+                remaining.len(),
+                if remaining.len() == 1 { "" } else { "s" },
+                if remaining.len() == 1 { "s" } else { "" },
+                best.invoice_number,
+            );
+        }
+        None => {
+            reasons.runner_up = None;
+            if decision.outcome == Outcome::Suggested {
+                decision.outcome = Outcome::Unmatched;
+                reasons.score = dk_matching::Score::new(0, 0, 0);
+                reasons.amount_check = "no invoice left to compare the payment with".into();
+                reasons.summary = format!(
+                    "{actor} rejected invoice {}, the last suggestion, so the mutation is unmatched.",
+                    rejected.invoice_number
+                );
+            }
+        }
+    }
+}
+
 fn precondition(reason: &str, message: String, match_id: Uuid) -> Status {
     status::with_reason(
         tonic::Code::FailedPrecondition,
@@ -433,24 +470,37 @@ impl Bookkeeping {
             ));
         }
         let mut decision = decode(&row)?;
-        let before = decision.suggestions.len();
-        decision
+        let Some(rejected) = decision
             .suggestions
-            .retain(|suggestion| suggestion.invoice_id != invoice_id);
-        if decision.suggestions.len() == before {
+            .iter()
+            .position(|suggestion| suggestion.invoice_id == invoice_id)
+        else {
+            let named = invoice::Entity::find_by_id(invoice_id)
+                .one(&transaction)
+                .await
+                .map_err(|e| status::from_db(context, e))?
+                .map_or_else(|| invoice_id.to_string(), |invoice| invoice.number);
+            let suggested: Vec<&str> = decision
+                .suggestions
+                .iter()
+                .map(|suggestion| suggestion.invoice_number.as_str())
+                .collect();
             return Err(precondition(
                 "NOT_A_SUGGESTION",
-                format!("invoice {invoice_id} is not among the suggestions of match {match_id}"),
+                format!(
+                    "invoice {named} is not among the suggestions of match {match_id} \
+                     (suggested: {})",
+                    if suggested.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        suggested.join(", ")
+                    }
+                ),
                 match_id,
             ));
-        }
-        if decision.suggestions.is_empty() && decision.outcome == Outcome::Suggested {
-            decision.outcome = Outcome::Unmatched;
-            decision.reasons.summary = format!(
-                "{} rejected every suggested invoice, so the mutation is unmatched.",
-                caller.subject
-            );
-        }
+        };
+        let rejected = decision.suggestions.remove(rejected);
+        reasons_after_rejection(&mut decision, &rejected, &caller.subject);
         let json = encode(&decision).map_err(|e| status::from_db(context, e))?;
         let outcome = decision.outcome;
         let row = self
@@ -700,4 +750,89 @@ async fn active_booking<C: sea_orm::ConnectionTrait>(
         .filter(payment_booking::Column::UndoneAt.is_null())
         .one(db)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use dk_matching::{Reasons, Score};
+
+    use super::*;
+
+    fn suggestion(number: &str, total_parts: (u32, u32, u32)) -> Suggestion {
+        let (reference, amount, counterparty) = total_parts;
+        Suggestion {
+            invoice_id: Uuid::new_v4(),
+            invoice_number: number.to_owned(),
+            score: Score::new(reference, amount, counterparty),
+        }
+    }
+
+    fn suggested(suggestions: Vec<Suggestion>) -> Decision {
+        Decision {
+            outcome: Outcome::Suggested,
+            allocations: Vec::new(),
+            reasons: Reasons {
+                matched_tokens: Vec::new(),
+                amount_check: "payment 60.50 equals open amount 60.50".into(),
+                surplus: None,
+                score: suggestions[0].score,
+                runner_up: suggestions.get(1).cloned(),
+                summary: "3 open invoices are proposed for review.".into(),
+            },
+            suggestions,
+        }
+    }
+
+    #[test]
+    fn rejecting_the_best_suggestion_promotes_the_next() {
+        let mut decision = suggested(vec![
+            suggestion("2026-0020", (0, 100, 100)),
+            suggestion("2026-0021", (0, 100, 50)),
+            suggestion("2026-0022", (0, 50, 50)),
+        ]);
+        let rejected = decision.suggestions.remove(0);
+        reasons_after_rejection(&mut decision, &rejected, "anna");
+        assert_eq!(decision.outcome, Outcome::Suggested);
+        assert_eq!(decision.reasons.score, Score::new(0, 100, 50));
+        let runner_up = decision.reasons.runner_up.as_ref().expect("runner-up");
+        assert_eq!(runner_up.invoice_number, "2026-0022");
+        assert_eq!(
+            decision.reasons.summary,
+            "anna rejected invoice 2026-0020; 2 suggested invoices remain, best 2026-0021."
+        );
+    }
+
+    #[test]
+    fn rejecting_the_runner_up_leaves_no_runner_up() {
+        let mut decision = suggested(vec![
+            suggestion("2026-0020", (0, 100, 100)),
+            suggestion("2026-0021", (0, 100, 50)),
+        ]);
+        let rejected = decision.suggestions.remove(1);
+        reasons_after_rejection(&mut decision, &rejected, "anna");
+        assert_eq!(decision.reasons.score, Score::new(0, 100, 100));
+        assert!(decision.reasons.runner_up.is_none());
+        assert_eq!(
+            decision.reasons.summary,
+            "anna rejected invoice 2026-0021; 1 suggested invoice remains, best 2026-0020."
+        );
+    }
+
+    #[test]
+    fn rejecting_the_last_suggestion_leaves_the_mutation_unmatched() {
+        let mut decision = suggested(vec![suggestion("2026-0022", (0, 50, 50))]);
+        let rejected = decision.suggestions.remove(0);
+        reasons_after_rejection(&mut decision, &rejected, "anna");
+        assert_eq!(decision.outcome, Outcome::Unmatched);
+        assert_eq!(decision.reasons.score.total, 0);
+        assert!(decision.reasons.runner_up.is_none());
+        assert!(
+            decision
+                .reasons
+                .summary
+                .contains("2026-0022, the last suggestion"),
+            "{}",
+            decision.reasons.summary
+        );
+    }
 }
