@@ -939,6 +939,11 @@ async fn check_match_actions(stack: &Stack) {
         confirmed_step.invoice_ids,
         [invoice_id("2026-0014"), invoice_id("2026-0015")]
     );
+    // The single invoice field is the first of them, for the matcher's decision as well.
+    for step in [&again_both.history[0], confirmed_step] {
+        assert_eq!(step.invoice_id, invoice_id("2026-0014"), "{}", step.action);
+    }
+    assert_eq!(again_both.history[1].invoice_id, "");
     let listed = invoices(&mut client).await;
     assert_eq!(open_amount(&listed, "2026-0014"), "0.00");
     assert_eq!(open_amount(&listed, "2026-0015"), "0.00");

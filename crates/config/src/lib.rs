@@ -213,11 +213,25 @@ impl AuthSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+/// How the services write their logs: `text` for people, `json` for log collectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
     Json,
+}
+
+impl<'de> Deserialize<'de> for LogFormat {
+    /// Accepts `text` or `json`; anything else is an error that names both.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(serde::de::Error::custom(format!(
+                "log format {other:?} is not known: expected text or json"
+            ))),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +288,19 @@ mod tests {
         let settings: Example = load("configtestfile", DEFAULTS, Some(&path)).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(settings.telemetry.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn unknown_log_format_names_the_known_ones() {
+        // SAFETY: the variable name is unique to this test, so no other thread reads it.
+        unsafe { std::env::set_var("DK_CONFIGTESTFORMAT__TELEMETRY__FORMAT", "xml") };
+        let error = load::<Example>("configtestformat", DEFAULTS, None)
+            .expect_err("xml is not a log format")
+            .to_string();
+        assert!(
+            error.contains("log format \"xml\" is not known: expected text or json"),
+            "{error}"
+        );
     }
 
     #[test]

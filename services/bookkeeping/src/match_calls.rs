@@ -147,10 +147,12 @@ impl Bookkeeping {
                         .collect(),
                     _ => Vec::new(),
                 };
+                // The single invoice field names the first invoice, as for a confirmation.
+                let first = step.invoice_id.or_else(|| named.first().map(|(id, _)| *id));
                 Ok(pb::MatchStep {
                     action: step.action,
                     actor: step.actor,
-                    invoice_id: step.invoice_id.map(|id| id.to_string()).unwrap_or_default(),
+                    invoice_id: first.map(|id| id.to_string()).unwrap_or_default(),
                     time: Some(timestamp_from(step.created_at)),
                     invoice_ids: named.iter().map(|(id, _)| id.to_string()).collect(),
                     invoice_numbers: named.into_iter().map(|(_, number)| number).collect(),
@@ -162,7 +164,11 @@ impl Bookkeeping {
             found.history.push(pb::MatchStep {
                 action: "decided".into(),
                 actor: "matcher".into(),
-                invoice_id: String::new(),
+                invoice_id: decision
+                    .allocations
+                    .first()
+                    .map(|paid| paid.invoice_id.to_string())
+                    .unwrap_or_default(),
                 time: Some(timestamp_from(row.created_at)),
                 invoice_ids: decision
                     .allocations
