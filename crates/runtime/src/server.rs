@@ -19,9 +19,9 @@ const STANDARD_SERVICES: [&str; 3] = [
 /// gRPC reflection of the service named `service_name`, so tools such as grpcurl work unaided,
 /// in both protocol versions: `v1`, and `v1alpha`, which older clients still use.
 ///
-/// `file_descriptor_set` holds every contract of the system, so that messages shared between
-/// services resolve, but only `service_name` and the standard health and reflection services
-/// are listed: the other services of the system are not served here.
+/// `file_descriptor_set` contains every contract of the system, so that messages shared between
+/// services resolve. Only `service_name` and the standard health and reflection services are
+/// listed, because the other services of the system are not served here.
 pub fn reflection(
     file_descriptor_set: &[u8],
     service_name: &str,
@@ -216,7 +216,6 @@ impl Running {
 mod tests {
     use prost::Message;
     use prost_types::{FileDescriptorProto, FileDescriptorSet, ServiceDescriptorProto};
-    use tonic::transport::Channel;
     use tonic_reflection::pb::{v1, v1alpha};
 
     /// Contracts of two services, of which the server serves one.
@@ -237,62 +236,41 @@ mod tests {
         .encode_to_vec()
     }
 
-    async fn list_v1(channel: Channel) -> Vec<String> {
-        use v1::server_reflection_request::MessageRequest;
-        use v1::server_reflection_response::MessageResponse;
-        let request = v1::ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(MessageRequest::ListServices(String::new())),
-        };
-        let response = v1::server_reflection_client::ServerReflectionClient::new(channel)
-            .server_reflection_info(tokio_stream::once(request))
-            .await
-            .expect("v1 reflection call")
-            .into_inner()
-            .message()
-            .await
-            .expect("v1 response")
-            .expect("one v1 response");
-        let Some(MessageResponse::ListServicesResponse(listed)) = response.message_response else {
-            panic!(
-                "expected a list of services, got {:?}",
-                response.message_response
-            );
-        };
-        let mut names: Vec<String> = listed.service.into_iter().map(|s| s.name).collect();
-        names.sort();
-        names
-    }
-
-    async fn list_v1alpha(channel: Channel) -> Vec<String> {
-        use v1alpha::server_reflection_request::MessageRequest;
-        use v1alpha::server_reflection_response::MessageResponse;
-        let request = v1alpha::ServerReflectionRequest {
-            host: String::new(),
-            message_request: Some(MessageRequest::ListServices(String::new())),
-        };
-        let response = v1alpha::server_reflection_client::ServerReflectionClient::new(channel)
-            .server_reflection_info(tokio_stream::once(request))
-            .await
-            .expect("v1alpha reflection call")
-            .into_inner()
-            .message()
-            .await
-            .expect("v1alpha response")
-            .expect("one v1alpha response");
-        let Some(MessageResponse::ListServicesResponse(listed)) = response.message_response else {
-            panic!(
-                "expected a list of services, got {:?}",
-                response.message_response
-            );
-        };
-        let mut names: Vec<String> = listed.service.into_iter().map(|s| s.name).collect();
-        names.sort();
-        names
+    /// Lists the services that reflection of protocol version `$version` (`v1` or `v1alpha`)
+    /// reports over `$channel`, sorted. The two versions have the same messages in two modules.
+    macro_rules! list_services {
+        ($version:ident, $channel:expr) => {{
+            use $version::server_reflection_request::MessageRequest;
+            use $version::server_reflection_response::MessageResponse;
+            let request = $version::ServerReflectionRequest {
+                host: String::new(),
+                message_request: Some(MessageRequest::ListServices(String::new())),
+            };
+            let response =
+                $version::server_reflection_client::ServerReflectionClient::new($channel)
+                    .server_reflection_info(tokio_stream::once(request))
+                    .await
+                    .expect("reflection call")
+                    .into_inner()
+                    .message()
+                    .await
+                    .expect("reflection response")
+                    .expect("one reflection response");
+            let Some(MessageResponse::ListServicesResponse(listed)) = response.message_response
+            else {
+                panic!(
+                    "expected a list of services, got {:?}",
+                    response.message_response
+                );
+            };
+            let mut names: Vec<String> = listed.service.into_iter().map(|s| s.name).collect();
+            names.sort();
+            names
+        }};
     }
 
     #[tokio::test]
-    async fn reflection_lists_the_served_and_standard_services_only() {
+    async fn reflection_lists_own_services_only() {
         let (listener, address) = super::bind(([127, 0, 0, 1], 0).into()).await.expect("bind");
         let contracts = two_services();
         let (v1, v1alpha) = super::reflection(&contracts, "test.v1.Served").expect("reflection");
@@ -315,8 +293,8 @@ mod tests {
             "grpc.reflection.v1alpha.ServerReflection",
             "test.v1.Served",
         ];
-        assert_eq!(list_v1(channel.clone()).await, expected);
-        assert_eq!(list_v1alpha(channel).await, expected);
+        assert_eq!(list_services!(v1, channel.clone()), expected);
+        assert_eq!(list_services!(v1alpha, channel), expected);
         shutdown.cancel();
         server.await.expect("server task").expect("server");
     }

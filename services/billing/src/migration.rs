@@ -170,17 +170,13 @@ impl MigrationTrait for KeyQuotesByIdempotencyKey {
         use quote::Column as Quote;
         use sea_orm::{ColumnTrait, QueryFilter};
 
-        // SQLite adds one column per ALTER TABLE.
-        for column in [Quote::IdempotencyKey, Quote::RequestHash] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(quote::Entity)
-                        .add_column(ColumnDef::new(column).text().null())
-                        .to_owned(),
-                )
-                .await?;
-        }
+        add_columns(
+            manager,
+            quote::Entity,
+            [Quote::IdempotencyKey, Quote::RequestHash]
+                .map(|column| ColumnDef::new(column).text().null().to_owned()),
+        )
+        .await?;
         let db = manager.get_connection();
         let earlier = idempotency::Entity::find()
             .filter(idempotency::Column::Method.eq(crate::quote_writer::METHOD))
@@ -239,17 +235,12 @@ impl MigrationTrait for KeyQuotesByIdempotencyKey {
                     .to_owned(),
             )
             .await?;
-        for column in [Quote::IdempotencyKey, Quote::RequestHash] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(quote::Entity)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        drop_columns(
+            manager,
+            quote::Entity,
+            [Quote::IdempotencyKey, Quote::RequestHash],
+        )
+        .await
     }
 }
 
@@ -266,40 +257,58 @@ impl MigrationName for TrackUndonePayments {
 impl MigrationTrait for TrackUndonePayments {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         use invoice_payment::Column as Payment;
-        // SQLite adds one column per ALTER TABLE.
-        for column in [
-            ColumnDef::new(Payment::BookingId).uuid().null().to_owned(),
-            ColumnDef::new(Payment::UndoneAt)
-                .timestamp_with_time_zone()
-                .null()
-                .to_owned(),
-        ] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(invoice_payment::Entity)
-                        .add_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        add_columns(
+            manager,
+            invoice_payment::Entity,
+            [
+                ColumnDef::new(Payment::BookingId).uuid().null().to_owned(),
+                ColumnDef::new(Payment::UndoneAt)
+                    .timestamp_with_time_zone()
+                    .null()
+                    .to_owned(),
+            ],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         use invoice_payment::Column as Payment;
-        for column in [Payment::BookingId, Payment::UndoneAt] {
-            manager
-                .alter_table(
-                    Table::alter()
-                        .table(invoice_payment::Entity)
-                        .drop_column(column)
-                        .to_owned(),
-                )
-                .await?;
-        }
-        Ok(())
+        drop_columns(
+            manager,
+            invoice_payment::Entity,
+            [Payment::BookingId, Payment::UndoneAt],
+        )
+        .await
     }
+}
+
+/// Adds `columns` to `table` with one ALTER TABLE each, because SQLite adds one column per
+/// statement.
+async fn add_columns<T: IntoTableRef + Copy>(
+    manager: &SchemaManager<'_>,
+    table: T,
+    columns: impl IntoIterator<Item = ColumnDef>,
+) -> Result<(), DbErr> {
+    for column in columns {
+        manager
+            .alter_table(Table::alter().table(table).add_column(column).to_owned())
+            .await?;
+    }
+    Ok(())
+}
+
+/// Drops `columns` from `table` with one ALTER TABLE each, as [`add_columns`] adds them.
+async fn drop_columns<T: IntoTableRef + Copy, C: IntoIden>(
+    manager: &SchemaManager<'_>,
+    table: T,
+    columns: impl IntoIterator<Item = C>,
+) -> Result<(), DbErr> {
+    for column in columns {
+        manager
+            .alter_table(Table::alter().table(table).drop_column(column).to_owned())
+            .await?;
+    }
+    Ok(())
 }
 
 /// Creates billing details, custom user prices, licences, their versions and their charges.
