@@ -391,8 +391,8 @@ async fn repeated_key_returns_first_quote() {
     stack.stop().await.expect("stop");
 }
 
-/// Quotes created before their keys moved into the quote rows (migration m0007) still answer
-/// their keys: a repeat returns the first quote, and another request under the key is refused.
+/// Quotes created before their keys moved into the quote rows (migration m0007) keep their
+/// keys: a repeat returns the first quote, and another request under the key is rejected.
 #[tokio::test]
 async fn earlier_quote_keys_move_into_quote_rows() {
     let stack = Stack::start().await.expect("stack");

@@ -870,7 +870,7 @@ mod tests {
     use super::named_twice;
 
     #[test]
-    fn an_invoice_named_twice_is_found() {
+    fn named_twice_finds_repeat() {
         let numbers = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<Vec<_>>();
         assert_eq!(named_twice(&numbers(&["2026-0014", "2026-0015"])), None);
         assert_eq!(

@@ -213,7 +213,7 @@ impl AuthSettings {
     }
 }
 
-/// How the services write their logs: `text` for people, `json` for log collectors.
+/// Log output format of the services: `text` for people, `json` for log collectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
     Text,

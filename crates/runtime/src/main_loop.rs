@@ -102,9 +102,9 @@ fn prepare<S: ServiceSettings>(
     Ok((settings, telemetry))
 }
 
-/// The log format that the environment asks for, read on its own when the settings as a whole
-/// do not load; text unless `DK_<SERVICE>__TELEMETRY__FORMAT` is `json`, the one spelling that
-/// the settings accept.
+/// Returns the log format that `DK_<SERVICE>__TELEMETRY__FORMAT` requests, for when the
+/// settings as a whole fail to load. It is text unless the variable is exactly `json`, the one
+/// spelling that the settings accept.
 fn requested_log_format(name: &str) -> LogFormat {
     let variable = format!("DK_{}__TELEMETRY__FORMAT", name.to_ascii_uppercase());
     match std::env::var(variable) {
@@ -196,6 +196,8 @@ pub async fn run<S: ServiceSettings>(
         on_signal.cancel();
     });
 
+    // NOTE: the bus declares its exchanges and queues before `start` checks the schema, so a
+    // service with pending migrations still declares them. Declaring is idempotent.
     let started = match crate::bus::connect(settings.messaging()).await {
         Ok(bus) => start(&settings, bus, shutdown.clone()).await,
         Err(error) => Err(error.into()),

@@ -26,7 +26,7 @@ fn json_line(output: &Output) -> serde_json::Value {
 }
 
 #[test]
-fn unreadable_setting_is_one_json_line_in_json_mode() {
+fn unreadable_setting_json_mode() {
     let output = run(&[
         ("DK_BANKSYNC__TELEMETRY__FORMAT", "json"),
         ("DK_BANKSYNC__DATABASE__MAX_CONNECTIONS", "several"),
@@ -40,7 +40,7 @@ fn unreadable_setting_is_one_json_line_in_json_mode() {
 }
 
 #[test]
-fn invalid_setting_is_one_json_line_in_json_mode() {
+fn invalid_setting_json_mode() {
     let output = run(&[
         ("DK_BANKSYNC__TELEMETRY__FORMAT", "json"),
         ("DK_BANKSYNC__DATABASE__MAX_CONNECTIONS", "0"),
@@ -56,7 +56,7 @@ fn invalid_setting_is_one_json_line_in_json_mode() {
 }
 
 #[test]
-fn invalid_log_filter_is_one_json_line_in_json_mode() {
+fn invalid_log_filter_json_mode() {
     let output = run(&[
         ("DK_BANKSYNC__TELEMETRY__FORMAT", "json"),
         ("DK_BANKSYNC__TELEMETRY__FILTER", "info,[[["),
@@ -68,7 +68,7 @@ fn invalid_log_filter_is_one_json_line_in_json_mode() {
 }
 
 #[test]
-fn misspelt_log_format_is_plain_text() {
+fn misspelt_log_format_text_mode() {
     // The settings accept only `text` and `json`, so `JSON` is itself the error.
     let output = run(&[("DK_BANKSYNC__TELEMETRY__FORMAT", "JSON")]);
     assert_eq!(output.status.code(), Some(78));
@@ -78,7 +78,7 @@ fn misspelt_log_format_is_plain_text() {
 }
 
 #[test]
-fn invalid_setting_is_plain_text_by_default() {
+fn invalid_setting_text_mode() {
     let output = run(&[("DK_BANKSYNC__DATABASE__MAX_CONNECTIONS", "0")]);
     assert_eq!(output.status.code(), Some(78));
     assert!(output.stdout.is_empty());

@@ -55,7 +55,7 @@ pub mod quote {
         pub total_minor: i64,
         /// The idempotency key of the `CreateQuote` call, unique per organisation.
         pub idempotency_key: Option<String>,
-        /// SHA-256 of that call's request, in hex; a repeat with another request is refused.
+        /// SHA-256 of that call's request, in hex. A repeat with another request is rejected.
         pub request_hash: Option<String>,
     }
 

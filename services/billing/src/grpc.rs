@@ -44,6 +44,8 @@ impl BillingService for Billing {
         let caller = caller(&request)?;
         let request = request.into_inner();
         let organisation = caller.organisation_id.as_uuid();
+        // NOTE: the request hash covers the request as sent, so the same basket with its modules
+        // in another order, or an empty country instead of "NL", counts as another request.
         let key = Key::new(
             organisation,
             "CreateQuote",

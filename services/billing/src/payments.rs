@@ -10,6 +10,9 @@
 //! id, and a later booking has a greater one (UUIDv7). The row follows the event of the greatest
 //! booking, and of one booking the undo outranks the payment. Events that arrive late or twice
 //! therefore cannot bring back a payment that was undone, nor undo a newer one.
+//!
+//! NOTE: UUIDv7 ids follow the clock of the replica that made them. Two bookings of one match
+//! made on two bookkeeping replicas within their clock difference may be ordered wrongly.
 
 use std::str::FromStr;
 
@@ -34,7 +37,7 @@ pub struct InvoicePaidHandler {
     pub issuer: Uuid,
 }
 
-/// A payment or its undo, as both events carry it.
+/// A payment or its undo, decoded from either event.
 struct PaymentChange {
     invoice_number: String,
     invoice_kind: String,

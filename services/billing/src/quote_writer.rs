@@ -133,7 +133,7 @@ async fn run(db: DatabaseConnection, receiver: Arc<Mutex<mpsc::Receiver<Pending>
     }
 }
 
-/// The answer due to one call of a batch.
+/// The outcome of one call of a batch.
 enum Outcome {
     /// Its quote was stored, so it gets its own response.
     Stored,
@@ -209,8 +209,8 @@ async fn commit(db: &DatabaseConnection, batch: &[Pending]) -> Result<Vec<Outcom
 /// prepares the statement. A pooled connection that read the schema while the migrations ran
 /// may lack the key index there, and the insert then fails with "ON CONFLICT clause does not
 /// match any PRIMARY KEY or UNIQUE constraint" instead of re-reading the schema. Without a
-/// target the statement prepares, SQLite sees the newer schema when it runs it and prepares it
-/// again, and any uniqueness conflict skips the row. The only other unique key is the quote's
+/// target the statement prepares. When it runs, SQLite detects the schema change and prepares
+/// it again, and any uniqueness conflict skips the row. The only other unique key is the quote's
 /// fresh UUIDv7 id.
 fn on_key_conflict(backend: sea_orm::DatabaseBackend) -> OnConflict {
     match backend {

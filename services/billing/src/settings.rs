@@ -125,7 +125,7 @@ mod validation_tests {
     }
 
     #[test]
-    fn malformed_issuer_identifiers_are_rejected() {
+    fn malformed_issuer_identifiers_rejected() {
         let defaults = Settings::load(None).expect("defaults load");
         let mut settings = defaults.clone();
         settings.issuer.iban = "NL00XXXX".into();
@@ -149,7 +149,7 @@ mod validation_tests {
     }
 
     #[test]
-    fn empty_issuer_identifiers_are_left_to_the_invoice_run() {
+    fn empty_issuer_identifiers_pass() {
         let mut settings = Settings::load(None).expect("defaults load");
         settings.issuer.iban.clear();
         settings.issuer.kvk_number.clear();

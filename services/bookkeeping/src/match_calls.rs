@@ -36,9 +36,9 @@ fn decode(row: &payment_match::Model) -> Result<Decision, Status> {
         .map_err(|error| status::internal("reading a stored decision", &error))
 }
 
-/// Brings a suggested decision's reasons up to date after a user rejected one suggestion: the
-/// score is the best remaining suggestion's, the runner-up the next one, and without any
-/// suggestion left the mutation is unmatched.
+/// Updates a decision's reasons after a user rejected one suggestion. The score becomes the best
+/// remaining suggestion's and the runner-up the next one. Without a suggestion left, the
+/// mutation is unmatched.
 fn reasons_after_rejection(decision: &mut Decision, rejected: &Suggestion, actor: &str) {
     // Suggestions are kept best first.
     let remaining = &decision.suggestions;
@@ -790,7 +790,7 @@ mod tests {
     }
 
     #[test]
-    fn rejecting_the_best_suggestion_promotes_the_next() {
+    fn rejecting_best_promotes_next() {
         let mut decision = suggested(vec![
             suggestion("2026-0020", (0, 100, 100)),
             suggestion("2026-0021", (0, 100, 50)),
@@ -809,7 +809,7 @@ mod tests {
     }
 
     #[test]
-    fn rejecting_the_runner_up_leaves_no_runner_up() {
+    fn rejecting_runner_up_clears_it() {
         let mut decision = suggested(vec![
             suggestion("2026-0020", (0, 100, 100)),
             suggestion("2026-0021", (0, 100, 50)),
@@ -825,7 +825,7 @@ mod tests {
     }
 
     #[test]
-    fn rejecting_the_last_suggestion_leaves_the_mutation_unmatched() {
+    fn rejecting_last_leaves_unmatched() {
         let mut decision = suggested(vec![suggestion("2026-0022", (0, 50, 50))]);
         let rejected = decision.suggestions.remove(0);
         reasons_after_rejection(&mut decision, &rejected, "anna");

@@ -783,7 +783,7 @@ fn outcome_names_are_snake_case() {
 }
 
 #[test]
-fn invoices_chosen_by_hand_are_scored_without_reference_evidence() {
+fn score_choice_without_reference() {
     // The customer pays exactly the one open invoice: amount and counterparty both agree.
     let exact = crate::score_choice(
         dec!(150.00),
