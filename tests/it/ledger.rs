@@ -607,6 +607,97 @@ async fn check_ledger(stack: &Stack) {
         .filter(|line| line.account_number == "1900")
         .count();
     assert_eq!(overpaid, 0, "the demo statement overpays nothing");
+
+    check_references(&stack.bookkeeping_db).await;
+}
+
+/// The database refuses rows that refer to nothing, and the deletion or re-keying of rows that
+/// others refer to: by foreign keys on SQLite, by statement triggers on PostgreSQL.
+async fn check_references(db: &sea_orm::DatabaseConnection) {
+    let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    let new_id = if postgres {
+        "gen_random_uuid()"
+    } else {
+        "randomblob(16)"
+    };
+    for table in ["payment_bookings", "payment_allocations"] {
+        let rows = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("a row")
+            .try_get::<i64>("", "n")
+            .expect("n");
+        assert!(rows > 0, "the demo statement booked payments into {table}");
+    }
+    let unposted = "(SELECT id FROM journal_entries WHERE description = 'around the service')";
+    let refused = [
+        (
+            format!(
+                "INSERT INTO journal_lines (id, entry_id, organisation_id, position, account_id, entry_date, amount_minor, description) \
+                 SELECT {new_id}, e.id, e.organisation_id, 9, {new_id}, e.entry_date, 5, 'x' \
+                 FROM journal_entries e WHERE e.id IN {unposted}"
+            ),
+            "journal_lines.account_id",
+        ),
+        (
+            format!(
+                "INSERT INTO journal_lines (id, entry_id, organisation_id, position, account_id, entry_date, amount_minor, description) \
+                 SELECT {new_id}, {new_id}, l.organisation_id, 9, l.account_id, l.entry_date, 5, 'x' \
+                 FROM journal_lines l WHERE l.entry_id IN {unposted} AND l.position = 1"
+            ),
+            "journal_lines.entry_id",
+        ),
+        (
+            format!(
+                "INSERT INTO payment_bookings (id, organisation_id, mutation_id, match_id, entry_id, created_at) \
+                 SELECT {new_id}, organisation_id, {new_id}, {new_id}, entry_id, created_at \
+                 FROM payment_bookings LIMIT 1"
+            ),
+            "payment_bookings.match_id",
+        ),
+        (
+            format!(
+                "INSERT INTO payment_allocations (id, match_id, booking_id, invoice_id, amount_minor, created_at) \
+                 SELECT {new_id}, match_id, booking_id, {new_id}, 1, created_at \
+                 FROM payment_allocations LIMIT 1"
+            ),
+            "payment_allocations.invoice_id",
+        ),
+        (
+            // (Invoice lines still have a foreign key of their own.)
+            "DELETE FROM ledger_accounts WHERE id IN (SELECT account_id FROM journal_lines) \
+             AND id NOT IN (SELECT account_id FROM invoice_lines)"
+                .to_owned(),
+            "referenced by journal_lines.account_id",
+        ),
+        (
+            "DELETE FROM payment_matches WHERE id IN (SELECT match_id FROM payment_bookings)"
+                .to_owned(),
+            "referenced by payment_bookings.match_id",
+        ),
+        (
+            format!(
+                "UPDATE ledger_accounts SET id = {new_id} WHERE id IN (SELECT account_id FROM journal_lines)"
+            ),
+            "never changes",
+        ),
+    ];
+    for (statement, postgres_says) in refused {
+        let error = db
+            .execute_unprepared(&statement)
+            .await
+            .expect_err(&statement);
+        let expected = if postgres {
+            postgres_says
+        } else {
+            "FOREIGN KEY constraint failed"
+        };
+        assert!(error.to_string().contains(expected), "{statement}: {error}");
+    }
 }
 
 #[tokio::test]

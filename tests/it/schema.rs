@@ -107,3 +107,59 @@ async fn migrate_across_releases(test_database: &TestDatabase) {
 
     db.close().await.expect("close");
 }
+
+/// Bookkeeping's last two migrations on PostgreSQL roll back to the foreign keys and full pages
+/// they replaced, and apply again.
+#[tokio::test]
+async fn bookkeeping_reference_checks_roll_back() {
+    let test_database = TestDatabase::create().await.expect("database");
+    let outcome = AssertUnwindSafe(roll_back_reference_checks(&test_database))
+        .catch_unwind()
+        .await;
+    test_database.drop_database().await.expect("drop");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Returns the foreign keys of the tables whose references bookkeeping checks per statement,
+/// and the storage options of `journal_entries`.
+async fn reference_state(db: &DatabaseConnection) -> (i64, i64, Option<String>) {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT (SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f' AND conrelid IN \
+               ('journal_lines'::regclass, 'payment_bookings'::regclass, \
+                'payment_allocations'::regclass)) AS keys, \
+             (SELECT COUNT(*) FROM pg_trigger WHERE tgname LIKE '%_references_%') AS triggers, \
+             (SELECT array_to_string(reloptions, ',') FROM pg_class \
+               WHERE relname = 'journal_entries') AS options",
+        ))
+        .await
+        .expect("state")
+        .expect("a row");
+    (
+        row.try_get("", "keys").expect("keys"),
+        row.try_get("", "triggers").expect("triggers"),
+        row.try_get("", "options").expect("options"),
+    )
+}
+
+async fn roll_back_reference_checks(test_database: &TestDatabase) {
+    use dk_bookkeeping::migration::Migrator;
+    use sea_orm_migration::MigratorTrait;
+
+    let db = database::connect(&settings(&test_database.url, true))
+        .await
+        .expect("connect");
+    Migrator::up(&db, None).await.expect("up");
+    let checked = (0, 6, Some("fillfactor=50".to_owned()));
+    assert_eq!(reference_state(&db).await, checked);
+
+    Migrator::down(&db, Some(2)).await.expect("down");
+    assert_eq!(reference_state(&db).await, (6, 0, None));
+
+    Migrator::up(&db, None).await.expect("up again");
+    assert_eq!(reference_state(&db).await, checked);
+    db.close().await.expect("close");
+}

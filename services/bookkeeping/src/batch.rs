@@ -476,6 +476,8 @@ impl Writes {
             })
             .collect();
         insert_all(db, bookings).await?;
+        // The invoices first: the allocations' reference check then finds them locked already.
+        update_open_amounts(db, &self.invoice_changes, now).await?;
         let allocations: Vec<allocation::ActiveModel> = self
             .allocations
             .iter()
@@ -489,7 +491,6 @@ impl Writes {
             })
             .collect();
         insert_all(db, allocations).await?;
-        update_open_amounts(db, &self.invoice_changes, now).await?;
         outbox::enqueue(db, "bookkeeping", &self.events).await?;
         Ok(())
     }
