@@ -611,8 +611,8 @@ async fn check_ledger(stack: &Stack) {
     check_references(&stack.bookkeeping_db).await;
 }
 
-/// The database refuses rows that refer to nothing, and the deletion or re-keying of rows that
-/// others refer to: by foreign keys on SQLite, by statement triggers on PostgreSQL.
+/// Checks that the database rejects rows that refer to nothing, and the deletion or re-keying of
+/// rows that others refer to. SQLite does so by foreign keys, PostgreSQL by statement triggers.
 async fn check_references(db: &sea_orm::DatabaseConnection) {
     let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
     let new_id = if postgres {

@@ -854,7 +854,7 @@ impl MigrationTrait for PlanLedgerChecksPerStatement {
 /// checks took about a third of the batch's time in the database, most of it in the row locks.
 /// These triggers check a statement's rows together, over its transition table. They lock
 /// (`FOR KEY SHARE`, as a foreign key does) only the referenced rows that other transactions
-/// wrote; a batch's matches, entries and bookings are its own, and its invoices it has updated
+/// wrote. A batch's matches, entries and bookings are its own, and it has updated its invoices
 /// already. Deleting a referenced row, or changing a key, is refused as before. SQLite keeps its
 /// foreign keys.
 struct CheckReferencesPerStatement;
@@ -939,14 +939,14 @@ impl MigrationTrait for CheckReferencesPerStatement {
         }
         db.execute_unprepared(
             "DROP FUNCTION check_references(); DROP FUNCTION check_unreferenced(); \
-             DROP FUNCTION refuse_key_change()",
+             DROP FUNCTION reject_key_change()",
         )
         .await?;
         Ok(())
     }
 }
 
-/// The statements of [`CheckReferencesPerStatement`].
+/// Builds the statements of [`CheckReferencesPerStatement`].
 fn reference_check_sql() -> Vec<String> {
     let mut statements = vec![
         // The foreign keys these triggers replace; their names were chosen by PostgreSQL.
@@ -961,8 +961,8 @@ fn reference_check_sql() -> Vec<String> {
         // the key's index (the LIMIT keeps the planner from scanning the table instead). The
         // rows that another transaction wrote are locked as a foreign key would lock them, so
         // they cannot be deleted before this transaction ends. Rows this transaction inserted
-        // or updated need no lock: no other transaction sees the new ones, and the updated ones
-        // are locked already.
+        // or updated need no lock, because no other transaction can read the new ones and the
+        // updated ones are locked already.
         "CREATE FUNCTION check_references() RETURNS trigger AS $$ \
          DECLARE i int := 0; wanted bigint; found bigint; others bigint; locked bigint; \
            missing text; \
@@ -1012,7 +1012,7 @@ fn reference_check_sql() -> Vec<String> {
            RETURN NULL; \
          END; $$ LANGUAGE plpgsql"
             .to_owned(),
-        "CREATE FUNCTION refuse_key_change() RETURNS trigger AS $$ \
+        "CREATE FUNCTION reject_key_change() RETURNS trigger AS $$ \
          BEGIN \
            RAISE EXCEPTION 'UPDATE on %: the id % is referenced and never changes', TG_TABLE_NAME, OLD.id \
              USING ERRCODE = 'foreign_key_violation'; \
@@ -1055,7 +1055,7 @@ fn reference_check_sql() -> Vec<String> {
         statements.push(format!(
             "CREATE TRIGGER {parent}_key_update BEFORE UPDATE OF id ON {parent} \
              FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) \
-             EXECUTE FUNCTION refuse_key_change()"
+             EXECUTE FUNCTION reject_key_change()"
         ));
     }
     statements
