@@ -371,6 +371,21 @@ async fn repeated_key_returns_first_quote() {
     assert_eq!(second, first);
     assert_eq!(quote_rows(&stack).await.len(), 1);
 
+    // The same basket written another way is the same request.
+    let mut modules = request.modules.clone();
+    modules.reverse();
+    let rewritten = billing::CreateQuoteRequest {
+        modules: modules.iter().map(|code| format!(" {code}")).collect(),
+        country_code: "NL".into(),
+        language: billing::Language::Nl as i32,
+        ..request.clone()
+    };
+    let third = create(&mut client, rewritten)
+        .await
+        .expect("replay of the rewritten basket");
+    assert_eq!(third, first);
+    assert_eq!(quote_rows(&stack).await.len(), 1);
+
     let status = create(
         &mut client,
         billing::CreateQuoteRequest {
@@ -392,7 +407,9 @@ async fn repeated_key_returns_first_quote() {
 }
 
 /// Quotes created before their keys moved into the quote rows (migration m0007) keep their
-/// keys: a repeat returns the first quote, and another request under the key is rejected.
+/// keys: a repeat returns the first quote, and another request under the key is rejected. The
+/// old key was hashed from the request as sent, with an empty country code, so the repeat also
+/// shows that m0009 rehashed it in the canonical form.
 #[tokio::test]
 async fn earlier_quote_keys_move_into_quote_rows() {
     let stack = Stack::start().await.expect("stack");
@@ -434,14 +451,15 @@ async fn earlier_quote_keys_move_into_quote_rows() {
         "DROP INDEX quotes_organisation_idempotency_key",
         "ALTER TABLE quotes DROP COLUMN idempotency_key",
         "ALTER TABLE quotes DROP COLUMN request_hash",
-        "DELETE FROM seaql_migrations WHERE version = 'm0007_quote_idempotency_keys'",
+        "DELETE FROM seaql_migrations WHERE version IN \
+         ('m0007_quote_idempotency_keys', 'm0009_canonical_quote_request_hashes')",
     ] {
         db.execute_unprepared(sql).await.expect(sql);
     }
     let applied = dk_runtime::database::migrate::<dk_billing::migration::Migrator>(db, "billing")
         .await
         .expect("migrate");
-    assert_eq!(applied, 1, "m0007 applied again");
+    assert_eq!(applied, 2, "m0007 and m0009 applied again");
 
     let again = create(&mut client, request.clone()).await.expect("replay");
     assert_eq!(again, first);

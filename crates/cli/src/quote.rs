@@ -32,6 +32,10 @@ pub struct QuoteArgs {
     /// Language of the descriptions and explanations.
     #[arg(long, value_enum, default_value = "nl")]
     language: QuoteLanguage,
+    /// Key that makes a retried command return the quote it created the first time; a new key
+    /// per call when left out.
+    #[arg(long)]
+    idempotency_key: Option<String>,
     #[command(flatten)]
     target: TargetArgs,
 }
@@ -55,7 +59,7 @@ impl QuoteLanguage {
 pub async fn run(args: QuoteArgs) -> anyhow::Result<()> {
     let language = args.language.to_proto();
     let request = billing::CreateQuoteRequest {
-        idempotency_key: idempotency_key(None),
+        idempotency_key: idempotency_key(args.idempotency_key),
         modules: args.modules,
         addons: args.addons,
         users: args.users,

@@ -44,13 +44,11 @@ impl BillingService for Billing {
         let caller = caller(&request)?;
         let request = request.into_inner();
         let organisation = caller.organisation_id.as_uuid();
-        // NOTE: the request hash covers the request as sent, so the same basket with its modules
-        // in another order, or an empty country instead of "NL", counts as another request.
         let key = Key::new(
             organisation,
             "CreateQuote",
             &request.idempotency_key,
-            &request,
+            &canonical_quote_request(&request),
         )?;
         let basket = basket_from_request(&request)?;
         // PostgreSQL keeps microseconds, so the time is cut to them before it is returned.
@@ -254,6 +252,33 @@ pub fn stored_quote(row: &quote::Model) -> Result<dk_pricing::Quote, Status> {
 /// Reads the basket stored in a quote row.
 pub fn stored_basket(row: &quote::Model) -> Result<Basket, Status> {
     serde_json::from_str(&row.basket).map_err(|e| status::internal("reading a stored quote", &e))
+}
+
+/// Returns the request in the form its idempotency hash covers. The same basket written another
+/// way hashes the same, because it prices the same: modules or add-ons in another order, padded
+/// codes, a country code in lower case or empty for the Netherlands, no language for Dutch.
+pub(crate) fn canonical_quote_request(request: &pb::CreateQuoteRequest) -> pb::CreateQuoteRequest {
+    let codes = |codes: &[String]| {
+        let mut codes: Vec<String> = codes.iter().map(|code| code.trim().to_owned()).collect();
+        codes.sort();
+        codes
+    };
+    let country = match request.country_code.trim() {
+        "" => "NL".to_owned(),
+        country => country.to_ascii_uppercase(),
+    };
+    let language = match pb::Language::try_from(request.language) {
+        Ok(pb::Language::Unspecified) => pb::Language::Nl as i32,
+        _ => request.language,
+    };
+    pb::CreateQuoteRequest {
+        modules: codes(&request.modules),
+        addons: codes(&request.addons),
+        country_code: country,
+        vat_id: request.vat_id.trim().to_owned(),
+        language,
+        ..request.clone()
+    }
 }
 
 /// Checks what the pricing engine cannot see (the wire's signed user count and language enum)

@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(dk_messaging::migration::IndexOutboxByProducer),
             Box::new(KeyQuotesByIdempotencyKey),
             Box::new(TrackUndonePayments),
+            Box::new(HashQuoteRequestsCanonically),
         ]
     }
 }
@@ -309,6 +310,94 @@ async fn drop_columns<T: IntoTableRef + Copy, C: IntoIden>(
             .await?;
     }
     Ok(())
+}
+
+/// Rewrites the request hash of every quote key in the canonical form of its request.
+///
+/// Earlier releases hashed a `CreateQuoteRequest` as sent, so the same basket with its modules
+/// in another order counted as another request. The stored basket contains every field of the
+/// request, so the canonical request, and its hash, can be rebuilt from it. A quote whose basket
+/// a sales employee priced by hand keeps the basket it was requested with, apart from the price.
+struct HashQuoteRequestsCanonically;
+
+impl MigrationName for HashQuoteRequestsCanonically {
+    fn name(&self) -> &str {
+        "m0009_canonical_quote_request_hashes"
+    }
+}
+
+/// Quote rows read per query while rehashing.
+const REHASH_PAGE: u64 = 1_000;
+
+#[async_trait::async_trait]
+impl MigrationTrait for HashQuoteRequestsCanonically {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use dk_proto::billing::v1 as pb;
+        use quote::Column as Quote;
+        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+
+        let db = manager.get_connection();
+        let mut after: Option<sea_orm::prelude::Uuid> = None;
+        loop {
+            let mut query = quote::Entity::find()
+                .filter(Quote::IdempotencyKey.is_not_null())
+                .order_by_asc(Quote::Id)
+                .limit(REHASH_PAGE);
+            if let Some(after) = after {
+                query = query.filter(Quote::Id.gt(after));
+            }
+            let rows = query.all(db).await?;
+            let Some(last) = rows.last() else {
+                return Ok(());
+            };
+            after = Some(last.id);
+            for row in rows {
+                let basket: dk_pricing::Basket =
+                    serde_json::from_str(&row.basket).map_err(|error| {
+                        DbErr::Migration(format!(
+                            "the basket of quote {} does not decode: {error}",
+                            row.id
+                        ))
+                    })?;
+                let key = row.idempotency_key.clone().unwrap_or_default();
+                let request = pb::CreateQuoteRequest {
+                    idempotency_key: key.clone(),
+                    modules: basket.modules,
+                    addons: basket.add_ons,
+                    users: <i32 as TryFrom<u32>>::try_from(basket.users).unwrap_or(i32::MAX),
+                    bank_link: basket.bank_link,
+                    country_code: basket.country,
+                    vat_id: basket.vat_id.unwrap_or_default(),
+                    language: crate::grpc::language_to_proto(basket.language) as i32,
+                };
+                let hashed = dk_runtime::idempotency::Key::new(
+                    row.organisation_id,
+                    crate::quote_writer::METHOD,
+                    &key,
+                    &crate::grpc::canonical_quote_request(&request),
+                )
+                .map_err(|status| {
+                    DbErr::Migration(format!(
+                        "the idempotency key of quote {} is invalid: {}",
+                        row.id,
+                        status.message()
+                    ))
+                })?;
+                quote::Entity::update_many()
+                    .col_expr(Quote::RequestHash, Expr::value(hashed.request_hash))
+                    .filter(Quote::Id.eq(row.id))
+                    .exec(db)
+                    .await?;
+            }
+        }
+    }
+
+    async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+        // The hashes of the requests as sent cannot be rebuilt, because the basket keeps neither
+        // an empty country code nor an unspecified language. After a rollback an earlier
+        // release rejects a repeat of such a request as another request under the same key.
+        Ok(())
+    }
 }
 
 /// Creates billing details, custom user prices, licences, their versions and their charges.
