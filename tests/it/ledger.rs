@@ -420,6 +420,27 @@ async fn check_ledger(stack: &Stack) {
             misplaced.message()
         );
     }
+    let revenue_without_box = client
+        .post_journal_entry(bk::PostJournalEntryRequest {
+            idempotency_key: key(),
+            journal: bk::Journal::Memorial as i32,
+            entry_date: day("2026-03-20"),
+            description: "Omzet zonder rubriek".into(),
+            lines: vec![
+                entry_line("1900", Some("1.00"), None),
+                entry_line("8000", None, Some("1.00")),
+            ],
+        })
+        .await
+        .expect_err("turnover needs its VAT box");
+    assert_eq!(revenue_without_box.code(), Code::InvalidArgument);
+    for expected in ["8000", "1a", "1e"] {
+        assert!(
+            revenue_without_box.message().contains(expected),
+            "{}",
+            revenue_without_box.message()
+        );
+    }
     let sales_journal = client
         .post_journal_entry(bk::PostJournalEntryRequest {
             idempotency_key: key(),

@@ -300,6 +300,18 @@ impl Bookkeeping {
                 if text.is_empty() { description } else { text },
             );
             match (line.vat_box.trim(), line.vat_part.trim()) {
+                // Turnover booked without a box would be missing from the VAT return.
+                ("", "") if is_revenue(account) => {
+                    return Err(status::invalid_argument(
+                        &field("vat_box"),
+                        format!(
+                            "missing for revenue account {} ({}): expected the box of its \
+                             turnover with vat_part base, for example 1a (21 %), 1b (9 %) or \
+                             1e (0 % or not taxed in the Netherlands)",
+                            account.number, account.name_nl
+                        ),
+                    ));
+                }
                 ("", "") => {}
                 (vat_box, part) => {
                     let parsed_box = VatBox::parse(vat_box).ok_or_else(|| {
@@ -772,4 +784,10 @@ fn box_description(code: &str, english: bool) -> &'static str {
         ),
     };
     if english { english_text } else { dutch }
+}
+
+/// Returns whether `account` is a turnover account: its reference code (RGS) is in the revenue group
+/// `WOmz`.
+fn is_revenue(account: &ledger_account::Model) -> bool {
+    account.rgs_code.starts_with("WOmz")
 }
