@@ -108,8 +108,8 @@ async fn migrate_across_releases(test_database: &TestDatabase) {
     db.close().await.expect("close");
 }
 
-/// Bookkeeping's last two migrations on PostgreSQL roll back to the foreign keys and full pages
-/// they replaced, and apply again.
+/// Bookkeeping's last three migrations on PostgreSQL roll back to the foreign keys, full pages
+/// and row trigger they replaced, and apply again.
 #[tokio::test]
 async fn bookkeeping_reference_checks_roll_back() {
     let test_database = TestDatabase::create().await.expect("database");
@@ -122,9 +122,9 @@ async fn bookkeeping_reference_checks_roll_back() {
     }
 }
 
-/// Returns the foreign keys of the tables whose references bookkeeping checks per statement,
-/// and the storage options of `journal_entries`.
-async fn reference_state(db: &DatabaseConnection) -> (i64, i64, Option<String>) {
+/// Returns the foreign keys of the tables whose references bookkeeping checks per statement, the
+/// reference triggers, the storage options of `journal_entries` and its guard triggers.
+async fn reference_state(db: &DatabaseConnection) -> (i64, i64, Option<String>, i64) {
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
@@ -133,7 +133,8 @@ async fn reference_state(db: &DatabaseConnection) -> (i64, i64, Option<String>) 
                 'payment_allocations'::regclass)) AS keys, \
              (SELECT COUNT(*) FROM pg_trigger WHERE tgname LIKE '%_references_%') AS triggers, \
              (SELECT array_to_string(reloptions, ',') FROM pg_class \
-               WHERE relname = 'journal_entries') AS options",
+               WHERE relname = 'journal_entries') AS options, \
+             (SELECT COUNT(*) FROM pg_trigger WHERE tgname LIKE 'journal_entries_guard%') AS guards",
         ))
         .await
         .expect("state")
@@ -142,6 +143,7 @@ async fn reference_state(db: &DatabaseConnection) -> (i64, i64, Option<String>) 
         row.try_get("", "keys").expect("keys"),
         row.try_get("", "triggers").expect("triggers"),
         row.try_get("", "options").expect("options"),
+        row.try_get("", "guards").expect("guards"),
     )
 }
 
@@ -153,11 +155,11 @@ async fn roll_back_reference_checks(test_database: &TestDatabase) {
         .await
         .expect("connect");
     Migrator::up(&db, None).await.expect("up");
-    let checked = (0, 6, Some("fillfactor=50".to_owned()));
+    let checked = (0, 6, Some("fillfactor=50".to_owned()), 3);
     assert_eq!(reference_state(&db).await, checked);
 
-    Migrator::down(&db, Some(2)).await.expect("down");
-    assert_eq!(reference_state(&db).await, (6, 0, None));
+    Migrator::down(&db, Some(3)).await.expect("down");
+    assert_eq!(reference_state(&db).await, (6, 0, None, 1));
 
     Migrator::up(&db, None).await.expect("up again");
     assert_eq!(reference_state(&db).await, checked);
