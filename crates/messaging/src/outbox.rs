@@ -1,18 +1,19 @@
 //! The transactional outbox: events written with the business change, then relayed.
 //!
 //! A service calls [`enqueue`] inside the transaction that makes the change, so the event exists
-//! if and only if the change committed. The [`Relay`] reads pending rows in order, publishes them
-//! with confirms and deletes them afterwards. A crash between publish and delete publishes the
-//! row again on the next run; consumers deduplicate by event id. On PostgreSQL the rows are
-//! locked with `FOR UPDATE SKIP LOCKED`, so several replicas can relay side by side.
+//! if and only if the change committed. The [`Relay`] deletes a batch of pending rows in a
+//! transaction, publishes them in order with confirms, and commits only then. A crash before the
+//! commit leaves the rows in the outbox, so they are published again on the next run; consumers
+//! deduplicate by event id. On PostgreSQL the rows are picked with `FOR UPDATE SKIP LOCKED`, so
+//! several replicas can relay side by side.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::entity::prelude::*;
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, QueryOrder, QuerySelect, Set, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseBackend, Set, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -133,7 +134,7 @@ impl Relay {
         }
     }
 
-    /// Publishes one batch and deletes it; returns how many events it relayed.
+    /// Takes one batch out of the outbox and publishes it; returns how many events it relayed.
     pub async fn relay_batch(&self) -> Result<usize, RelayError> {
         // SQLite takes the write lock at BEGIN, so the delete below cannot find the snapshot
         // stale; PostgreSQL ignores the mode and locks the selected rows instead.
@@ -145,17 +146,26 @@ impl Relay {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             })
             .await?;
-        let mut query = Entity::find()
-            .filter(Column::Producer.eq(self.producer.as_str()))
-            .order_by_asc(Column::Seq)
+        // One statement takes the batch out of the outbox and returns it. The rows come back
+        // only if the transaction rolls back, which it does when publishing fails.
+        let mut batch = sea_orm::sea_query::Query::select();
+        batch
+            .column(Column::Seq)
+            .from(Entity)
+            .and_where(Column::Producer.eq(self.producer.as_str()))
+            .order_by(Column::Seq, sea_orm::Order::Asc)
             .limit(BATCH_SIZE);
         if self.db.get_database_backend() == DatabaseBackend::Postgres {
-            query = query.lock_with_behavior(
+            batch.lock_with_behavior(
                 sea_orm::sea_query::LockType::Update,
                 sea_orm::sea_query::LockBehavior::SkipLocked,
             );
         }
-        let rows = query.all(&transaction).await?;
+        let mut rows = Entity::delete_many()
+            .filter(Column::Seq.in_subquery(batch))
+            .exec_with_returning(&transaction)
+            .await?;
+        rows.sort_unstable_by_key(|row| row.seq);
         if rows.is_empty() {
             transaction.commit().await?;
             return Ok(0);
@@ -207,10 +217,6 @@ impl Relay {
             lag.record(dk_telemetry::metrics::seconds_since(event.time), &producer);
         }
 
-        Entity::delete_many()
-            .filter(Column::Id.is_in(rows.iter().map(|row| row.id)))
-            .exec(&transaction)
-            .await?;
         transaction.commit().await?;
         tracing::debug!(count = events.len(), producer = %self.producer, "relayed outbox events");
         Ok(events.len())
@@ -224,4 +230,100 @@ pub enum RelayError {
     Database(#[from] DbErr),
     #[error(transparent)]
     Bus(#[from] crate::BusError),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use futures::future::BoxFuture;
+    use sea_orm::Database;
+    use sea_orm_migration::{MigrationTrait, SchemaManager};
+
+    use super::*;
+    use crate::memory::MemoryBus;
+    use crate::topology::{Names, Subscription};
+    use crate::{Handler, HandlerError};
+
+    const PRODUCER: &str = "banksync";
+    const EVENT_TYPE: &str = "test.happened.v1";
+    const SUBSCRIPTION: Subscription = Subscription {
+        consumer: "test",
+        name: "outbox",
+        producer: PRODUCER,
+        routing_keys: &[EVENT_TYPE],
+    };
+
+    /// Records the ids of the events it handles, in order.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Uuid>>);
+
+    impl Handler for Recorder {
+        fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+            self.0.lock().expect("recorder").push(event.id);
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    async fn pending(db: &DatabaseConnection) -> u64 {
+        Entity::find().count(db).await.expect("count")
+    }
+
+    #[tokio::test]
+    async fn relay_keeps_batch_until_published() {
+        let path = std::env::temp_dir().join(format!("dk-outbox-{}.db", Uuid::new_v4()));
+        let db = Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .expect("connect");
+        crate::migration::CreateMessagingTables
+            .up(&SchemaManager::new(&db))
+            .await
+            .expect("outbox table");
+        let events: Vec<Event> = (0..3u8)
+            .map(|i| Event::new(EVENT_TYPE, "/dk/test", Uuid::nil(), vec![i]))
+            .collect();
+        enqueue(&db, PRODUCER, &events).await.expect("enqueue");
+
+        // The broker rejects the batch, because no exchange of that name was declared, and the
+        // batch stays in the outbox.
+        let url = std::env::var("DK_TEST_AMQP_URL")
+            .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+        let undeclared = Names::new(format!("test-{}", Uuid::new_v4().simple()));
+        let broker = crate::amqp::AmqpBus::connect(&url, undeclared)
+            .await
+            .expect("RabbitMQ on 127.0.0.1");
+        let failed = Relay::new(db.clone(), Bus::Amqp(broker), PRODUCER)
+            .relay_batch()
+            .await;
+        assert!(
+            failed.is_err(),
+            "publishing to a missing exchange: {failed:?}"
+        );
+        assert_eq!(pending(&db).await, 3);
+
+        // A running consumer receives the batch in order, and the outbox is empty afterwards.
+        let running = MemoryBus::new(Names::new("test"));
+        running.declare(&[SUBSCRIPTION]);
+        let recorder = Arc::new(Recorder::default());
+        let shutdown = CancellationToken::new();
+        let consumer = Bus::Memory(running.clone())
+            .subscribe(&SUBSCRIPTION, recorder.clone(), shutdown.clone())
+            .await
+            .expect("subscribe");
+        let relayed = Relay::new(db.clone(), Bus::Memory(running), PRODUCER)
+            .relay_batch()
+            .await
+            .expect("relay");
+        assert_eq!(relayed, 3);
+        assert_eq!(pending(&db).await, 0);
+        let expected: Vec<Uuid> = events.iter().map(|event| event.id).collect();
+        assert_eq!(*recorder.0.lock().expect("recorder"), expected);
+
+        shutdown.cancel();
+        consumer.join().await;
+        db.close().await.expect("close");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
 }
