@@ -10,8 +10,7 @@ use sea_orm::{
 /// Opens a connection pool and applies the backend's settings.
 ///
 /// SQLite gets write-ahead logging (readers do not block the writer), enforced foreign keys
-/// and a busy timeout, so that concurrent writers wait instead of failing. Its log is copied
-/// into the database file by a task of its own, see [`checkpoint_periodically`].
+/// and a busy timeout, so that concurrent writers wait instead of failing.
 pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
     let url = settings.url.expose();
     let mut options = ConnectOptions::new(url.to_owned());
@@ -27,52 +26,13 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<DatabaseConnection, 
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(30))
-                .pragma("wal_autocheckpoint", "0")
         });
     }
     let db = Database::connect(options).await?;
-    match db.get_database_backend() {
-        DatabaseBackend::Postgres => {
-            db.execute_unprepared("SET TIME ZONE 'UTC'").await?;
-        }
-        DatabaseBackend::Sqlite => {
-            tokio::spawn(checkpoint_periodically(db.clone()));
-        }
-        _ => {}
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        db.execute_unprepared("SET TIME ZONE 'UTC'").await?;
     }
     Ok(db)
-}
-
-/// How often the write-ahead log of an SQLite database is copied back into the database file.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
-
-/// Copies the write-ahead log of an SQLite database into the database file once a second, until
-/// the pool is closed.
-///
-/// SQLite would otherwise checkpoint inside the commit that filled the log to 1,000 pages, and
-/// that commit waits while the checkpoint writes and syncs the database file. The writers of a
-/// busy service, such as billing's quote writer, then stall for the length of a checkpoint. A
-/// passive checkpoint on its own connection copies what no reader still needs and lets the
-/// writers go on.
-async fn checkpoint_periodically(db: DatabaseConnection) {
-    let mut interval = tokio::time::interval(CHECKPOINT_INTERVAL);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        interval.tick().await;
-        let closed = || db.get_sqlite_connection_pool().is_closed();
-        if closed() {
-            return;
-        }
-        if let Err(error) = db
-            .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
-            .await
-        {
-            if closed() {
-                return;
-            }
-            tracing::warn!(%error, "SQLite checkpoint failed, retrying in a second");
-        }
-    }
 }
 
 /// Begins a transaction that will write.
@@ -198,44 +158,4 @@ pub async fn prepare_schema<M: sea_orm_migration::MigratorTrait>(
     }
     tracing::info!(service, "database schema is up to date");
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use dk_config::Secret;
-
-    #[tokio::test]
-    async fn sqlite_log_is_checkpointed_in_background() {
-        let path = std::env::temp_dir().join(format!("dk-checkpoint-{}.db", uuid::Uuid::new_v4()));
-        let settings = DatabaseSettings {
-            url: Secret::new(format!("sqlite://{}?mode=rwc", path.display())),
-            max_connections: 2,
-            migrate_on_start: true,
-        };
-        let db = connect(&settings).await.expect("connect");
-        db.execute_unprepared("CREATE TABLE filler (id INTEGER PRIMARY KEY, data BLOB NOT NULL)")
-            .await
-            .expect("create");
-        // 2 MiB: half of what SQLite's own checkpoint would wait for (1,000 pages of 4 KiB).
-        db.execute_unprepared(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 512) \
-             INSERT INTO filler (data) SELECT randomblob(4096) FROM n",
-        )
-        .await
-        .expect("fill");
-        let file_size = || std::fs::metadata(&path).map_or(0, |metadata| metadata.len());
-        assert!(file_size() < 1 << 20, "the rows are still in the log");
-
-        tokio::time::sleep(CHECKPOINT_INTERVAL * 3).await;
-        let size = file_size();
-        db.close().await.expect("close");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
-        assert!(
-            size >= 2 << 20,
-            "the database file has {size} bytes after the checkpoints"
-        );
-    }
 }
