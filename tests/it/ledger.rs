@@ -420,21 +420,24 @@ async fn check_ledger(stack: &Stack) {
             misplaced.message()
         );
     }
-    let revenue_without_box = client
-        .post_journal_entry(bk::PostJournalEntryRequest {
-            idempotency_key: key(),
-            journal: bk::Journal::Memorial as i32,
-            entry_date: day("2026-03-20"),
-            description: "Omzet zonder rubriek".into(),
-            lines: vec![
-                entry_line("1900", Some("1.00"), None),
-                entry_line("8000", None, Some("1.00")),
-            ],
-        })
-        .await
-        .expect_err("turnover needs its VAT box");
-    assert_eq!(revenue_without_box.code(), Code::InvalidArgument);
-    for expected in ["8000", "1a", "1e"] {
+    for (account, expected) in [
+        ("8000", "8000=AMOUNT:1a:base"),
+        ("8030", "8030=AMOUNT:3b:base"),
+    ] {
+        let revenue_without_box = client
+            .post_journal_entry(bk::PostJournalEntryRequest {
+                idempotency_key: key(),
+                journal: bk::Journal::Memorial as i32,
+                entry_date: day("2026-03-20"),
+                description: "Omzet zonder rubriek".into(),
+                lines: vec![
+                    entry_line("1900", Some("1.00"), None),
+                    entry_line(account, None, Some("1.00")),
+                ],
+            })
+            .await
+            .expect_err("turnover needs its VAT box");
+        assert_eq!(revenue_without_box.code(), Code::InvalidArgument);
         assert!(
             revenue_without_box.message().contains(expected),
             "{}",
@@ -704,7 +707,7 @@ async fn check_references(db: &sea_orm::DatabaseConnection) {
             format!(
                 "UPDATE ledger_accounts SET id = {new_id} WHERE id IN (SELECT account_id FROM journal_lines)"
             ),
-            "never changes",
+            "cannot change",
         ),
     ];
     for (statement, postgres_says) in refused {
@@ -718,6 +721,25 @@ async fn check_references(db: &sea_orm::DatabaseConnection) {
             "FOREIGN KEY constraint failed"
         };
         assert!(error.to_string().contains(expected), "{statement}: {error}");
+    }
+    if postgres {
+        for table in [
+            "journal_entries",
+            "ledger_accounts",
+            "payment_matches",
+            "payment_bookings",
+            "invoices",
+        ] {
+            let statement = format!("TRUNCATE {table}");
+            let error = db
+                .execute_unprepared(&statement)
+                .await
+                .expect_err(&statement);
+            assert!(
+                error.to_string().to_lowercase().contains("truncate"),
+                "{statement}: {error}"
+            );
+        }
     }
 }
 

@@ -376,7 +376,7 @@ async fn repeated_key_returns_first_quote() {
     modules.reverse();
     let rewritten = billing::CreateQuoteRequest {
         modules: modules.iter().map(|code| format!(" {code}")).collect(),
-        country_code: "NL".into(),
+        country_code: "nl".into(),
         language: billing::Language::Nl as i32,
         ..request.clone()
     };
@@ -403,6 +403,27 @@ async fn repeated_key_returns_first_quote() {
         .expect("error info");
     assert_eq!(info.reason, "IDEMPOTENCY_KEY_REUSED");
     assert_eq!(quote_rows(&stack).await.len(), 1);
+
+    // A VAT id written with spaces, points or in lower case is the same VAT id.
+    let belgian = billing::CreateQuoteRequest {
+        idempotency_key: key(),
+        country_code: "BE".into(),
+        vat_id: "BE0123456749".into(),
+        ..spec_example()
+    };
+    let first_belgian = create(&mut client, belgian.clone())
+        .await
+        .expect("Belgian quote");
+    let written_apart = create(
+        &mut client,
+        billing::CreateQuoteRequest {
+            vat_id: " be 0123.456.749 ".into(),
+            ..belgian
+        },
+    )
+    .await
+    .expect("replay with the VAT id written apart");
+    assert_eq!(written_apart.quote_id, first_belgian.quote_id);
     stack.stop().await.expect("stop");
 }
 

@@ -47,4 +47,6 @@ pub use diff::{BillingMonth, Change, DiffLine, ItemTotal, QuoteDiff, diff};
 pub use error::QuoteError;
 pub use language::Language;
 pub use quote::{LineKind, Quote, QuoteLine, QuoteStatus, VatAmount, quote, vat_per_rate};
-pub use vat::{EU_COUNTRIES, VatTreatment, is_eu, parse_country, treatment, validate_vat_id};
+pub use vat::{
+    EU_COUNTRIES, VatTreatment, is_eu, normalise_vat_id, parse_country, treatment, validate_vat_id,
+};

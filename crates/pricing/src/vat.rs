@@ -127,17 +127,22 @@ fn vat_prefix(country: &str) -> &str {
         .map_or(country, |format| format.prefix)
 }
 
+/// Returns a VAT id in upper case, without the spaces, points and hyphens people write in it.
+pub fn normalise_vat_id(vat_id: &str) -> String {
+    vat_id
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-'))
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 /// Validates the VAT id of a customer in the EU country `country` and returns it normalised:
 /// upper case, without spaces, points and hyphens.
 ///
 /// Countries without an entry in the format table get a generic rule: the prefix and 2 to 13
 /// letters or digits.
 pub fn validate_vat_id(vat_id: &str, country: &str) -> Result<String, QuoteError> {
-    let normalised: String = vat_id
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '.' | '-'))
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let normalised = normalise_vat_id(vat_id);
     let expected_prefix = vat_prefix(country);
     let format = VAT_FORMATS.iter().find(|format| format.country == country);
     let invalid = || QuoteError::InvalidVatId {

@@ -256,7 +256,8 @@ pub fn stored_basket(row: &quote::Model) -> Result<Basket, Status> {
 
 /// Returns the request in the form its idempotency hash covers. The same basket written another
 /// way hashes the same, because it prices the same: modules or add-ons in another order, padded
-/// codes, a country code in lower case or empty for the Netherlands, no language for Dutch.
+/// codes, a country code in lower case or empty for the Netherlands, a VAT id with spaces or
+/// points or in lower case, no language for Dutch.
 pub(crate) fn canonical_quote_request(request: &pb::CreateQuoteRequest) -> pb::CreateQuoteRequest {
     let codes = |codes: &[String]| {
         let mut codes: Vec<String> = codes.iter().map(|code| code.trim().to_owned()).collect();
@@ -275,7 +276,7 @@ pub(crate) fn canonical_quote_request(request: &pb::CreateQuoteRequest) -> pb::C
         modules: codes(&request.modules),
         addons: codes(&request.addons),
         country_code: country,
-        vat_id: request.vat_id.trim().to_owned(),
+        vat_id: dk_pricing::normalise_vat_id(&request.vat_id),
         language,
         ..request.clone()
     }

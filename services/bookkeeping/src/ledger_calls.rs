@@ -302,12 +302,20 @@ impl Bookkeeping {
             match (line.vat_box.trim(), line.vat_part.trim()) {
                 // Turnover booked without a box would be missing from the VAT return.
                 ("", "") if is_revenue(account) => {
+                    let expected = match revenue_box(account) {
+                        Some(vat_box) => format!(
+                            "box {vat_box} with vat_part base (on the command line {}=AMOUNT:{vat_box}:base)",
+                            account.number
+                        ),
+                        None => "the box of its turnover with vat_part base, such as 1a (21 %), \
+                                 1b (9 %), 1e (0 % or not taxed in the Netherlands), 3a (exports) \
+                                 or 3b (within the EU)"
+                            .to_owned(),
+                    };
                     return Err(status::invalid_argument(
                         &field("vat_box"),
                         format!(
-                            "missing for revenue account {} ({}): expected the box of its \
-                             turnover with vat_part base, for example 1a (21 %), 1b (9 %) or \
-                             1e (0 % or not taxed in the Netherlands)",
+                            "missing for revenue account {} ({}): expected {expected}",
                             account.number, account.name_nl
                         ),
                     ));
@@ -790,4 +798,17 @@ fn box_description(code: &str, english: bool) -> &'static str {
 /// `WOmz`.
 fn is_revenue(account: &ledger_account::Model) -> bool {
     account.rgs_code.starts_with("WOmz")
+}
+
+/// Returns the VAT return box of the turnover on a revenue account with a role, as invoices
+/// book it. A revenue account the organisation added itself has no role and gets `None`.
+fn revenue_box(account: &ledger_account::Model) -> Option<&'static str> {
+    match account.role.as_deref()? {
+        "revenue_high" => Some("1a"),
+        "revenue_low" => Some("1b"),
+        "revenue_zero" => Some("1e"),
+        "revenue_eu" => Some("3b"),
+        "revenue_export" => Some("3a"),
+        _ => None,
+    }
 }

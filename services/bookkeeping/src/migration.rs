@@ -936,13 +936,14 @@ impl MigrationTrait for CheckReferencesPerStatement {
         for parent in parents {
             db.execute_unprepared(&format!(
                 "DROP TRIGGER {parent}_referenced_delete ON {parent}; \
-                 DROP TRIGGER {parent}_key_update ON {parent}"
+                 DROP TRIGGER {parent}_key_update ON {parent}; \
+                 DROP TRIGGER {parent}_referenced_truncate ON {parent}"
             ))
             .await?;
         }
         db.execute_unprepared(
             "DROP FUNCTION check_references(); DROP FUNCTION check_unreferenced(); \
-             DROP FUNCTION reject_key_change()",
+             DROP FUNCTION reject_key_change(); DROP FUNCTION reject_truncate()",
         )
         .await?;
         Ok(())
@@ -998,6 +999,10 @@ fn reference_check_sql() -> Vec<String> {
          END; $$ LANGUAGE plpgsql"
             .to_owned(),
         // Arguments: pairs of referencing table and column.
+        // NOTE: unlike a foreign key, this check reads with the deleting transaction's snapshot.
+        // Under REPEATABLE READ a reference committed after that snapshot is missed, so such a
+        // transaction can delete a row that was referenced meanwhile. The services delete none
+        // of these rows and use READ COMMITTED, where each check sees the latest commits.
         "CREATE FUNCTION check_unreferenced() RETURNS trigger AS $$ \
          DECLARE i int := 0; referenced text; \
          BEGIN \
@@ -1017,7 +1022,17 @@ fn reference_check_sql() -> Vec<String> {
             .to_owned(),
         "CREATE FUNCTION reject_key_change() RETURNS trigger AS $$ \
          BEGIN \
-           RAISE EXCEPTION 'UPDATE on %: the id % is referenced and never changes', TG_TABLE_NAME, OLD.id \
+           RAISE EXCEPTION 'UPDATE on %: the id % cannot change, because other tables refer to % by id', \
+             TG_TABLE_NAME, OLD.id, TG_TABLE_NAME \
+             USING ERRCODE = 'foreign_key_violation'; \
+         END; $$ LANGUAGE plpgsql"
+            .to_owned(),
+        // Arguments: the referencing tables. A foreign key rejects TRUNCATE of the table it
+        // refers to, and a statement trigger on DELETE does not run for TRUNCATE.
+        "CREATE FUNCTION reject_truncate() RETURNS trigger AS $$ \
+         BEGIN \
+           RAISE EXCEPTION 'TRUNCATE on % rejected: % refer to its rows', \
+             TG_TABLE_NAME, array_to_string(TG_ARGV, ', ') \
              USING ERRCODE = 'foreign_key_violation'; \
          END; $$ LANGUAGE plpgsql"
             .to_owned(),
@@ -1059,6 +1074,16 @@ fn reference_check_sql() -> Vec<String> {
             "CREATE TRIGGER {parent}_key_update BEFORE UPDATE OF id ON {parent} \
              FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) \
              EXECUTE FUNCTION reject_key_change()"
+        ));
+        let mut tables: Vec<String> = children
+            .iter()
+            .map(|(table, _)| format!("'{table}'"))
+            .collect();
+        tables.dedup();
+        statements.push(format!(
+            "CREATE TRIGGER {parent}_referenced_truncate BEFORE TRUNCATE ON {parent} \
+             FOR EACH STATEMENT EXECUTE FUNCTION reject_truncate({})",
+            tables.join(", ")
         ));
     }
     statements
