@@ -1,19 +1,18 @@
 //! The transactional outbox: events written with the business change, then relayed.
 //!
 //! A service calls [`enqueue`] inside the transaction that makes the change, so the event exists
-//! if and only if the change committed. The [`Relay`] deletes a batch of pending rows in a
-//! transaction, publishes them in order with confirms, and commits only then. A crash before the
-//! commit leaves the rows in the outbox, so they are published again on the next run; consumers
-//! deduplicate by event id. On PostgreSQL the rows are picked with `FOR UPDATE SKIP LOCKED`, so
-//! several replicas can relay side by side.
+//! if and only if the change committed. The [`Relay`] reads pending rows in order, publishes them
+//! with confirms and deletes them afterwards. A crash between publish and delete publishes the
+//! row again on the next run; consumers deduplicate by event id. On PostgreSQL the rows are
+//! locked with `FOR UPDATE SKIP LOCKED`, so several replicas can relay side by side.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::entity::prelude::*;
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, Set, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ConnectionTrait, DatabaseBackend, QueryOrder, QuerySelect, Set, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -134,7 +133,7 @@ impl Relay {
         }
     }
 
-    /// Takes one batch out of the outbox and publishes it; returns how many events it relayed.
+    /// Publishes one batch and deletes it; returns how many events it relayed.
     pub async fn relay_batch(&self) -> Result<usize, RelayError> {
         // SQLite takes the write lock at BEGIN, so the delete below cannot find the snapshot
         // stale; PostgreSQL ignores the mode and locks the selected rows instead.
@@ -146,26 +145,17 @@ impl Relay {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             })
             .await?;
-        // One statement takes the batch out of the outbox and returns it. The rows come back
-        // only if the transaction rolls back, which it does when publishing fails.
-        let mut batch = sea_orm::sea_query::Query::select();
-        batch
-            .column(Column::Seq)
-            .from(Entity)
-            .and_where(Column::Producer.eq(self.producer.as_str()))
-            .order_by(Column::Seq, sea_orm::Order::Asc)
+        let mut query = Entity::find()
+            .filter(Column::Producer.eq(self.producer.as_str()))
+            .order_by_asc(Column::Seq)
             .limit(BATCH_SIZE);
         if self.db.get_database_backend() == DatabaseBackend::Postgres {
-            batch.lock_with_behavior(
+            query = query.lock_with_behavior(
                 sea_orm::sea_query::LockType::Update,
                 sea_orm::sea_query::LockBehavior::SkipLocked,
             );
         }
-        let mut rows = Entity::delete_many()
-            .filter(Column::Seq.in_subquery(batch))
-            .exec_with_returning(&transaction)
-            .await?;
-        rows.sort_unstable_by_key(|row| row.seq);
+        let rows = query.all(&transaction).await?;
         if rows.is_empty() {
             transaction.commit().await?;
             return Ok(0);
@@ -217,6 +207,10 @@ impl Relay {
             lag.record(dk_telemetry::metrics::seconds_since(event.time), &producer);
         }
 
+        Entity::delete_many()
+            .filter(Column::Id.is_in(rows.iter().map(|row| row.id)))
+            .exec(&transaction)
+            .await?;
         transaction.commit().await?;
         tracing::debug!(count = events.len(), producer = %self.producer, "relayed outbox events");
         Ok(events.len())
