@@ -396,7 +396,8 @@ async fn check_ledger(stack: &Stack) {
         "{}",
         bad_box.message()
     );
-    for (account, vat_box, part) in [("4400", "1a", "tax"), ("1530", "5b", "base")] {
+    // In upper case too: the box and part are read whatever their case.
+    for (account, vat_box, part) in [("4400", "1A", "TAX"), ("1530", "5b", "Base")] {
         let misplaced = client
             .post_journal_entry(bk::PostJournalEntryRequest {
                 idempotency_key: key(),

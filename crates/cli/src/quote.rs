@@ -56,12 +56,20 @@ impl QuoteLanguage {
     }
 }
 
+/// Drops the empty codes that a trailing or doubled comma leaves, as in `--modules crm,`.
+fn without_empty(codes: Vec<String>) -> Vec<String> {
+    codes
+        .into_iter()
+        .filter(|code| !code.trim().is_empty())
+        .collect()
+}
+
 pub async fn run(args: QuoteArgs) -> anyhow::Result<()> {
     let language = args.language.to_proto();
     let request = billing::CreateQuoteRequest {
         idempotency_key: idempotency_key(args.idempotency_key),
-        modules: args.modules,
-        addons: args.addons,
+        modules: without_empty(args.modules),
+        addons: without_empty(args.addons),
         users: args.users,
         bank_link: args.bank_link,
         country_code: args.country,
@@ -222,4 +230,15 @@ pub(crate) fn print_quote(quote: &billing::Quote) {
         quote.quote_id,
         date_to_string(quote.valid_until.as_ref())
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_comma_adds_no_code() {
+        let codes = ["crm", "", " ", "boekhouding"].map(String::from).to_vec();
+        assert_eq!(without_empty(codes), ["crm", "boekhouding"]);
+    }
 }

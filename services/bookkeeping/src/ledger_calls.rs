@@ -322,18 +322,20 @@ impl Bookkeeping {
                 }
                 ("", "") => {}
                 (vat_box, part) => {
-                    let parsed_box = VatBox::parse(vat_box).ok_or_else(|| {
+                    // Case does not matter: "1A" and "BASE" are read as 1a and base.
+                    let parsed_box = VatBox::parse(&vat_box.to_ascii_lowercase()).ok_or_else(|| {
                         status::invalid_argument(
                             &field("vat_box"),
                             format!("{vat_box:?}: expected one of 1a, 1b, 1c, 1d, 1e, 2a, 3a, 3b, 3c, 4a, 4b or 5b"),
                         )
                     })?;
-                    let parsed_part = VatPart::parse(part).ok_or_else(|| {
-                        status::invalid_argument(
-                            &field("vat_part"),
-                            format!("{part:?}: expected base or tax, with the VAT box"),
-                        )
-                    })?;
+                    let parsed_part =
+                        VatPart::parse(&part.to_ascii_lowercase()).ok_or_else(|| {
+                            status::invalid_argument(
+                                &field("vat_part"),
+                                format!("{part:?}: expected base or tax, with the VAT box"),
+                            )
+                        })?;
                     // Tax belongs on VAT accounts and turnover on the others; box 5b (input
                     // VAT) has no turnover column.
                     let vat_account = account
