@@ -659,7 +659,7 @@ async fn check_references(db: &sea_orm::DatabaseConnection) {
         assert!(rows > 0, "the demo statement booked payments into {table}");
     }
     let unposted = "(SELECT id FROM journal_entries WHERE description = 'around the service')";
-    let refused = [
+    let rejected_statements = [
         (
             format!(
                 "INSERT INTO journal_lines (id, entry_id, organisation_id, position, account_id, entry_date, amount_minor, description) \
@@ -711,7 +711,7 @@ async fn check_references(db: &sea_orm::DatabaseConnection) {
             "cannot change",
         ),
     ];
-    for (statement, postgres_says) in refused {
+    for (statement, postgres_says) in rejected_statements {
         let error = db
             .execute_unprepared(&statement)
             .await

@@ -254,10 +254,10 @@ pub fn stored_basket(row: &quote::Model) -> Result<Basket, Status> {
     serde_json::from_str(&row.basket).map_err(|e| status::internal("reading a stored quote", &e))
 }
 
-/// Returns the request in the form its idempotency hash covers. The same basket written another
-/// way hashes the same, because it prices the same: modules or add-ons in another order, padded
-/// codes, a country code in lower case or empty for the Netherlands, a VAT id with spaces or
-/// points or in lower case, no language for Dutch.
+/// Returns the request in the form its idempotency hash covers, so that the same basket written
+/// another way hashes the same, as it prices the same. The forms that count as one: modules or
+/// add-ons in any order, padded codes, a country code in lower case (or empty for the
+/// Netherlands), a VAT id with spaces, points or lower-case letters, and no language for Dutch.
 pub(crate) fn canonical_quote_request(request: &pb::CreateQuoteRequest) -> pb::CreateQuoteRequest {
     let codes = |codes: &[String]| {
         let mut codes: Vec<String> = codes.iter().map(|code| code.trim().to_owned()).collect();

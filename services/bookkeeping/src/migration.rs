@@ -1002,7 +1002,7 @@ fn reference_check_sql() -> Vec<String> {
         // NOTE: unlike a foreign key, this check reads with the deleting transaction's snapshot.
         // Under REPEATABLE READ a reference committed after that snapshot is missed, so such a
         // transaction can delete a row that was referenced meanwhile. The services delete none
-        // of these rows and use READ COMMITTED, where each check sees the latest commits.
+        // of these rows and use READ COMMITTED, where each check reads the latest commits.
         "CREATE FUNCTION check_unreferenced() RETURNS trigger AS $$ \
          DECLARE i int := 0; referenced text; \
          BEGIN \
