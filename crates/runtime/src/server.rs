@@ -202,12 +202,17 @@ pub struct Running {
 }
 
 impl Running {
-    /// Waits until the server, relays and consumers have stopped after shutdown was requested.
+    /// Waits until the server, relays and consumers have stopped after shutdown was requested,
+    /// then closes the database pool. Closing the last connection lets SQLite checkpoint its
+    /// write-ahead log into the database file and remove the `-wal` and `-shm` files.
     pub async fn wait(self) {
         for task in self.tasks {
             if let Err(error) = task.await {
                 tracing::error!(%error, "service task failed");
             }
+        }
+        if let Err(error) = self.db.close().await {
+            tracing::warn!(%error, "failed to close the database connections");
         }
     }
 }

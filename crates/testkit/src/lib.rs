@@ -444,10 +444,6 @@ impl Stack {
         for running in std::mem::take(&mut self.running) {
             running.wait().await;
         }
-        self.banksync_db.clone().close().await?;
-        self.bookkeeping_db.clone().close().await?;
-        self.billing_db.clone().close().await?;
-        self.support_db.clone().close().await?;
         remove_resources(
             &self.bus,
             &std::mem::take(&mut self.databases),

@@ -40,16 +40,25 @@ impl BankSync {
     /// listens.
     fn start(database_url: &str, stack: &Stack) -> BankSync {
         let prefix = stack.names.exchange("");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_dk-banksync"))
-            .env_clear()
-            .env("DK_BANKSYNC__GRPC__LISTEN", "127.0.0.1:0")
-            .env("DK_BANKSYNC__GRPC__SHUTDOWN_GRACE_SECONDS", "30")
-            .env("DK_BANKSYNC__DATABASE__URL", database_url)
+        let mut command = Self::command(database_url);
+        command
             .env("DK_BANKSYNC__MESSAGING__AMQP_URL", dk_testkit::amqp_url())
             .env(
                 "DK_BANKSYNC__MESSAGING__NAME_PREFIX",
                 prefix.trim_end_matches("dk."),
-            )
+            );
+        Self::spawn(command)
+    }
+
+    /// Builds the command that runs the binary on `database_url`, with the in-process bus
+    /// unless the caller adds a broker.
+    fn command(database_url: &str) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dk-banksync"));
+        command
+            .env_clear()
+            .env("DK_BANKSYNC__GRPC__LISTEN", "127.0.0.1:0")
+            .env("DK_BANKSYNC__GRPC__SHUTDOWN_GRACE_SECONDS", "30")
+            .env("DK_BANKSYNC__DATABASE__URL", database_url)
             .env(
                 "DK_BANKSYNC__AUTH__TOKEN_SECRET",
                 dk_testkit::TEST_TOKEN_SECRET,
@@ -61,9 +70,13 @@ impl BankSync {
             )
             .env("DK_BANKSYNC__BANK_LINK__SCHEDULER_INTERVAL_SECONDS", "0")
             .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start dk-banksync");
+            .stdout(Stdio::null());
+        command
+    }
+
+    /// Starts `command` and waits until the binary listens.
+    fn spawn(mut command: Command) -> BankSync {
+        let mut child = command.spawn().expect("start dk-banksync");
         let stderr = child.stderr.take().expect("piped standard error");
         let (sender, logs) = mpsc::channel();
         std::thread::spawn(move || {
@@ -379,4 +392,36 @@ async fn import_with_sigterm(stack: &Stack, database: &TestDatabase) {
         "dk-banksync exited with {status}: {logs:#?}"
     );
     banksync_db.close().await.expect("close");
+}
+
+/// A service on SQLite closes its connections when it stops, so SQLite folds the write-ahead log
+/// into the database file and removes the `-wal` and `-shm` files.
+#[test]
+fn sigterm_on_sqlite_leaves_no_write_ahead_log() {
+    let folder = std::env::temp_dir().join(format!(
+        "dk-banksync-stop-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&folder).expect("temporary folder");
+    let database = folder.join("banksync.sqlite");
+    let banksync = BankSync::spawn(BankSync::command(&format!(
+        "sqlite://{}?mode=rwc",
+        database.display()
+    )));
+    let log = |suffix: &str| folder.join(format!("banksync.sqlite{suffix}"));
+    assert!(
+        log("-wal").exists(),
+        "a running service keeps a write-ahead log"
+    );
+
+    banksync.terminate();
+    let (status, logs) = banksync.wait(Duration::from_secs(30));
+    assert!(status.success(), "{status}: {logs:#?}");
+    let left: Vec<_> = std::fs::read_dir(&folder)
+        .expect("folder")
+        .map(|entry| entry.expect("entry").file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("banksync.sqlite")]);
+    std::fs::remove_dir_all(&folder).expect("remove folder");
 }

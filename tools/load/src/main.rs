@@ -399,9 +399,7 @@ struct Billing {
 
 impl Billing {
     async fn stop(self) -> anyhow::Result<()> {
-        let db = self.running.db.clone();
         self.running.wait().await;
-        db.close().await?;
         if let Some(database) = self.database {
             database.drop_database().await?;
         }
