@@ -9,7 +9,7 @@ use dk_banklink::Bank;
 use dk_banklink::fake::{FakeBank, FakeTransaction, Fault};
 use dk_banksync::settings::BankLinkSettings;
 use dk_domain::{Decimal, OrganisationId};
-use dk_messaging::topology::{self, Subscription};
+use dk_messaging::topology::{self, Scope, Subscription};
 use dk_messaging::{Event, Handler, HandlerError};
 use dk_proto::banksync::v1 as banksync;
 use dk_proto::events::v1::{BankConsentNotice, Entitlements, LicenceActivated, LicenceChanged};
@@ -453,6 +453,7 @@ const NOTICES: Subscription = Subscription {
         topology::BANK_CONSENT_EXPIRING,
         topology::BANK_CONSENT_ENDED,
     ],
+    scope: Scope::Every,
 };
 
 /// Subscribes a test queue to the consent notices; [`Listener::stop`] removes it again.

@@ -14,8 +14,8 @@ use futures::{FutureExt, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions, BasicQosOptions,
-    BasicRejectOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions,
-    QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+    BasicRejectOptions, ConfirmSelectOptions, ExchangeBindOptions, ExchangeDeclareOptions,
+    ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -26,7 +26,10 @@ use uuid::Uuid;
 
 use crate::Event;
 use crate::bus::{BusError, Handler, MAX_BATCH, Settlement, deliver_batch};
-use crate::topology::{self, Names, Subscription};
+use crate::topology::{self, Names, Scope, Subscription};
+
+/// The header that names an event's organisation, which [`Scope::One`] filters match.
+const ORGANISATION_HEADER: &str = "dk-organisation-id";
 
 /// Maximum number of unacknowledged deliveries per consumer.
 const PREFETCH: u16 = 512;
@@ -149,18 +152,100 @@ impl AmqpBus {
             .queue_declare(queue.as_str().into(), durable_queue, arguments)
             .await
             .map_err(|e| self.error(e))?;
+        let producer = self.names.exchange(subscription.producer);
+        match subscription.scope {
+            Scope::Every => {
+                for routing_key in subscription.routing_keys {
+                    channel
+                        .queue_bind(
+                            queue.as_str().into(),
+                            producer.as_str().into(),
+                            (*routing_key).into(),
+                            QueueBindOptions::default(),
+                            FieldTable::default(),
+                        )
+                        .await
+                        .map_err(|e| self.error(e))?;
+                }
+            }
+            // The queue's binding to the filter names the organisation. Only the consumer has
+            // that id, so it adds the binding when it subscribes.
+            Scope::One => {
+                let filter = self.names.filter_exchange(subscription);
+                channel
+                    .exchange_declare(
+                        filter.as_str().into(),
+                        ExchangeKind::Headers,
+                        ExchangeDeclareOptions {
+                            durable: true,
+                            ..Default::default()
+                        },
+                        FieldTable::default(),
+                    )
+                    .await
+                    .map_err(|e| self.error(e))?;
+                for routing_key in subscription.routing_keys {
+                    channel
+                        .exchange_bind(
+                            filter.as_str().into(),
+                            producer.as_str().into(),
+                            (*routing_key).into(),
+                            ExchangeBindOptions::default(),
+                            FieldTable::default(),
+                        )
+                        .await
+                        .map_err(|e| self.error(e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Binds a [`Scope::One`] queue to its filter for `organisation`'s events. It also removes
+    /// the direct bindings to the producer's exchange that releases before the filter made, which
+    /// would deliver every organisation's events. Both steps are safe to repeat.
+    ///
+    /// NOTE: during a rolling update, a service of an older release that starts after billing
+    /// binds the queue directly again, and billing receives every payment until it restarts.
+    async fn bind_organisation(
+        &self,
+        subscription: &Subscription,
+        organisation: Uuid,
+    ) -> Result<(), BusError> {
+        let queue = self.names.queue(subscription);
+        let connection = self.open_connection().await?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| self.error(e))?;
+        let mut arguments = FieldTable::default();
+        arguments.insert("x-match".into(), AMQPValue::LongString("all".into()));
+        arguments.insert(
+            ORGANISATION_HEADER.into(),
+            AMQPValue::LongString(organisation.to_string().into()),
+        );
+        channel
+            .queue_bind(
+                queue.as_str().into(),
+                self.names.filter_exchange(subscription).as_str().into(),
+                "".into(),
+                QueueBindOptions::default(),
+                arguments,
+            )
+            .await
+            .map_err(|e| self.error(e))?;
         for routing_key in subscription.routing_keys {
             channel
-                .queue_bind(
+                .queue_unbind(
                     queue.as_str().into(),
                     self.names.exchange(subscription.producer).as_str().into(),
                     (*routing_key).into(),
-                    QueueBindOptions::default(),
                     FieldTable::default(),
                 )
                 .await
                 .map_err(|e| self.error(e))?;
         }
+        let _ = connection.close(200, "organisation bound".into()).await;
         Ok(())
     }
 
@@ -185,7 +270,8 @@ impl AmqpBus {
         Ok(())
     }
 
-    /// Deletes the queues, dead-letter queues and dead-letter exchanges of `subscriptions`.
+    /// Deletes the queues, dead-letter queues, dead-letter exchanges and filters of
+    /// `subscriptions`.
     pub async fn delete(&self, subscriptions: &[Subscription]) -> Result<(), BusError> {
         let connection = self.open_connection().await?;
         let channel = connection
@@ -202,16 +288,16 @@ impl AmqpBus {
                     .await
                     .map_err(|e| self.error(e))?;
             }
-            channel
-                .exchange_delete(
-                    self.names
-                        .dead_letter_exchange(subscription)
-                        .as_str()
-                        .into(),
-                    ExchangeDeleteOptions::default(),
-                )
-                .await
-                .map_err(|e| self.error(e))?;
+            let mut exchanges = vec![self.names.dead_letter_exchange(subscription)];
+            if subscription.scope == Scope::One {
+                exchanges.push(self.names.filter_exchange(subscription));
+            }
+            for exchange in exchanges {
+                channel
+                    .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                    .await
+                    .map_err(|e| self.error(e))?;
+            }
         }
         let _ = connection.close(200, "queues deleted".into()).await;
         Ok(())
@@ -295,10 +381,14 @@ impl AmqpBus {
     pub(crate) async fn subscribe(
         &self,
         subscription: &Subscription,
+        organisation: Option<Uuid>,
         handler: Arc<dyn Handler>,
         shutdown: CancellationToken,
     ) -> Result<JoinHandle<()>, BusError> {
         let queue = self.names.queue(subscription);
+        if let Some(organisation) = organisation {
+            self.bind_organisation(subscription, organisation).await?;
+        }
         // The first connection is made here so that a broker that is down fails the start.
         let first = self.open_consumer(&queue).await?;
         let bus = self.clone();
@@ -470,6 +560,31 @@ impl AmqpBus {
         Ok(channel)
     }
 
+    /// Binds a subscription's queue straight to its producer's exchange, as releases before
+    /// [`Scope::One`] did.
+    #[cfg(test)]
+    pub(crate) async fn bind_directly(&self, subscription: &Subscription) -> Result<(), BusError> {
+        let connection = self.open_connection().await?;
+        let channel = connection
+            .create_channel()
+            .await
+            .map_err(|e| self.error(e))?;
+        for routing_key in subscription.routing_keys {
+            channel
+                .queue_bind(
+                    self.names.queue(subscription).as_str().into(),
+                    self.names.exchange(subscription.producer).as_str().into(),
+                    (*routing_key).into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(|e| self.error(e))?;
+        }
+        let _ = connection.close(200, "bound".into()).await;
+        Ok(())
+    }
+
     fn error(&self, source: lapin::Error) -> BusError {
         BusError::Amqp {
             url: dk_config::redact_url(&self.url),
@@ -506,7 +621,7 @@ fn properties(event: &Event) -> BasicProperties {
             .time
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
     );
-    text("dk-organisation-id", &event.organisation_id.to_string());
+    text(ORGANISATION_HEADER, &event.organisation_id.to_string());
     if let Some(traceparent) = &event.traceparent {
         text("traceparent", traceparent);
     }
@@ -542,8 +657,7 @@ fn event_from_delivery(delivery: &Delivery) -> Result<Event, String> {
     let event_type = header("ce-type")
         .or_else(|| properties.kind().as_ref().map(|kind| kind.to_string()))
         .ok_or("missing ce-type")?;
-    let organisation_id =
-        header("dk-organisation-id").ok_or("missing dk-organisation-id header")?;
+    let organisation_id = header(ORGANISATION_HEADER).ok_or("missing dk-organisation-id header")?;
     let organisation_id = Uuid::parse_str(&organisation_id)
         .map_err(|_| format!("organisation id {organisation_id:?} is not a UUID"))?;
     let time = header("ce-time")

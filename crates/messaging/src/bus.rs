@@ -7,8 +7,9 @@ use futures::future::BoxFuture;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+use uuid::Uuid;
 
-use crate::topology::{Names, Subscription};
+use crate::topology::{Names, Scope, Subscription};
 use crate::{Event, amqp, memory};
 
 /// Deliveries of one event before it moves to the dead-letter queue.
@@ -32,6 +33,11 @@ pub enum BusError {
     QueueTaken(String),
     #[error("queue {0} is not declared; declare the topology first")]
     UnknownQueue(String),
+    #[error("queue {queue} {expected}")]
+    WrongScope {
+        queue: String,
+        expected: &'static str,
+    },
     #[error("the bus is shut down")]
     Closed,
 }
@@ -226,9 +232,51 @@ impl Bus {
         handler: Arc<dyn Handler>,
         shutdown: CancellationToken,
     ) -> Result<Subscriber, BusError> {
+        self.start_consumer(subscription, None, handler, shutdown)
+            .await
+    }
+
+    /// Starts consuming a [`Scope::One`] subscription's queue, which receives `organisation`'s
+    /// events only, until `shutdown` is cancelled.
+    pub async fn subscribe_for(
+        &self,
+        subscription: &Subscription,
+        organisation: Uuid,
+        handler: Arc<dyn Handler>,
+        shutdown: CancellationToken,
+    ) -> Result<Subscriber, BusError> {
+        self.start_consumer(subscription, Some(organisation), handler, shutdown)
+            .await
+    }
+
+    async fn start_consumer(
+        &self,
+        subscription: &Subscription,
+        organisation: Option<Uuid>,
+        handler: Arc<dyn Handler>,
+        shutdown: CancellationToken,
+    ) -> Result<Subscriber, BusError> {
+        let expected = match (subscription.scope, organisation) {
+            (Scope::Every, None) | (Scope::One, Some(_)) => None,
+            (Scope::Every, Some(_)) => {
+                Some("receives the events of every organisation; subscribe it without one")
+            }
+            (Scope::One, None) => {
+                Some("receives the events of one organisation; subscribe it with `subscribe_for`")
+            }
+        };
+        if let Some(expected) = expected {
+            return Err(BusError::WrongScope {
+                queue: self.names().queue(subscription),
+                expected,
+            });
+        }
         let task = match self {
-            Bus::Amqp(bus) => bus.subscribe(subscription, handler, shutdown).await?,
-            Bus::Memory(bus) => bus.subscribe(subscription, handler, shutdown)?,
+            Bus::Amqp(bus) => {
+                bus.subscribe(subscription, organisation, handler, shutdown)
+                    .await?
+            }
+            Bus::Memory(bus) => bus.subscribe(subscription, organisation, handler, shutdown)?,
         };
         Ok(Subscriber { task })
     }
@@ -244,6 +292,135 @@ impl Subscriber {
     pub async fn join(self) {
         if let Err(error) = self.task.await {
             tracing::error!(%error, "consumer task failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::panic::AssertUnwindSafe;
+    use std::sync::Mutex;
+
+    use futures::FutureExt;
+
+    use super::*;
+    use crate::amqp::AmqpBus;
+    use crate::memory::MemoryBus;
+
+    const EVENT_TYPE: &str = "test.paid.v1";
+    const ONE_ORGANISATION: Subscription = Subscription {
+        consumer: "test",
+        name: "one-organisation",
+        producer: "bookkeeping",
+        routing_keys: &[EVENT_TYPE],
+        scope: Scope::One,
+    };
+
+    /// Records the organisations of the events it handles, in order.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<Uuid>>);
+
+    impl Handler for Recorder {
+        fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+            self.0.lock().expect("recorder").push(event.organisation_id);
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    /// Publishes events of two organisations to a queue subscribed for one of them, and checks
+    /// that only that one's arrive.
+    async fn receives_one_organisation(bus: &Bus) {
+        let recorder = Arc::new(Recorder::default());
+        let shutdown = CancellationToken::new();
+        let refused = bus
+            .subscribe(&ONE_ORGANISATION, recorder.clone(), shutdown.clone())
+            .await
+            .err()
+            .expect("a scoped queue without an organisation is refused");
+        assert!(refused.to_string().contains("subscribe_for"), "{refused}");
+        let other_scope = bus
+            .subscribe_for(
+                &crate::topology::BOOKKEEPING_BANK_MUTATIONS,
+                Uuid::new_v4(),
+                recorder.clone(),
+                shutdown.clone(),
+            )
+            .await
+            .err()
+            .expect("a queue of every organisation cannot be limited to one");
+        assert!(
+            other_scope.to_string().contains("every organisation"),
+            "{other_scope}"
+        );
+
+        let vendor = Uuid::new_v4();
+        let customer = Uuid::new_v4();
+        let consumer = bus
+            .subscribe_for(
+                &ONE_ORGANISATION,
+                vendor,
+                recorder.clone(),
+                shutdown.clone(),
+            )
+            .await
+            .expect("subscribe");
+        let events: Vec<Event> = [customer, vendor, customer, vendor]
+            .into_iter()
+            .map(|organisation| Event::new(EVENT_TYPE, "/dk/test", organisation, vec![]))
+            .collect();
+        bus.publish("bookkeeping", &events).await.expect("publish");
+
+        // The queue keeps the order of publishing, so once the last event (the vendor's) has
+        // arrived, a customer's event that the filter let through would have arrived before it.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while recorder.0.lock().expect("recorder").len() < 2
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(*recorder.0.lock().expect("recorder"), vec![vendor, vendor]);
+        shutdown.cancel();
+        consumer.join().await;
+    }
+
+    #[tokio::test]
+    async fn memory_queue_receives_one_organisation() {
+        let memory = MemoryBus::new(Names::new("test"));
+        memory.declare_topology();
+        memory.declare(&[ONE_ORGANISATION]);
+        receives_one_organisation(&Bus::Memory(memory)).await;
+    }
+
+    #[tokio::test]
+    async fn rabbitmq_queue_receives_one_organisation() {
+        let url = std::env::var("DK_TEST_AMQP_URL")
+            .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+        let names = Names::new(format!("test-{}.", Uuid::new_v4().simple()));
+        let broker = AmqpBus::connect(&url, names)
+            .await
+            .expect("RabbitMQ on 127.0.0.1");
+        let bus = Bus::Amqp(broker.clone());
+        bus.declare_topology().await.expect("declare");
+        bus.declare_subscriptions(&[ONE_ORGANISATION])
+            .await
+            .expect("declare");
+        // An earlier release bound the queue to the producer's exchange itself; subscribing
+        // removes that binding, or every organisation's events would still arrive.
+        broker
+            .bind_directly(&ONE_ORGANISATION)
+            .await
+            .expect("direct binding");
+
+        // The broker is cleaned up also when the scenario fails.
+        let outcome = AssertUnwindSafe(receives_one_organisation(&bus))
+            .catch_unwind()
+            .await;
+        bus.delete_subscriptions(&[ONE_ORGANISATION])
+            .await
+            .expect("delete queue");
+        broker.delete_topology().await.expect("delete topology");
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
         }
     }
 }

@@ -12,10 +12,11 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use crate::Event;
 use crate::bus::{BusError, Handler, MAX_BATCH, Settlement, deliver_batch};
-use crate::topology::{self, Names, Subscription};
+use crate::topology::{self, Names, Scope, Subscription};
 
 struct Delivery {
     event: Event,
@@ -31,6 +32,8 @@ struct Binding {
     exchange: String,
     pattern: String,
     queue: String,
+    /// The one organisation whose events pass, for a queue of [`Scope::One`].
+    organisation: Option<Uuid>,
 }
 
 #[derive(Default)]
@@ -80,13 +83,20 @@ impl MemoryBus {
                     receiver: Some(receiver),
                 },
             );
-            for pattern in subscription.routing_keys {
-                state.bindings.push(Binding {
-                    exchange: self.names.exchange(subscription.producer),
-                    pattern: (*pattern).to_owned(),
-                    queue: queue.clone(),
-                });
+            if subscription.scope == Scope::Every {
+                self.bind(&mut state, subscription, None);
             }
+        }
+    }
+
+    fn bind(&self, state: &mut State, subscription: &Subscription, organisation: Option<Uuid>) {
+        for pattern in subscription.routing_keys {
+            state.bindings.push(Binding {
+                exchange: self.names.exchange(subscription.producer),
+                pattern: (*pattern).to_owned(),
+                queue: self.names.queue(subscription),
+                organisation,
+            });
         }
     }
 
@@ -109,6 +119,9 @@ impl MemoryBus {
                 for binding in &state.bindings {
                     if binding.exchange != exchange
                         || !topology::topic_matches(&binding.pattern, &event.event_type)
+                        || binding
+                            .organisation
+                            .is_some_and(|organisation| organisation != event.organisation_id)
                     {
                         continue;
                     }
@@ -139,6 +152,7 @@ impl MemoryBus {
     pub(crate) fn subscribe(
         &self,
         subscription: &Subscription,
+        organisation: Option<Uuid>,
         handler: Arc<dyn Handler>,
         shutdown: CancellationToken,
     ) -> Result<JoinHandle<()>, BusError> {
@@ -149,10 +163,14 @@ impl MemoryBus {
                 .queues
                 .get_mut(&queue)
                 .ok_or_else(|| BusError::UnknownQueue(queue.clone()))?;
-            entry
+            let receiver = entry
                 .receiver
                 .take()
-                .ok_or_else(|| BusError::QueueTaken(queue.clone()))?
+                .ok_or_else(|| BusError::QueueTaken(queue.clone()))?;
+            if organisation.is_some() {
+                self.bind(&mut state, subscription, organisation);
+            }
+            receiver
         };
         let bus = self.clone();
         Ok(tokio::spawn(async move {

@@ -236,7 +236,7 @@ mod tests {
 
     use super::*;
     use crate::memory::MemoryBus;
-    use crate::topology::{Names, Subscription};
+    use crate::topology::{Names, Scope, Subscription};
     use crate::{Handler, HandlerError};
 
     const PRODUCER: &str = "banksync";
@@ -246,6 +246,7 @@ mod tests {
         name: "outbox",
         producer: PRODUCER,
         routing_keys: &[EVENT_TYPE],
+        scope: Scope::Every,
     };
 
     /// Records the ids of the events it handles, in order.

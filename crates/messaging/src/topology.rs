@@ -5,6 +5,14 @@
 //! producer's exchange by routing key, with a dead-letter exchange `dk.<consumer>.dlx` that
 //! routes rejected messages to `<queue>.dlq`. A name prefix keeps environments and parallel
 //! tests apart on one broker.
+//!
+//! A subscription of [`Scope::One`] receives the events of one organisation only. Its queue is
+//! not bound to the producer's exchange directly but through a headers exchange of its own,
+//! `<queue>.filter`, which passes an event only when its `dk-organisation-id` header names the
+//! organisation the consumer subscribed for. The broker then drops the other events instead of
+//! storing, delivering and acknowledging each of them. Billing needs the payments of the
+//! vendor's invoices only, while bookkeeping publishes one for every invoice of every
+//! organisation.
 
 /// Routing key and CloudEvents type of a newly imported bank mutation.
 pub const BANK_MUTATION_IMPORTED: &str = "bank.mutation.imported.v1";
@@ -35,6 +43,17 @@ pub struct Subscription {
     /// The producing service whose exchange the queue is bound to.
     pub producer: &'static str,
     pub routing_keys: &'static [&'static str],
+    /// Whose events the queue receives.
+    pub scope: Scope,
+}
+
+/// Whose events a subscription's queue receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The events of every organisation.
+    Every,
+    /// The events of the one organisation that the consumer names when it subscribes.
+    One,
 }
 
 /// Bookkeeping receives every imported bank mutation, to match it to invoices.
@@ -43,6 +62,7 @@ pub const BOOKKEEPING_BANK_MUTATIONS: Subscription = Subscription {
     name: "bank-mutations",
     producer: "banksync",
     routing_keys: &[BANK_MUTATION_IMPORTED],
+    scope: Scope::Every,
 };
 
 /// Bookkeeping receives the organisations' bank accounts, to give each its ledger account and
@@ -52,6 +72,7 @@ pub const BOOKKEEPING_BANK_ACCOUNTS: Subscription = Subscription {
     name: "bank-accounts",
     producer: "banksync",
     routing_keys: &[BANK_ACCOUNT_REGISTERED],
+    scope: Scope::Every,
 };
 
 /// Bookkeeping receives the invoices billing issues, to book them as sales invoices of the
@@ -61,6 +82,7 @@ pub const BOOKKEEPING_ISSUED_INVOICES: Subscription = Subscription {
     name: "issued-invoices",
     producer: "billing",
     routing_keys: &[INVOICE_ISSUED],
+    scope: Scope::Every,
 };
 
 /// Banksync receives the licences' entitlements, to allow the automatic bank link and cap its
@@ -70,15 +92,17 @@ pub const BANKSYNC_LICENCES: Subscription = Subscription {
     name: "licences",
     producer: "billing",
     routing_keys: &[LICENCE_ACTIVATED, LICENCE_CHANGED],
+    scope: Scope::Every,
 };
 
 /// Billing receives the payments bookkeeping applies and takes back, to keep the paid state of
-/// the vendor's invoices.
+/// the vendor's invoices. It subscribes for the vendor organisation only.
 pub const BILLING_INVOICE_PAYMENTS: Subscription = Subscription {
     consumer: "billing",
     name: "invoice-payments",
     producer: "bookkeeping",
     routing_keys: &[INVOICE_PAID, INVOICE_PAYMENT_UNDONE],
+    scope: Scope::One,
 };
 
 /// The producing services, each with its exchange.
@@ -125,6 +149,12 @@ impl Names {
     pub fn dead_letter_queue(&self, subscription: &Subscription) -> String {
         format!("{}.dlq", self.queue(subscription))
     }
+
+    /// The headers exchange between the producer's exchange and the queue of a subscription
+    /// of [`Scope::One`].
+    pub fn filter_exchange(&self, subscription: &Subscription) -> String {
+        format!("{}.filter", self.queue(subscription))
+    }
 }
 
 /// Whether an AMQP topic pattern (`*` one word, `#` zero or more words) matches a routing key.
@@ -160,6 +190,10 @@ mod tests {
         assert_eq!(
             names.dead_letter_queue(&BOOKKEEPING_BANK_MUTATIONS),
             "t1.dk.bookkeeping.bank-mutations.dlq"
+        );
+        assert_eq!(
+            names.filter_exchange(&BILLING_INVOICE_PAYMENTS),
+            "t1.dk.billing.invoice-payments.filter"
         );
     }
 

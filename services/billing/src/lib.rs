@@ -64,8 +64,9 @@ pub async fn start(
         issuer: issuer.organisation_id(),
     });
     let consumer = bus
-        .subscribe(
+        .subscribe_for(
             &topology::BILLING_INVOICE_PAYMENTS,
+            issuer.organisation_id(),
             handler,
             shutdown.clone(),
         )
