@@ -59,6 +59,8 @@ impl BankSync {
             .env("DK_BANKSYNC__GRPC__LISTEN", "127.0.0.1:0")
             .env("DK_BANKSYNC__GRPC__SHUTDOWN_GRACE_SECONDS", "30")
             .env("DK_BANKSYNC__DATABASE__URL", database_url)
+            // An empty broker URL selects the in-process bus instead of the default broker.
+            .env("DK_BANKSYNC__MESSAGING__AMQP_URL", "")
             .env(
                 "DK_BANKSYNC__AUTH__TOKEN_SECRET",
                 dk_testkit::TEST_TOKEN_SECRET,
