@@ -445,6 +445,48 @@ async fn check_ledger(stack: &Stack) {
             revenue_without_box.message()
         );
     }
+    // VAT without a box would be missing from the return, unless the entry settles the VAT.
+    for (account, expected) in [
+        ("1500", "1500=AMOUNT:1a:tax"),
+        ("1530", "1530=AMOUNT:5b:tax"),
+    ] {
+        let tax_without_box = client
+            .post_journal_entry(bk::PostJournalEntryRequest {
+                idempotency_key: key(),
+                journal: bk::Journal::Memorial as i32,
+                entry_date: day("2026-03-20"),
+                description: "Btw zonder rubriek".into(),
+                lines: vec![
+                    entry_line("1900", Some("1.00"), None),
+                    entry_line(account, None, Some("1.00")),
+                ],
+            })
+            .await
+            .expect_err("VAT outside a settlement needs its box");
+        assert_eq!(tax_without_box.code(), Code::InvalidArgument);
+        let message = tax_without_box.message();
+        assert!(message.contains(expected), "{message}");
+        assert!(message.contains("account 1550"), "{message}");
+    }
+    let settlement = client
+        .post_journal_entry(bk::PostJournalEntryRequest {
+            idempotency_key: key(),
+            journal: bk::Journal::Memorial as i32,
+            entry_date: day("2026-03-31"),
+            description: "Btw-afdracht maart".into(),
+            lines: vec![
+                entry_line("1500", Some("63.00"), None),
+                entry_line("1550", None, Some("63.00")),
+            ],
+        })
+        .await
+        .expect("a settlement moves VAT without a box")
+        .into_inner()
+        .entry
+        .expect("entry");
+    assert_eq!(settlement.lines[0].vat_box, "");
+    let boxes = vat_return(&mut client, "2026-03-01", "2026-03-31").await;
+    assert_eq!(vat_box(&boxes, "1a"), ("300.00", "63.00"));
     let sales_journal = client
         .post_journal_entry(bk::PostJournalEntryRequest {
             idempotency_key: key(),

@@ -231,6 +231,9 @@ impl Bookkeeping {
             .map(|account| (account.number.as_str(), account))
             .collect();
         let mut lines = Vec::with_capacity(request.lines.len());
+        // The first line on a VAT account without a box, and whether the entry settles VAT.
+        let mut untagged_tax: Option<(usize, &ledger_account::Model)> = None;
+        let mut settles_vat = false;
         for (index, line) in request.lines.iter().enumerate() {
             let field = |name: &str| format!("lines[{index}].{name}");
             let account = by_number.get(line.account_number.trim()).ok_or_else(|| {
@@ -320,8 +323,17 @@ impl Bookkeeping {
                         ),
                     ));
                 }
-                ("", "") => {}
+                ("", "") => match account.role.as_deref() {
+                    Some("vat_settlement") => settles_vat = true,
+                    Some(role) if role.starts_with("vat_") && untagged_tax.is_none() => {
+                        untagged_tax = Some((index, account));
+                    }
+                    _ => {}
+                },
                 (vat_box, part) => {
+                    if account.role.as_deref() == Some("vat_settlement") {
+                        settles_vat = true;
+                    }
                     // Case does not matter: "1A" and "BASE" are read as 1a and base.
                     let parsed_box = VatBox::parse(&vat_box.to_ascii_lowercase()).ok_or_else(|| {
                         status::invalid_argument(
@@ -364,6 +376,31 @@ impl Bookkeeping {
                 }
             }
             lines.push(posted);
+        }
+        // VAT booked without a box would be missing from the return, unless the entry settles
+        // the VAT accounts' balances against the settlement account, which no box covers.
+        if let (Some((index, account)), false) = (untagged_tax, settles_vat) {
+            let settlement = accounts
+                .values()
+                .find(|account| account.role.as_deref() == Some("vat_settlement"))
+                .map(|account| format!("account {} ({})", account.number, account.name_nl))
+                .unwrap_or_else(|| "the VAT settlement account".to_owned());
+            let boxes = match account.role.as_deref() {
+                Some("vat_payable_high") => "1a",
+                Some("vat_payable_low") => "1b",
+                Some("vat_receivable") => "5b",
+                _ => "2a, 4a or 4b",
+            };
+            let example = boxes.split(',').next().unwrap_or(boxes);
+            return Err(status::invalid_argument(
+                &format!("lines[{index}].vat_box"),
+                format!(
+                    "missing for VAT account {} ({}): expected box {boxes} with vat_part tax \
+                     (on the command line {}=AMOUNT:{example}:tax), or, when the entry settles \
+                     the VAT, a line on {settlement}",
+                    account.number, account.name_nl, account.number
+                ),
+            ));
         }
 
         let context = "posting a journal entry";
