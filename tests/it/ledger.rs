@@ -468,6 +468,68 @@ async fn check_ledger(stack: &Stack) {
         assert!(message.contains(expected), "{message}");
         assert!(message.contains("account 1550"), "{message}");
     }
+    // A line on the settlement account does not excuse VAT beside other accounts, and a box
+    // must fit its account.
+    let vat_line = |account: &str, debit: bool, amount: &str, vat_box: &str| bk::JournalLine {
+        vat_box: vat_box.into(),
+        vat_part: if vat_box.is_empty() { "" } else { "tax" }.into(),
+        ..if debit {
+            entry_line(account, Some(amount), None)
+        } else {
+            entry_line(account, None, Some(amount))
+        }
+    };
+    let misfits = [
+        (
+            vec![
+                vat_line("1900", true, "21.00", ""),
+                vat_line("1550", true, "0.01", ""),
+                vat_line("1500", false, "21.00", ""),
+                vat_line("1000", false, "0.01", ""),
+            ],
+            "lines[2].vat_box",
+            "VAT accounts only",
+        ),
+        (
+            vec![
+                vat_line("1900", true, "7.00", ""),
+                vat_line("1500", false, "7.00", "5b"),
+            ],
+            "lines[1].vat_box",
+            "account 1530",
+        ),
+        (
+            vec![
+                vat_line("1530", true, "3.00", "1a"),
+                vat_line("1900", false, "3.00", ""),
+            ],
+            "lines[0].vat_box",
+            "input VAT goes in box 5b",
+        ),
+        (
+            vec![
+                vat_line("1550", true, "5.00", "1a"),
+                vat_line("1500", false, "5.00", ""),
+            ],
+            "lines[0].vat_box",
+            "takes no VAT box",
+        ),
+    ];
+    for (lines, field, expected) in misfits {
+        let misfit = client
+            .post_journal_entry(bk::PostJournalEntryRequest {
+                idempotency_key: key(),
+                journal: bk::Journal::Memorial as i32,
+                entry_date: day("2026-03-20"),
+                description: "Btw op de verkeerde plek".into(),
+                lines,
+            })
+            .await
+            .expect_err("VAT in the wrong place");
+        assert_eq!(misfit.code(), Code::InvalidArgument);
+        assert!(misfit.message().contains(field), "{}", misfit.message());
+        assert!(misfit.message().contains(expected), "{}", misfit.message());
+    }
     let settlement = client
         .post_journal_entry(bk::PostJournalEntryRequest {
             idempotency_key: key(),

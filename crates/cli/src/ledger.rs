@@ -80,7 +80,8 @@ pub struct PostArgs {
     #[arg(long, value_parser = parse_line)]
     debit: Vec<EntryLine>,
     /// A credit line, ACCOUNT=AMOUNT[:BOX:PART], for example 1500=21.00:1a:tax; repeat for more
-    /// lines.
+    /// lines. Lines on revenue and VAT accounts need a box, except in a VAT settlement: lines on
+    /// VAT accounts only, one of them on 1550 without a box.
     #[arg(long, value_parser = parse_line)]
     credit: Vec<EntryLine>,
     /// Key that makes a retried command post the entry once.

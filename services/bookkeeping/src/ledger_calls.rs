@@ -231,9 +231,18 @@ impl Bookkeeping {
             .map(|account| (account.number.as_str(), account))
             .collect();
         let mut lines = Vec::with_capacity(request.lines.len());
-        // The first line on a VAT account without a box, and whether the entry settles VAT.
+        let account_with_role = |role: &str| {
+            accounts
+                .values()
+                .find(|account| account.role.as_deref() == Some(role))
+                .map(|account| format!("account {} ({})", account.number, account.name_nl))
+                .unwrap_or_else(|| format!("the account with role {role}"))
+        };
+        // The first line on a VAT account without a box. It is allowed only in a VAT settlement:
+        // an entry with lines on VAT accounts only, one of them on the settlement account.
         let mut untagged_tax: Option<(usize, &ledger_account::Model)> = None;
-        let mut settles_vat = false;
+        let mut books_settlement = false;
+        let mut only_vat_accounts = true;
         for (index, line) in request.lines.iter().enumerate() {
             let field = |name: &str| format!("lines[{index}].{name}");
             let account = by_number.get(line.account_number.trim()).ok_or_else(|| {
@@ -296,6 +305,8 @@ impl Bookkeeping {
                     ));
                 }
             };
+            let role = account.role.as_deref().unwrap_or_default();
+            only_vat_accounts &= role.starts_with("vat_");
             let text = line.description.trim();
             let mut posted = NewLine::new(
                 account.id,
@@ -323,17 +334,25 @@ impl Bookkeeping {
                         ),
                     ));
                 }
-                ("", "") => match account.role.as_deref() {
-                    Some("vat_settlement") => settles_vat = true,
-                    Some(role) if role.starts_with("vat_") && untagged_tax.is_none() => {
+                ("", "") => {
+                    if role == "vat_settlement" {
+                        books_settlement = true;
+                    } else if role.starts_with("vat_") && untagged_tax.is_none() {
                         untagged_tax = Some((index, account));
                     }
-                    _ => {}
-                },
+                }
+                (vat_box, _) if role == "vat_settlement" && !vat_box.is_empty() => {
+                    return Err(status::invalid_argument(
+                        &field("vat_box"),
+                        format!(
+                            "{vat_box:?} on account {} ({}): the settlement account takes no VAT \
+                             box, because the return counted that VAT when it was booked; leave \
+                             the box out",
+                            account.number, account.name_nl
+                        ),
+                    ));
+                }
                 (vat_box, part) => {
-                    if account.role.as_deref() == Some("vat_settlement") {
-                        settles_vat = true;
-                    }
                     // Case does not matter: "1A" and "BASE" are read as 1a and base.
                     let parsed_box = VatBox::parse(&vat_box.to_ascii_lowercase()).ok_or_else(|| {
                         status::invalid_argument(
@@ -363,11 +382,42 @@ impl Bookkeeping {
                             ),
                         ));
                     }
-                    if parsed_part == VatPart::Base && (vat_account || parsed_box == VatBox::B5b) {
+                    if parsed_part == VatPart::Base && vat_account {
                         return Err(status::invalid_argument(
                             &field("vat_part"),
                             format!(
-                                "base on account {} ({}) in box {vat_box}: the base of a box goes on a revenue or cost account, and box 5b has none",
+                                "base on VAT account {} ({}): the base of box {vat_box} goes on a revenue or cost account, the tax on this one",
+                                account.number, account.name_nl
+                            ),
+                        ));
+                    }
+                    if parsed_part == VatPart::Base && parsed_box == VatBox::B5b {
+                        return Err(status::invalid_argument(
+                            &field("vat_part"),
+                            format!(
+                                "base in box 5b on account {} ({}): box 5b (input VAT) has no base; book the tax on {}",
+                                account.number,
+                                account.name_nl,
+                                account_with_role("vat_receivable")
+                            ),
+                        ));
+                    }
+                    // Input VAT is deducted in box 5b only, and VAT due is never booked there.
+                    if parsed_part == VatPart::Tax
+                        && (role == "vat_receivable") != (parsed_box == VatBox::B5b)
+                    {
+                        let expected = if role == "vat_receivable" {
+                            "input VAT goes in box 5b".to_owned()
+                        } else {
+                            format!(
+                                "box 5b is input VAT, which goes on {}",
+                                account_with_role("vat_receivable")
+                            )
+                        };
+                        return Err(status::invalid_argument(
+                            &field("vat_box"),
+                            format!(
+                                "box {vat_box} on account {} ({}): {expected}",
                                 account.number, account.name_nl
                             ),
                         ));
@@ -379,12 +429,9 @@ impl Bookkeeping {
         }
         // VAT booked without a box would be missing from the return, unless the entry settles
         // the VAT accounts' balances against the settlement account, which no box covers.
-        if let (Some((index, account)), false) = (untagged_tax, settles_vat) {
-            let settlement = accounts
-                .values()
-                .find(|account| account.role.as_deref() == Some("vat_settlement"))
-                .map(|account| format!("account {} ({})", account.number, account.name_nl))
-                .unwrap_or_else(|| "the VAT settlement account".to_owned());
+        if let (Some((index, account)), false) =
+            (untagged_tax, books_settlement && only_vat_accounts)
+        {
             let boxes = match account.role.as_deref() {
                 Some("vat_payable_high") => "1a",
                 Some("vat_payable_low") => "1b",
@@ -397,8 +444,11 @@ impl Bookkeeping {
                 format!(
                     "missing for VAT account {} ({}): expected box {boxes} with vat_part tax \
                      (on the command line {}=AMOUNT:{example}:tax), or, when the entry settles \
-                     the VAT, a line on {settlement}",
-                    account.number, account.name_nl, account.number
+                     the VAT, lines on VAT accounts only, one of them on {}",
+                    account.number,
+                    account.name_nl,
+                    account.number,
+                    account_with_role("vat_settlement")
                 ),
             ));
         }
