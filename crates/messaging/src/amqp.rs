@@ -245,6 +245,7 @@ impl AmqpBus {
                 .await
                 .map_err(|e| self.error(e))?;
         }
+        tracing::info!(queue, %organisation, "queue bound to its filter for one organisation");
         let _ = connection.close(200, "organisation bound".into()).await;
         Ok(())
     }

@@ -336,7 +336,7 @@ mod tests {
             .subscribe(&ONE_ORGANISATION, recorder.clone(), shutdown.clone())
             .await
             .err()
-            .expect("a scoped queue without an organisation is refused");
+            .expect("a scoped queue without an organisation is rejected");
         assert!(refused.to_string().contains("subscribe_for"), "{refused}");
         let other_scope = bus
             .subscribe_for(
@@ -389,6 +389,45 @@ mod tests {
         memory.declare_topology();
         memory.declare(&[ONE_ORGANISATION]);
         receives_one_organisation(&Bus::Memory(memory)).await;
+    }
+
+    #[tokio::test]
+    async fn memory_queue_keeps_events_until_subscribed() {
+        let memory = MemoryBus::new(Names::new("test"));
+        memory.declare(&[ONE_ORGANISATION]);
+        let bus = Bus::Memory(memory);
+        let vendor = Uuid::new_v4();
+        let customer = Uuid::new_v4();
+        let events: Vec<Event> = [customer, vendor]
+            .into_iter()
+            .map(|organisation| Event::new(EVENT_TYPE, "/dk/test", organisation, vec![]))
+            .collect();
+        // A publish returns once the consumer has settled the events, so it runs beside the
+        // subscription.
+        let publishing = tokio::spawn({
+            let bus = bus.clone();
+            async move { bus.publish("bookkeeping", &events).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+
+        let recorder = Arc::new(Recorder::default());
+        let shutdown = CancellationToken::new();
+        let consumer = bus
+            .subscribe_for(
+                &ONE_ORGANISATION,
+                vendor,
+                recorder.clone(),
+                shutdown.clone(),
+            )
+            .await
+            .expect("subscribe");
+        publishing.await.expect("task").expect("publish");
+        assert_eq!(
+            *recorder.0.lock().expect("recorder"),
+            vec![customer, vendor]
+        );
+        shutdown.cancel();
+        consumer.join().await;
     }
 
     #[tokio::test]

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::Event;
 use crate::bus::{BusError, Handler, MAX_BATCH, Settlement, deliver_batch};
-use crate::topology::{self, Names, Scope, Subscription};
+use crate::topology::{self, Names, Subscription};
 
 struct Delivery {
     event: Event,
@@ -32,7 +32,9 @@ struct Binding {
     exchange: String,
     pattern: String,
     queue: String,
-    /// The one organisation whose events pass, for a queue of [`Scope::One`].
+    /// The one organisation whose events pass, once the consumer of a [`Scope::One`] queue
+    /// has subscribed. Until then the queue keeps every organisation's events, so that none
+    /// relayed before the consumer starts is lost.
     organisation: Option<Uuid>,
 }
 
@@ -83,20 +85,14 @@ impl MemoryBus {
                     receiver: Some(receiver),
                 },
             );
-            if subscription.scope == Scope::Every {
-                self.bind(&mut state, subscription, None);
+            for pattern in subscription.routing_keys {
+                state.bindings.push(Binding {
+                    exchange: self.names.exchange(subscription.producer),
+                    pattern: (*pattern).to_owned(),
+                    queue: queue.clone(),
+                    organisation: None,
+                });
             }
-        }
-    }
-
-    fn bind(&self, state: &mut State, subscription: &Subscription, organisation: Option<Uuid>) {
-        for pattern in subscription.routing_keys {
-            state.bindings.push(Binding {
-                exchange: self.names.exchange(subscription.producer),
-                pattern: (*pattern).to_owned(),
-                queue: self.names.queue(subscription),
-                organisation,
-            });
         }
     }
 
@@ -168,7 +164,9 @@ impl MemoryBus {
                 .take()
                 .ok_or_else(|| BusError::QueueTaken(queue.clone()))?;
             if organisation.is_some() {
-                self.bind(&mut state, subscription, organisation);
+                for binding in state.bindings.iter_mut().filter(|b| b.queue == queue) {
+                    binding.organisation = organisation;
+                }
             }
             receiver
         };
