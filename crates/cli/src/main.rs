@@ -673,7 +673,26 @@ async fn run_dev(args: DevArgs) -> anyhow::Result<()> {
     }
     println!("  organisation {organisation}");
     println!("  token        {}", dev_token(organisation));
-    println!("Client commands use these by default. Stop with Ctrl-C.");
+    let addresses = [
+        ("DK_BANKSYNC_URL", stack.banksync, "127.0.0.1:50061"),
+        ("DK_BOOKKEEPING_URL", stack.bookkeeping, "127.0.0.1:50062"),
+        ("DK_BILLING_URL", stack.billing, "127.0.0.1:50063"),
+        ("DK_SUPPORT_URL", stack.support, "127.0.0.1:50064"),
+    ];
+    let moved: Vec<String> = addresses
+        .iter()
+        .filter(|(_, address, default)| address.to_string() != *default)
+        .map(|(variable, address, _)| format!("export {variable}=http://{address}"))
+        .collect();
+    if moved.is_empty() {
+        println!("Client commands use these by default. Stop with Ctrl-C.");
+    } else {
+        println!("Client commands use the default ports; point them at this stack with:");
+        for line in moved {
+            println!("  {line}");
+        }
+        println!("Stop with Ctrl-C.");
+    }
     dk_runtime::server::termination_signal().await;
     println!("stopping");
     stack.stop().await;
