@@ -484,7 +484,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            eprintln!("error: {}", dk_runtime::main_loop::error_chain(&error));
             ExitCode::FAILURE
         }
     }

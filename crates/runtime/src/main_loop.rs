@@ -156,7 +156,7 @@ pub async fn migrate<S: ServiceSettings, M: sea_orm_migration::MigratorTrait>(
         }
         Err(error) => {
             tracing::error!(
-                error = format!("{error:#}"),
+                error = error_chain(&error),
                 service = name,
                 "failed to migrate the database"
             );
@@ -206,7 +206,7 @@ pub async fn run<S: ServiceSettings>(
         Ok(running) => running,
         Err(error) => {
             tracing::error!(
-                error = format!("{error:#}"),
+                error = error_chain(&error),
                 service = name,
                 "failed to start"
             );
@@ -220,6 +220,24 @@ pub async fn run<S: ServiceSettings>(
     tracing::info!(service = name, "stopped");
     drop(telemetry);
     ExitCode::SUCCESS
+}
+
+/// Formats an error with its causes, like `{:#}`, but leaves out a cause whose text already ends
+/// the message. Many error types print their source and also return it from `source()`, so
+/// `{:#}` printed "Address already in use (os error 98)" twice.
+pub fn error_chain(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.ends_with(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
 }
 
 /// Implements [`ServiceSettings`] for a settings struct whose fields `telemetry`, `messaging`,
@@ -254,4 +272,27 @@ macro_rules! service_settings {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_chain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("failed to bind 127.0.0.1:1: {source}")]
+    struct BindError {
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn error_chain_prints_each_cause_once() {
+        let bind = BindError {
+            source: std::io::Error::from(std::io::ErrorKind::AddrInUse),
+        };
+        let error = anyhow::Error::new(bind).context("failed to start billing");
+        assert_eq!(
+            error_chain(&error),
+            "failed to start billing: failed to bind 127.0.0.1:1: address in use"
+        );
+    }
 }
