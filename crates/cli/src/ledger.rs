@@ -100,6 +100,31 @@ pub struct EntryLine {
     vat_part: String,
 }
 
+impl EntryLine {
+    /// Writes the line back as the command-line option it came from.
+    fn option(&self, flag: &str) -> String {
+        match self.vat_box.as_str() {
+            "" => format!("{flag} {}={}", self.account, self.amount),
+            vat_box => format!(
+                "{flag} {}={}:{vat_box}:{}",
+                self.account, self.amount, self.vat_part
+            ),
+        }
+    }
+}
+
+/// Returns the option behind a server error about `lines[N]`. The service numbers the lines from
+/// zero, the debits first and then the credits, which a command-line user cannot see.
+fn option_of_line(message: &str, options: &[String]) -> Option<String> {
+    let index: usize = message
+        .strip_prefix("lines[")?
+        .split(']')
+        .next()?
+        .parse()
+        .ok()?;
+    options.get(index).cloned()
+}
+
 fn parse_line(text: &str) -> Result<EntryLine, String> {
     let (account, rest) = text.split_once('=').ok_or_else(|| {
         format!("{text:?}: expected ACCOUNT=AMOUNT[:BOX:PART], for example 4400=50.00")
@@ -356,6 +381,12 @@ pub async fn run_ledger(command: LedgerCommand) -> anyhow::Result<()> {
                 credit: money(&entry.amount),
                 ..line(entry)
             }));
+            let options: Vec<String> = args
+                .debit
+                .iter()
+                .map(|entry| entry.option("--debit"))
+                .chain(args.credit.iter().map(|entry| entry.option("--credit")))
+                .collect();
             let entry = client
                 .post_journal_entry(bookkeeping::PostJournalEntryRequest {
                     idempotency_key: client::idempotency_key(args.idempotency_key),
@@ -365,7 +396,10 @@ pub async fn run_ledger(command: LedgerCommand) -> anyhow::Result<()> {
                     lines,
                 })
                 .await
-                .map_err(status_error)?
+                .map_err(|status| match option_of_line(status.message(), &options) {
+                    Some(option) => status_error(status).context(option),
+                    None => status_error(status),
+                })?
                 .into_inner()
                 .entry
                 .unwrap_or_default();
@@ -868,7 +902,24 @@ fn named_twice(numbers: &[String]) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::named_twice;
+    use super::{named_twice, option_of_line, parse_line};
+
+    #[test]
+    fn option_of_line_names_the_option() {
+        let options = vec![
+            parse_line("1900=21.00").expect("line").option("--debit"),
+            parse_line("1500=21.00:1A:tax")
+                .expect("line")
+                .option("--credit"),
+        ];
+        let message = "lines[1].vat_box: \"5b\" on account 1500";
+        assert_eq!(
+            option_of_line(message, &options).as_deref(),
+            Some("--credit 1500=21.00:1A:tax")
+        );
+        assert_eq!(option_of_line("lines[2].debit: invalid", &options), None);
+        assert_eq!(option_of_line("description: too long", &options), None);
+    }
 
     #[test]
     fn named_twice_finds_repeat() {
