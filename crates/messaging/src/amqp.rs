@@ -154,20 +154,7 @@ impl AmqpBus {
             .map_err(|e| self.error(e))?;
         let producer = self.names.exchange(subscription.producer);
         match subscription.scope {
-            Scope::Every => {
-                for routing_key in subscription.routing_keys {
-                    channel
-                        .queue_bind(
-                            queue.as_str().into(),
-                            producer.as_str().into(),
-                            (*routing_key).into(),
-                            QueueBindOptions::default(),
-                            FieldTable::default(),
-                        )
-                        .await
-                        .map_err(|e| self.error(e))?;
-                }
-            }
+            Scope::Every => self.bind_to_producer(channel, subscription).await?,
             // The queue's binding to the filter names the organisation. Only the consumer has
             // that id, so it adds the binding when it subscribes.
             Scope::One => {
@@ -570,6 +557,17 @@ impl AmqpBus {
             .create_channel()
             .await
             .map_err(|e| self.error(e))?;
+        self.bind_to_producer(&channel, subscription).await?;
+        let _ = connection.close(200, "bound".into()).await;
+        Ok(())
+    }
+
+    /// Binds a subscription's queue to its producer's exchange, once per routing key.
+    async fn bind_to_producer(
+        &self,
+        channel: &Channel,
+        subscription: &Subscription,
+    ) -> Result<(), BusError> {
         for routing_key in subscription.routing_keys {
             channel
                 .queue_bind(
@@ -582,7 +580,6 @@ impl AmqpBus {
                 .await
                 .map_err(|e| self.error(e))?;
         }
-        let _ = connection.close(200, "bound".into()).await;
         Ok(())
     }
 

@@ -327,6 +327,14 @@ mod tests {
         }
     }
 
+    /// One empty event of each organisation, in order.
+    fn events_of(organisations: &[Uuid]) -> Vec<Event> {
+        organisations
+            .iter()
+            .map(|organisation| Event::new(EVENT_TYPE, "/dk/test", *organisation, vec![]))
+            .collect()
+    }
+
     /// Publishes events of two organisations to a queue subscribed for one of them, and checks
     /// that only that one's arrive.
     async fn receives_one_organisation(bus: &Bus) {
@@ -364,10 +372,7 @@ mod tests {
             )
             .await
             .expect("subscribe");
-        let events: Vec<Event> = [customer, vendor, customer, vendor]
-            .into_iter()
-            .map(|organisation| Event::new(EVENT_TYPE, "/dk/test", organisation, vec![]))
-            .collect();
+        let events = events_of(&[customer, vendor, customer, vendor]);
         bus.publish("bookkeeping", &events).await.expect("publish");
 
         // The queue keeps the order of publishing, so once the last event (the vendor's) has
@@ -398,10 +403,7 @@ mod tests {
         let bus = Bus::Memory(memory);
         let vendor = Uuid::new_v4();
         let customer = Uuid::new_v4();
-        let events: Vec<Event> = [customer, vendor]
-            .into_iter()
-            .map(|organisation| Event::new(EVENT_TYPE, "/dk/test", organisation, vec![]))
-            .collect();
+        let events = events_of(&[customer, vendor]);
         // A publish returns once the consumer has settled the events, so it runs beside the
         // subscription.
         let publishing = tokio::spawn({
