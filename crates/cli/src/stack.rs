@@ -66,6 +66,20 @@ impl Stack {
     }
 }
 
+/// Stops the services that started before one failed, so that each closes its database, and
+/// returns the failure.
+async fn abandon(
+    error: anyhow::Error,
+    shutdown: &CancellationToken,
+    started: Vec<dk_runtime::server::Running>,
+) -> anyhow::Error {
+    shutdown.cancel();
+    for service in started {
+        service.wait().await;
+    }
+    error
+}
+
 /// Starts banksync, bookkeeping, billing and support.
 pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
     let messaging = MessagingSettings {
@@ -125,9 +139,13 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
         },
         bank_link: bank_link_settings(&fake_banks),
     };
-    let banksync = dk_banksync::start(&banksync_settings, bus.clone(), shutdown.clone())
+    let banksync = match dk_banksync::start(&banksync_settings, bus.clone(), shutdown.clone())
         .await
-        .context("failed to start banksync")?;
+        .context("failed to start banksync")
+    {
+        Ok(running) => running,
+        Err(error) => return Err(abandon(error, &shutdown, vec![bookkeeping]).await),
+    };
     let billing_settings = dk_billing::Settings {
         grpc: grpc(options.billing_listen),
         database: database(billing_db),
@@ -140,9 +158,13 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
             run_interval_seconds: 3600,
         },
     };
-    let billing = dk_billing::start(&billing_settings, bus.clone(), shutdown.clone())
+    let billing = match dk_billing::start(&billing_settings, bus.clone(), shutdown.clone())
         .await
-        .context("failed to start billing")?;
+        .context("failed to start billing")
+    {
+        Ok(running) => running,
+        Err(error) => return Err(abandon(error, &shutdown, vec![bookkeeping, banksync]).await),
+    };
     let support_settings = dk_support::Settings {
         grpc: grpc(options.support_listen),
         database: database(support_db),
@@ -158,9 +180,16 @@ pub async fn start(options: &StackOptions) -> anyhow::Result<Stack> {
         },
         credit: dk_support::settings::CreditSettings::default_nl(),
     };
-    let support = dk_support::start(&support_settings, bus.clone(), shutdown.clone())
+    let support = match dk_support::start(&support_settings, bus.clone(), shutdown.clone())
         .await
-        .context("failed to start support")?;
+        .context("failed to start support")
+    {
+        Ok(running) => running,
+        Err(error) => {
+            let started = vec![bookkeeping, banksync, billing];
+            return Err(abandon(error, &shutdown, started).await);
+        }
+    };
     Ok(Stack {
         banksync: banksync.address,
         bookkeeping: bookkeeping.address,

@@ -194,6 +194,23 @@ pub async fn spawn(
     Ok(Serving { address, task })
 }
 
+/// Returns `started`. When the start failed, it first cancels `shutdown`, so that the tasks
+/// started so far stop, and closes the database pool, so that SQLite folds its write-ahead log
+/// into the database file as at a normal stop.
+pub async fn close_on_failure(
+    started: anyhow::Result<Running>,
+    db: &sea_orm::DatabaseConnection,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Running> {
+    if started.is_err() {
+        shutdown.cancel();
+        if let Err(error) = db.clone().close().await {
+            tracing::warn!(%error, "failed to close the database connections");
+        }
+    }
+    started
+}
+
 /// A started service: its gRPC address, its database and its background tasks.
 pub struct Running {
     pub address: SocketAddr,

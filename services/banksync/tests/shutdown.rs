@@ -396,16 +396,30 @@ async fn import_with_sigterm(stack: &Stack, database: &TestDatabase) {
     banksync_db.close().await.expect("close");
 }
 
-/// A service on SQLite closes its connections when it stops, so SQLite folds the write-ahead log
-/// into the database file and removes the `-wal` and `-shm` files.
-#[test]
-fn sigterm_on_sqlite_leaves_no_write_ahead_log() {
+/// Creates an empty folder for a test's SQLite files.
+fn temporary_folder(name: &str) -> std::path::PathBuf {
     let folder = std::env::temp_dir().join(format!(
-        "dk-banksync-stop-{}-{}",
+        "dk-banksync-{name}-{}-{}",
         std::process::id(),
         chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
     ));
     std::fs::create_dir_all(&folder).expect("temporary folder");
+    folder
+}
+
+/// Lists the names of the files in `folder`.
+fn files_in(folder: &std::path::Path) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(folder)
+        .expect("folder")
+        .map(|entry| entry.expect("entry").file_name())
+        .collect()
+}
+
+/// A service on SQLite closes its connections when it stops, so SQLite folds the write-ahead log
+/// into the database file and removes the `-wal` and `-shm` files.
+#[test]
+fn sigterm_on_sqlite_leaves_no_write_ahead_log() {
+    let folder = temporary_folder("stop");
     let database = folder.join("banksync.sqlite");
     let banksync = BankSync::spawn(BankSync::command(&format!(
         "sqlite://{}?mode=rwc",
@@ -420,10 +434,33 @@ fn sigterm_on_sqlite_leaves_no_write_ahead_log() {
     banksync.terminate();
     let (status, logs) = banksync.wait(Duration::from_secs(30));
     assert!(status.success(), "{status}: {logs:#?}");
-    let left: Vec<_> = std::fs::read_dir(&folder)
-        .expect("folder")
-        .map(|entry| entry.expect("entry").file_name())
-        .collect();
-    assert_eq!(left, vec![std::ffi::OsString::from("banksync.sqlite")]);
+    assert_eq!(
+        files_in(&folder),
+        vec![std::ffi::OsString::from("banksync.sqlite")]
+    );
+    std::fs::remove_dir_all(&folder).expect("remove folder");
+}
+
+/// A start that fails after the database was opened, here because the gRPC port is taken,
+/// closes the database as a stop does.
+#[test]
+fn failed_start_on_sqlite_leaves_no_write_ahead_log() {
+    let folder = temporary_folder("failed-start");
+    let port_holder = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to hold");
+    let address = port_holder.local_addr().expect("address").to_string();
+    let mut command = BankSync::command(&format!(
+        "sqlite://{}?mode=rwc",
+        folder.join("banksync.sqlite").display()
+    ));
+    command.env("DK_BANKSYNC__GRPC__LISTEN", &address);
+
+    let output = command.output().expect("run dk-banksync");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&address), "{stderr}");
+    assert_eq!(
+        files_in(&folder),
+        vec![std::ffi::OsString::from("banksync.sqlite")]
+    );
     std::fs::remove_dir_all(&folder).expect("remove folder");
 }

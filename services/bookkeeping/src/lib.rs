@@ -42,6 +42,17 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> anyhow::Result<server::Running> {
     let db = dk_runtime::database::connect(&settings.database).await?;
+    let started = serve(settings, bus, shutdown.clone(), db.clone()).await;
+    server::close_on_failure(started, &db, &shutdown).await
+}
+
+/// Migrates the connected database and starts the relay, the consumers and the gRPC server.
+async fn serve(
+    settings: &Settings,
+    bus: Bus,
+    shutdown: CancellationToken,
+    db: sea_orm::DatabaseConnection,
+) -> anyhow::Result<server::Running> {
     dk_runtime::database::prepare_schema::<migration::Migrator>(
         &db,
         &settings.database,

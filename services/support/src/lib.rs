@@ -59,6 +59,18 @@ pub async fn start(
     let calendar =
         Calendar::new(settings.calendar.clone()).context("invalid [calendar] settings")?;
     let db = dk_runtime::database::connect(&settings.database).await?;
+    let started = serve(settings, bus, shutdown.clone(), db.clone(), calendar).await;
+    server::close_on_failure(started, &db, &shutdown).await
+}
+
+/// Migrates the connected database and starts the relay and the gRPC server.
+async fn serve(
+    settings: &Settings,
+    bus: Bus,
+    shutdown: CancellationToken,
+    db: sea_orm::DatabaseConnection,
+    calendar: Calendar,
+) -> anyhow::Result<server::Running> {
     dk_runtime::database::prepare_schema::<migration::Migrator>(&db, &settings.database, "support")
         .await?;
 
