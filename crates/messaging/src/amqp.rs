@@ -73,20 +73,13 @@ impl AmqpBus {
             .create_channel()
             .await
             .map_err(|e| self.error(e))?;
-        let durable = ExchangeDeclareOptions {
-            durable: true,
-            ..Default::default()
-        };
         for producer in topology::PRODUCERS {
-            channel
-                .exchange_declare(
-                    self.names.exchange(producer).as_str().into(),
-                    ExchangeKind::Topic,
-                    durable,
-                    FieldTable::default(),
-                )
-                .await
-                .map_err(|e| self.error(e))?;
+            self.declare_exchange(
+                &channel,
+                &self.names.exchange(producer),
+                ExchangeKind::Topic,
+            )
+            .await?;
         }
         for subscription in subscriptions {
             self.declare_subscription(&channel, subscription).await?;
@@ -108,18 +101,8 @@ impl AmqpBus {
             ..Default::default()
         };
 
-        channel
-            .exchange_declare(
-                dead_letter_exchange.as_str().into(),
-                ExchangeKind::Direct,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await
-            .map_err(|e| self.error(e))?;
+        self.declare_exchange(channel, &dead_letter_exchange, ExchangeKind::Direct)
+            .await?;
         channel
             .queue_declare(
                 dead_letter_queue.as_str().into(),
@@ -159,18 +142,8 @@ impl AmqpBus {
             // that id, so it adds the binding when it subscribes.
             Scope::One => {
                 let filter = self.names.filter_exchange(subscription);
-                channel
-                    .exchange_declare(
-                        filter.as_str().into(),
-                        ExchangeKind::Headers,
-                        ExchangeDeclareOptions {
-                            durable: true,
-                            ..Default::default()
-                        },
-                        FieldTable::default(),
-                    )
-                    .await
-                    .map_err(|e| self.error(e))?;
+                self.declare_exchange(channel, &filter, ExchangeKind::Headers)
+                    .await?;
                 for routing_key in subscription.routing_keys {
                     channel
                         .exchange_bind(
@@ -188,9 +161,25 @@ impl AmqpBus {
         Ok(())
     }
 
-    /// Binds a [`Scope::One`] queue to its filter for `organisation`'s events. It also removes
-    /// the direct bindings to the producer's exchange that releases before the filter made, which
-    /// would deliver every organisation's events. Both steps are safe to repeat.
+    async fn declare_exchange(
+        &self,
+        channel: &Channel,
+        name: &str,
+        kind: ExchangeKind,
+    ) -> Result<(), BusError> {
+        let durable = ExchangeDeclareOptions {
+            durable: true,
+            ..Default::default()
+        };
+        channel
+            .exchange_declare(name.into(), kind, durable, FieldTable::default())
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    /// Binds a [`Scope::One`] queue to its filter for `organisation`'s events. It also removes any
+    /// direct binding to the producer's exchange, which earlier releases made and which would
+    /// deliver every organisation's events. Both steps are safe to repeat.
     ///
     /// NOTE: during a rolling update, a service of an older release that starts after billing
     /// binds the queue directly again, and billing receives every payment until it restarts.

@@ -194,17 +194,23 @@ pub async fn spawn(
     Ok(Serving { address, task })
 }
 
-/// Returns `started`. When the start failed, it first cancels `shutdown`, so that the tasks
-/// started so far stop, and closes the database pool, so that SQLite folds its write-ahead log
-/// into the database file as at a normal stop.
-pub async fn close_on_failure(
-    started: anyhow::Result<Running>,
-    db: &sea_orm::DatabaseConnection,
+/// Connects a service's database and runs `serve` on it. When `serve` fails, it cancels
+/// `shutdown` so that the tasks started so far stop. It then closes the pool, so SQLite folds
+/// its write-ahead log into the database file as at a normal stop.
+pub async fn start_with_database<Serve, Started>(
+    settings: &dk_config::DatabaseSettings,
     shutdown: &CancellationToken,
-) -> anyhow::Result<Running> {
+    serve: Serve,
+) -> anyhow::Result<Running>
+where
+    Serve: FnOnce(sea_orm::DatabaseConnection) -> Started,
+    Started: std::future::Future<Output = anyhow::Result<Running>>,
+{
+    let db = crate::database::connect(settings).await?;
+    let started = serve(db.clone()).await;
     if started.is_err() {
         shutdown.cancel();
-        if let Err(error) = db.clone().close().await {
+        if let Err(error) = db.close().await {
             tracing::warn!(%error, "failed to close the database connections");
         }
     }

@@ -41,9 +41,10 @@ pub async fn start(
     bus: Bus,
     shutdown: CancellationToken,
 ) -> anyhow::Result<server::Running> {
-    let db = dk_runtime::database::connect(&settings.database).await?;
-    let started = serve(settings, bus, shutdown.clone(), db.clone()).await;
-    server::close_on_failure(started, &db, &shutdown).await
+    server::start_with_database(&settings.database, &shutdown, |db| {
+        serve(settings, bus, shutdown.clone(), db)
+    })
+    .await
 }
 
 /// Migrates the connected database and starts the relay, the consumers and the gRPC server.

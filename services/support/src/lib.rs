@@ -58,9 +58,10 @@ pub async fn start(
 ) -> anyhow::Result<server::Running> {
     let calendar =
         Calendar::new(settings.calendar.clone()).context("invalid [calendar] settings")?;
-    let db = dk_runtime::database::connect(&settings.database).await?;
-    let started = serve(settings, bus, shutdown.clone(), db.clone(), calendar).await;
-    server::close_on_failure(started, &db, &shutdown).await
+    server::start_with_database(&settings.database, &shutdown, |db| {
+        serve(settings, bus, shutdown.clone(), db, calendar)
+    })
+    .await
 }
 
 /// Migrates the connected database and starts the relay and the gRPC server.
