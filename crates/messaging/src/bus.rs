@@ -327,7 +327,7 @@ mod tests {
         }
     }
 
-    /// One empty event of each organisation, in order.
+    /// Builds one empty event per organisation, in order.
     fn events_of(organisations: &[Uuid]) -> Vec<Event> {
         organisations
             .iter()
@@ -340,12 +340,12 @@ mod tests {
     async fn receives_one_organisation(bus: &Bus) {
         let recorder = Arc::new(Recorder::default());
         let shutdown = CancellationToken::new();
-        let refused = bus
+        let rejected = bus
             .subscribe(&ONE_ORGANISATION, recorder.clone(), shutdown.clone())
             .await
             .err()
             .expect("a scoped queue without an organisation is rejected");
-        assert!(refused.to_string().contains("subscribe_for"), "{refused}");
+        assert!(rejected.to_string().contains("subscribe_for"), "{rejected}");
         let other_scope = bus
             .subscribe_for(
                 &crate::topology::BOOKKEEPING_BANK_MUTATIONS,
@@ -445,7 +445,7 @@ mod tests {
         bus.declare_subscriptions(&[ONE_ORGANISATION])
             .await
             .expect("declare");
-        // An earlier release bound the queue to the producer's exchange itself; subscribing
+        // An earlier release bound the queue to the producer's exchange itself. Subscribing
         // removes that binding, or every organisation's events would still arrive.
         broker
             .bind_directly(&ONE_ORGANISATION)

@@ -43,11 +43,11 @@ pub struct Subscription {
     /// The producing service whose exchange the queue is bound to.
     pub producer: &'static str,
     pub routing_keys: &'static [&'static str],
-    /// Whose events the queue receives.
+    /// The organisations whose events the queue receives.
     pub scope: Scope,
 }
 
-/// Whose events a subscription's queue receives.
+/// The organisations whose events a subscription's queue receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
     /// The events of every organisation.
@@ -150,8 +150,8 @@ impl Names {
         format!("{}.dlq", self.queue(subscription))
     }
 
-    /// The headers exchange between the producer's exchange and the queue of a subscription
-    /// of [`Scope::One`].
+    /// Returns the name of the headers exchange between the producer's exchange and the queue
+    /// of a subscription of [`Scope::One`].
     pub fn filter_exchange(&self, subscription: &Subscription) -> String {
         format!("{}.filter", self.queue(subscription))
     }

@@ -418,7 +418,7 @@ fn files_in(folder: &std::path::Path) -> Vec<std::ffi::OsString> {
 /// A service on SQLite closes its connections when it stops, so SQLite folds the write-ahead log
 /// into the database file and removes the `-wal` and `-shm` files.
 #[test]
-fn sigterm_on_sqlite_leaves_no_write_ahead_log() {
+fn sqlite_stop_removes_wal_files() {
     let folder = temporary_folder("stop");
     let database = folder.join("banksync.sqlite");
     let banksync = BankSync::spawn(BankSync::command(&format!(
@@ -444,7 +444,7 @@ fn sigterm_on_sqlite_leaves_no_write_ahead_log() {
 /// A start that fails after the database was opened, here because the gRPC port is taken,
 /// closes the database as a stop does.
 #[test]
-fn failed_start_on_sqlite_leaves_no_write_ahead_log() {
+fn sqlite_failed_start_removes_wal_files() {
     let folder = temporary_folder("failed-start");
     let port_holder = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to hold");
     let address = port_holder.local_addr().expect("address").to_string();
