@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use futures::stream::FuturesOrdered;
 use futures::{FutureExt, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{
@@ -31,8 +33,10 @@ use crate::topology::{self, Names, Scope, Subscription};
 /// The header that names an event's organisation, which [`Scope::One`] filters match.
 const ORGANISATION_HEADER: &str = "dk-organisation-id";
 
-/// Maximum number of unacknowledged deliveries per consumer.
-const PREFETCH: u16 = 512;
+/// Maximum number of unacknowledged deliveries per consumer: room for two full batches in
+/// flight ([`Handler::batches_in_flight`]) and the next ones arriving meanwhile. With room for
+/// only two, the batches after them came in halves while the two were handled.
+const PREFETCH: u16 = 4 * MAX_BATCH as u16;
 
 /// A connection to RabbitMQ with one confirming publisher channel.
 #[derive(Clone)]
@@ -282,6 +286,12 @@ impl AmqpBus {
 
     /// Number of messages waiting in a subscription's dead-letter queue.
     pub async fn dead_letter_count(&self, subscription: &Subscription) -> Result<u32, BusError> {
+        self.ready_count(&self.names.dead_letter_queue(subscription))
+            .await
+    }
+
+    /// Number of messages in a queue that no consumer holds.
+    pub(crate) async fn ready_count(&self, queue: &str) -> Result<u32, BusError> {
         let connection = self.open_connection().await?;
         let channel = connection
             .create_channel()
@@ -289,7 +299,7 @@ impl AmqpBus {
             .map_err(|e| self.error(e))?;
         let queue = channel
             .queue_declare(
-                self.names.dead_letter_queue(subscription).as_str().into(),
+                queue.into(),
                 QueueDeclareOptions {
                     passive: true,
                     ..Default::default()
@@ -420,6 +430,10 @@ impl AmqpBus {
     }
 
     /// Handles deliveries until the stream ends (connection lost) or shutdown.
+    ///
+    /// Up to [`Handler::batches_in_flight`] batches are handled at once. They are settled in
+    /// the order they arrived, so acknowledging a batch with `multiple` never covers a delivery
+    /// of a later batch. At shutdown or a lost connection the batches in flight finish first.
     async fn consume(
         &self,
         (connection, mut consumer): (Connection, lapin::Consumer),
@@ -427,93 +441,62 @@ impl AmqpBus {
         queue: &str,
         shutdown: &CancellationToken,
     ) {
+        let limit = handler.batches_in_flight().max(1);
+        let mut in_flight: FuturesOrdered<BoxFuture<'_, (Vec<Delivery>, Vec<Settlement>)>> =
+            FuturesOrdered::new();
         let mut open = true;
-        while open {
-            let next = tokio::select! {
-                next = consumer.next() => next,
-                _ = shutdown.cancelled() => break,
-            };
-            let first = match next {
-                Some(Ok(delivery)) => delivery,
-                Some(Err(error)) => {
-                    tracing::warn!(%error, queue, "consumer connection failed, reconnecting");
-                    break;
+        loop {
+            if !open || shutdown.is_cancelled() {
+                while let Some((deliveries, settlements)) = in_flight.next().await {
+                    settle(queue, &deliveries, settlements).await;
                 }
-                None => break,
-            };
-            // Take what else has arrived, so the handler can process it in one transaction.
-            let mut deliveries = vec![first];
-            while deliveries.len() < MAX_BATCH {
-                match consumer.next().now_or_never() {
-                    Some(Some(Ok(delivery))) => deliveries.push(delivery),
-                    Some(Some(Err(error))) => {
-                        tracing::warn!(%error, queue, "consumer connection failed, reconnecting");
-                        open = false;
-                        break;
-                    }
-                    Some(None) => {
-                        open = false;
-                        break;
-                    }
-                    None => break,
-                }
+                break;
             }
-
-            let mut settlements: Vec<Option<Settlement>> =
-                deliveries.iter().map(|_| None).collect();
-            let mut events = Vec::with_capacity(deliveries.len());
-            let mut positions = Vec::with_capacity(deliveries.len());
-            for (position, delivery) in deliveries.iter().enumerate() {
-                match event_from_delivery(delivery) {
-                    Ok(event) => {
-                        events.push(event);
-                        positions.push(position);
-                    }
-                    Err(reason) => {
-                        tracing::error!(queue, error = %reason, "undecodable message, moving it to the dead-letter queue");
-                        settlements[position] = Some(Settlement::DeadLetter);
-                    }
+            tokio::select! {
+                Some((deliveries, settlements)) = in_flight.next(), if !in_flight.is_empty() => {
+                    open = settle(queue, &deliveries, settlements).await;
                 }
-            }
-            let handled = deliver_batch(handler, &events, queue, shutdown).await;
-            for (position, settlement) in positions.into_iter().zip(handled) {
-                settlements[position] = Some(settlement);
-            }
-
-            // A batch that succeeded whole is acknowledged with one frame: `multiple` covers
-            // every earlier delivery on this channel, and this loop settled those already.
-            if settlements
-                .iter()
-                .all(|settlement| matches!(settlement, Some(Settlement::Ack)))
-                && let Some(last) = deliveries.last()
-            {
-                if let Err(error) = last.ack(BasicAckOptions { multiple: true }).await {
-                    tracing::warn!(%error, queue, "failed to acknowledge a batch");
-                    open = false;
-                }
-                continue;
-            }
-            for (delivery, settlement) in deliveries.iter().zip(settlements) {
-                let result = match settlement.unwrap_or(Settlement::Requeue) {
-                    Settlement::Ack => delivery.ack(BasicAckOptions::default()).await,
-                    Settlement::DeadLetter => {
-                        delivery.reject(BasicRejectOptions { requeue: false }).await
+                next = consumer.next(), if in_flight.len() < limit => {
+                    let first = match next {
+                        Some(Ok(delivery)) => delivery,
+                        Some(Err(error)) => {
+                            tracing::warn!(%error, queue, "consumer connection failed, reconnecting");
+                            open = false;
+                            continue;
+                        }
+                        None => {
+                            open = false;
+                            continue;
+                        }
+                    };
+                    // Take what else has arrived, so the handler can process it in one
+                    // transaction.
+                    let mut deliveries = vec![first];
+                    while deliveries.len() < MAX_BATCH {
+                        match consumer.next().now_or_never() {
+                            Some(Some(Ok(delivery))) => deliveries.push(delivery),
+                            Some(Some(Err(error))) => {
+                                tracing::warn!(%error, queue, "consumer connection failed, reconnecting");
+                                open = false;
+                                break;
+                            }
+                            Some(None) => {
+                                open = false;
+                                break;
+                            }
+                            None => break,
+                        }
                     }
-                    Settlement::Requeue => {
-                        delivery
-                            .nack(BasicNackOptions {
-                                requeue: true,
-                                ..Default::default()
-                            })
-                            .await
-                    }
-                };
-                if let Err(error) = result {
-                    // The broker redelivers an unsettled message, and the handler skips it then.
-                    tracing::warn!(%error, queue, "failed to settle a delivery");
-                    open = false;
-                    break;
+                    in_flight.push_back(
+                        async move {
+                            let settlements =
+                                handle_deliveries(handler, &deliveries, queue, shutdown).await;
+                            (deliveries, settlements)
+                        }
+                        .boxed(),
+                    );
                 }
+                _ = shutdown.cancelled() => {}
             }
         }
         let _ = connection.close(200, "consumer stopped".into()).await;
@@ -620,6 +603,76 @@ fn properties(event: &Event) -> BasicProperties {
         .with_content_type("application/protobuf".into())
         .with_delivery_mode(2)
         .with_headers(headers)
+}
+
+/// Decodes a batch of deliveries and runs the handler on those that decode; returns one
+/// settlement per delivery.
+async fn handle_deliveries(
+    handler: &dyn Handler,
+    deliveries: &[Delivery],
+    queue: &str,
+    shutdown: &CancellationToken,
+) -> Vec<Settlement> {
+    let mut settlements: Vec<Option<Settlement>> = deliveries.iter().map(|_| None).collect();
+    let mut events = Vec::with_capacity(deliveries.len());
+    let mut positions = Vec::with_capacity(deliveries.len());
+    for (position, delivery) in deliveries.iter().enumerate() {
+        match event_from_delivery(delivery) {
+            Ok(event) => {
+                events.push(event);
+                positions.push(position);
+            }
+            Err(reason) => {
+                tracing::error!(queue, error = %reason, "undecodable message, moving it to the dead-letter queue");
+                settlements[position] = Some(Settlement::DeadLetter);
+            }
+        }
+    }
+    let handled = deliver_batch(handler, &events, queue, shutdown).await;
+    for (position, settlement) in positions.into_iter().zip(handled) {
+        settlements[position] = Some(settlement);
+    }
+    settlements
+        .into_iter()
+        .map(|settlement| settlement.unwrap_or(Settlement::Requeue))
+        .collect()
+}
+
+/// Settles a handled batch with the broker; returns false when the channel failed, after which
+/// the broker redelivers what is unsettled and the handler skips what it processed.
+async fn settle(queue: &str, deliveries: &[Delivery], settlements: Vec<Settlement>) -> bool {
+    // A batch that succeeded whole is acknowledged with one frame: `multiple` covers every
+    // earlier delivery on this channel, and the consumer settled those already.
+    if settlements
+        .iter()
+        .all(|settlement| matches!(settlement, Settlement::Ack))
+        && let Some(last) = deliveries.last()
+    {
+        if let Err(error) = last.ack(BasicAckOptions { multiple: true }).await {
+            tracing::warn!(%error, queue, "failed to acknowledge a batch");
+            return false;
+        }
+        return true;
+    }
+    for (delivery, settlement) in deliveries.iter().zip(settlements) {
+        let result = match settlement {
+            Settlement::Ack => delivery.ack(BasicAckOptions::default()).await,
+            Settlement::DeadLetter => delivery.reject(BasicRejectOptions { requeue: false }).await,
+            Settlement::Requeue => {
+                delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        ..Default::default()
+                    })
+                    .await
+            }
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, queue, "failed to settle a delivery");
+            return false;
+        }
+    }
+    true
 }
 
 fn event_from_delivery(delivery: &Delivery) -> Result<Event, String> {

@@ -77,6 +77,14 @@ pub trait Handler: Send + Sync + 'static {
             results
         })
     }
+
+    /// How many batches RabbitMQ's consumer may hand to [`Handler::handle_batch`] before the
+    /// earliest has returned. The default, 1, handles each batch after the last. A handler
+    /// that returns more must keep the effects of overlapping batches in their order itself.
+    /// The in-process bus hands over one batch at a time.
+    fn batches_in_flight(&self) -> usize {
+        1
+    }
 }
 
 /// Most events handed to [`Handler::handle_batch`] at once.
@@ -386,6 +394,138 @@ mod tests {
         assert_eq!(*recorder.0.lock().expect("recorder"), vec![vendor, vendor]);
         shutdown.cancel();
         consumer.join().await;
+    }
+
+    const EVERY_ORGANISATION: Subscription = Subscription {
+        consumer: "test",
+        name: "overlapping",
+        producer: "bookkeeping",
+        routing_keys: &[EVENT_TYPE],
+        scope: Scope::Every,
+    };
+
+    /// Holds each batch for a while and counts how many it held at once.
+    struct Holding {
+        in_flight: usize,
+        running: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+        handled: Mutex<Vec<Uuid>>,
+    }
+
+    impl Holding {
+        fn new(in_flight: usize) -> Self {
+            Self {
+                in_flight,
+                running: 0.into(),
+                most: 0.into(),
+                handled: Mutex::default(),
+            }
+        }
+    }
+
+    impl Handler for Holding {
+        fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Result<(), HandlerError>> {
+            Box::pin(async move {
+                let results = self.handle_batch(std::slice::from_ref(event)).await;
+                results.into_iter().next().expect("one result")
+            })
+        }
+
+        fn handle_batch<'a>(
+            &'a self,
+            events: &'a [Event],
+        ) -> BoxFuture<'a, Vec<Result<(), HandlerError>>> {
+            use std::sync::atomic::Ordering;
+            Box::pin(async move {
+                let running = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+                self.most.fetch_max(running, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                self.handled
+                    .lock()
+                    .expect("handled")
+                    .extend(events.iter().map(|event| event.id));
+                self.running.fetch_sub(1, Ordering::SeqCst);
+                events.iter().map(|_| Ok(())).collect()
+            })
+        }
+
+        fn batches_in_flight(&self) -> usize {
+            self.in_flight
+        }
+    }
+
+    /// Publishes events one at a time while the handler holds each batch, and returns the most
+    /// batches it held at once. Checks that every event was handled once and acknowledged.
+    async fn most_batches_at_once(broker: &AmqpBus, in_flight: usize) -> usize {
+        let bus = Bus::Amqp(broker.clone());
+        let handler = Arc::new(Holding::new(in_flight));
+        let shutdown = CancellationToken::new();
+        let consumer = bus
+            .subscribe(&EVERY_ORGANISATION, handler.clone(), shutdown.clone())
+            .await
+            .expect("subscribe");
+        let events = events_of(&[Uuid::new_v4(); 4]);
+        for event in &events {
+            bus.publish("bookkeeping", std::slice::from_ref(event))
+                .await
+                .expect("publish");
+            tokio::time::sleep(Duration::from_millis(60)).await;
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while handler.handled.lock().expect("handled").len() < events.len()
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        shutdown.cancel();
+        consumer.join().await;
+        let mut handled = handler.handled.lock().expect("handled").clone();
+        handled.sort();
+        let mut published: Vec<Uuid> = events.iter().map(|event| event.id).collect();
+        published.sort();
+        assert_eq!(handled, published, "each event handled once");
+        let left = broker
+            .ready_count(&broker.names().queue(&EVERY_ORGANISATION))
+            .await
+            .expect("count");
+        assert_eq!(left, 0, "every event acknowledged");
+        handler.most.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// A handler that allows two batches at once gets the next batch while it holds one, and
+    /// one that does not never gets two.
+    #[tokio::test]
+    async fn rabbitmq_consumer_overlaps_batches_when_allowed() {
+        let url = std::env::var("DK_TEST_AMQP_URL")
+            .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+        let names = Names::new(format!("test-{}.", Uuid::new_v4().simple()));
+        let broker = AmqpBus::connect(&url, names)
+            .await
+            .expect("RabbitMQ on 127.0.0.1");
+        let bus = Bus::Amqp(broker.clone());
+        bus.declare_topology().await.expect("declare");
+        bus.declare_subscriptions(&[EVERY_ORGANISATION])
+            .await
+            .expect("declare");
+        let outcome = AssertUnwindSafe(async {
+            (
+                most_batches_at_once(&broker, 2).await,
+                most_batches_at_once(&broker, 1).await,
+            )
+        })
+        .catch_unwind()
+        .await;
+        bus.delete_subscriptions(&[EVERY_ORGANISATION])
+            .await
+            .expect("delete queue");
+        broker.delete_topology().await.expect("delete topology");
+        match outcome {
+            Ok((two, one)) => {
+                assert_eq!(two, 2, "two batches at once when the handler allows two");
+                assert_eq!(one, 1, "one batch at a time by default");
+            }
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     #[tokio::test]
