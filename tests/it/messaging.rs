@@ -289,3 +289,98 @@ async fn invoice_index_follows_other_writers() {
     );
     stack.stop().await.expect("stop");
 }
+
+/// An invoice committed while a batch is being booked raises the invoice version that the batch
+/// expected to raise itself. The batch then fails, is tried again against the invoices read
+/// again, and pays the new invoice instead of leaving the payment unmatched.
+#[tokio::test]
+async fn batch_is_tried_again_when_invoices_change_meanwhile() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    let stack = Stack::start().await.expect("stack");
+    let (_, _, mut bookkeeping) = demo_organisation(&stack).await;
+    // A first payment makes the consumer build its index.
+    stack
+        .bus
+        .publish(
+            "banksync",
+            &[payment_event(
+                &stack,
+                uuid::Uuid::now_v7(),
+                "Factuur 2026-0016",
+                "60.50",
+            )],
+        )
+        .await
+        .expect("publish");
+    wait_for_matches(&mut bookkeeping, 1).await;
+
+    // Another writer adds invoice 2026-0099 and raises the version, and keeps the row locked.
+    let db = &stack.bookkeeping_db;
+    let writer = db.begin().await.expect("begin");
+    writer
+        .execute_unprepared(&format!(
+            "CREATE TEMP TABLE added ON COMMIT DROP AS \
+               SELECT * FROM invoices WHERE number = '2026-0016'; \
+             UPDATE added SET id = gen_random_uuid(), number = '2026-0099', \
+               number_key = '2026-0099', amount_minor = 9900, open_minor = 9900, \
+               payment_reference = NULL; \
+             INSERT INTO invoices SELECT * FROM added; \
+             UPDATE invoice_versions SET version = version + 1 \
+               WHERE organisation_id = '{}'",
+            stack.organisation
+        ))
+        .await
+        .expect("add an invoice");
+    let second = uuid::Uuid::now_v7();
+    stack
+        .bus
+        .publish(
+            "banksync",
+            &[payment_event(&stack, second, "Factuur 2026-0099", "99.00")],
+        )
+        .await
+        .expect("publish");
+
+    // The batch decides without the uncommitted invoice, then waits for the version row.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                   AND wait_event_type = 'Lock' AND query LIKE '%invoice_versions%'",
+            ))
+            .await
+            .expect("activity")
+            .expect("row")
+            .try_get::<i64>("", "n")
+            .expect("n");
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no batch waited for the invoice version"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    writer.commit().await.expect("commit");
+
+    let decisions = wait_for_matches(&mut bookkeeping, 2).await;
+    let decision = decisions
+        .iter()
+        .find(|decision| decision.mutation_id == second.to_string())
+        .expect("decision");
+    assert_eq!(
+        MatchOutcome::try_from(decision.outcome),
+        Ok(MatchOutcome::Exact),
+        "{decision:?}"
+    );
+    assert_eq!(
+        open_amount(&invoices(&mut bookkeeping).await, "2026-0099"),
+        "0.00"
+    );
+    stack.stop().await.expect("stop");
+}

@@ -100,6 +100,9 @@ async fn decided_among<C: ConnectionTrait>(
     Ok(decided)
 }
 
+/// Attempts at booking a whole batch before its events are booked one by one.
+const BATCH_ATTEMPTS: u32 = 2;
+
 /// Rows per multi-row INSERT, under SQLite's limit of 32,766 bound values for the widest table.
 const ROWS_PER_INSERT: usize = 1_000;
 
@@ -178,42 +181,42 @@ impl BankMutationHandler {
         }
 
         let started = std::time::Instant::now();
-        let slot = self.index.slot(organisation);
-        let mut cached = slot.lock().await;
-        let result = self
-            .write_batch(
-                organisation,
-                events,
-                mutations,
-                &chart,
-                &bank_accounts,
-                &own_ibans,
-                &mut cached,
-            )
-            .await;
-        tracing::debug!(
-            mutations = mutations.len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "bank mutation batch"
-        );
-        match result {
-            Ok((version, published)) => {
-                if let (Some(index), Some(version)) = (cached.as_mut(), version) {
-                    index.version = version;
+        let mut attempt = 1;
+        loop {
+            let result = self
+                .write_batch(
+                    organisation,
+                    events,
+                    mutations,
+                    &chart,
+                    &bank_accounts,
+                    &own_ibans,
+                )
+                .await;
+            tracing::debug!(
+                mutations = mutations.len(),
+                attempt,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "bank mutation batch"
+            );
+            match result {
+                Ok(published) => return Ok(published),
+                // Most failures of a whole batch come from a batch before it or from another
+                // writer of the organisation's invoices; the second attempt reads the index again.
+                Err(error) if attempt < BATCH_ATTEMPTS => {
+                    tracing::debug!(%organisation, %error, "batch booking failed; trying the batch again");
+                    attempt += 1;
                 }
-                Ok(published)
-            }
-            Err(error) => {
-                // The index took open amounts of a transaction that did not commit.
-                *cached = None;
-                Err(error)
+                Err(error) => return Err(error),
             }
         }
     }
 
-    /// Decides and writes the batch in one transaction; returns the invoice version it set, if
-    /// any, and whether it enqueued events.
-    #[allow(clippy::too_many_arguments)]
+    /// Decides and writes the batch in one transaction; returns whether it enqueued events.
+    ///
+    /// The batch decides while it holds its organisation's slot, and writes and commits after
+    /// it let go, in the order of [`invoice_index::Turn`]. So the next batch decides while this
+    /// one writes, and writes while this one commits.
     async fn write_batch(
         &self,
         organisation: Uuid,
@@ -222,39 +225,107 @@ impl BankMutationHandler {
         chart: &OrgChart,
         bank_accounts: &HashMap<Uuid, Uuid>,
         own_ibans: &HashSet<String>,
-        cached: &mut Option<invoice_index::OrgIndex>,
-    ) -> Result<(Option<i64>, bool), DbErr> {
+    ) -> Result<bool, DbErr> {
         let transaction = dk_runtime::database::begin_write(&self.db).await?;
         if transaction.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            // A batch waits in this process for the batch before it, where PostgreSQL cannot
+            // see the wait; the timeout ends a wait that would close a cycle through it.
             transaction
-                .execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+                .execute_unprepared(
+                    "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL lock_timeout = '30s'",
+                )
                 .await?;
         }
         let mutation_ids: Vec<Uuid> = mutations.iter().map(|(_, mutation)| mutation.id).collect();
         let mut decided = decided_among(&transaction, organisation, &mutation_ids).await?;
         // Each mutation is decided once: a redelivered event, or the same mutation under another
         // event id (in this batch or before), finds it decided. The unique index on the
-        // organisation and mutation makes this hold against other replicas too, so no processed
-        // event ids are recorded: every handled event leaves a decision row.
+        // organisation and mutation makes this hold against other replicas and against a batch
+        // still in flight, so no processed event ids are recorded: every handled event leaves a
+        // decision row.
         let todo: Vec<&(usize, ReceivedMutation)> = mutations
             .iter()
             .filter(|(_, mutation)| decided.insert(mutation.id))
             .collect();
         if todo.is_empty() {
             transaction.commit().await?;
-            return Ok((None, false));
+            return Ok(false);
         }
-
-        let version = invoice_index::bump(&transaction, organisation).await?;
-        invoice_index::refresh(&transaction, organisation, version, cached).await?;
-        let index = cached
-            .as_mut()
-            .ok_or_else(|| DbErr::Custom("the invoice index is missing".into()))?;
-
-        let now = Utc::now();
         let closed = ledger::closed_through(&transaction, organisation).await?;
-        let mut writes = Writes::default();
-        for (position, mutation) in todo {
+
+        let slot = self.index.slot(organisation);
+        let (writes, turn) = {
+            let mut state = slot.lock().await;
+            let (index, turn) = state.take_turn(&transaction, organisation).await?;
+            let writes = self.decide(
+                organisation,
+                events,
+                &todo,
+                chart,
+                bank_accounts,
+                own_ibans,
+                closed,
+                index,
+            );
+            (writes, turn)
+        };
+        let result = async {
+            let writes = writes?;
+            let published = !writes.events.is_empty();
+            let (writes, posted) = writes.save_own(&transaction, organisation).await?;
+            turn.previous_written().await?;
+            writes.save_shared(&transaction, organisation, posted).await?;
+            turn.written();
+            turn.previous_committed().await?;
+            let version = invoice_index::bump(&transaction, organisation).await?;
+            if version != turn.version {
+                return Err(DbErr::Custom(format!(
+                    "the organisation's invoices changed while the batch was decided (version {version}, expected {})",
+                    turn.version
+                )));
+            }
+            Ok(published)
+        }
+        .await;
+        match result {
+            Ok(published) => match transaction.commit().await {
+                Ok(()) => {
+                    turn.committed();
+                    Ok(published)
+                }
+                Err(error) => {
+                    turn.failed().await;
+                    Err(error)
+                }
+            },
+            Err(error) => {
+                drop(transaction);
+                turn.failed().await;
+                Err(error)
+            }
+        }
+    }
+
+    /// Decides the batch's mutations in their order against the index, applying each payment
+    /// to it, and collects the rows that record them.
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &self,
+        organisation: Uuid,
+        events: &[Event],
+        todo: &[&(usize, ReceivedMutation)],
+        chart: &OrgChart,
+        bank_accounts: &HashMap<Uuid, Uuid>,
+        own_ibans: &HashSet<String>,
+        closed: Option<chrono::NaiveDate>,
+        index: &mut invoice_index::OrgIndex,
+    ) -> Result<Writes, DbErr> {
+        let now = Utc::now();
+        let mut writes = Writes {
+            now,
+            ..Writes::default()
+        };
+        for (position, mutation) in todo.iter().copied() {
             let event = &events[*position];
             let message = &mutation.message;
             let purchase = mutation.amount.is_negative();
@@ -343,10 +414,7 @@ impl BankMutationHandler {
             writes.matches.push(row.into());
         }
 
-        let published = !writes.events.is_empty();
-        writes.save(&transaction, organisation, now).await?;
-        transaction.commit().await?;
-        Ok((Some(version), published))
+        Ok(writes)
     }
 
     /// Applies a decision's allocations to the index and collects the rows that book them;
@@ -440,27 +508,44 @@ struct Writes {
     /// Per invoice, its open amount before the batch and after it.
     invoice_changes: HashMap<Uuid, (i64, i64)>,
     events: Vec<Event>,
+    /// When the batch was decided, the creation time of its rows.
+    now: chrono::DateTime<Utc>,
 }
 
 impl Writes {
-    async fn save<C: ConnectionTrait>(
-        self,
+    /// Writes the rows no other batch touches: the payment entries and their lines. Runs while
+    /// the batch before may still be writing.
+    async fn save_own<C: ConnectionTrait>(
+        mut self,
         db: &C,
         organisation: Uuid,
-        now: chrono::DateTime<Utc>,
-    ) -> Result<(), DbErr> {
-        insert_all(db, self.matches).await?;
-        let entry_ids = ledger::post_many(db, organisation, self.entries)
+    ) -> Result<(Self, ledger::Posted), DbErr> {
+        let entries = std::mem::take(&mut self.entries);
+        let posted = ledger::insert_entries(db, organisation, entries)
             .await
             .map_err(|error| match error {
                 ledger::LedgerError::Db(error) => error,
                 other => DbErr::Custom(other.to_string()),
             })?;
-        let mut booking_of_match = HashMap::with_capacity(entry_ids.len());
+        Ok((self, posted))
+    }
+
+    /// Writes the rows a batch before may hold as well, once it has written its own: the
+    /// decisions (unique per mutation), the invoices' open amounts and the monthly balances,
+    /// with the rows that refer to them.
+    async fn save_shared<C: ConnectionTrait>(
+        self,
+        db: &C,
+        organisation: Uuid,
+        posted: ledger::Posted,
+    ) -> Result<(), DbErr> {
+        let now = self.now;
+        insert_all(db, self.matches).await?;
+        let mut booking_of_match = HashMap::with_capacity(posted.ids.len());
         let bookings: Vec<payment_booking::ActiveModel> = self
             .booked_matches
             .iter()
-            .zip(&entry_ids)
+            .zip(&posted.ids)
             .map(|((row, id), entry_id)| {
                 booking_of_match.insert(row.id, *id);
                 payment_booking::ActiveModel {
@@ -492,7 +577,8 @@ impl Writes {
             .collect();
         insert_all(db, allocations).await?;
         outbox::enqueue(db, "bookkeeping", &self.events).await?;
-        Ok(())
+        // Last, as every batch adds to the same balances and waits here for the one before.
+        posted.add_to_balances(db).await
     }
 }
 

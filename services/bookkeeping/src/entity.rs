@@ -327,8 +327,8 @@ pub mod invoice_version {
     use sea_orm::entity::prelude::*;
 
     /// Per organisation, a counter that every change to its invoices raises, so a cached
-    /// invoice index can tell whether it is still current. Raising it also locks the row, which
-    /// puts the writers of one organisation in order.
+    /// invoice index can tell whether it is still current. Writers raise it last, just before
+    /// they commit, so the row lock orders their commits without holding up their writes.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "invoice_versions")]
     pub struct Model {

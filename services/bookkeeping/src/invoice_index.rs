@@ -1,14 +1,19 @@
 //! The invoice index that matching decides against, cached per organisation.
 //!
 //! Building the index reads every invoice of the organisation, which for 100,000 invoices
-//! takes far longer than deciding a mutation. The cache keeps it between mutations and stays
-//! correct with other writers through `invoice_versions`. Every transaction that changes an
-//! organisation's invoices raises its version. The consumer raises it first, which also locks
-//! the row, and uses the cached index only when it was current at the version before. After
-//! the commit the consumer applies its own changes to the cache; after a failed transaction it
-//! drops the cache, which the next mutation rebuilds.
+//! takes far longer than deciding a mutation. The cache keeps it between batches and stays
+//! correct with other writers through `invoice_versions`: every transaction that changes an
+//! organisation's invoices raises its version, as its last statement before the commit.
+//!
+//! Batches of bank mutations decide one at a time against the index, and may then write and
+//! commit while the next one decides ([`Turn`]). Each batch expects its raise to return the
+//! version after the batches before it. A raise that returns another value means that another
+//! writer changed the invoices meanwhile, and the batch fails. So does a batch whose
+//! predecessor failed, because it decided on open amounts that were never committed; the index
+//! is then read again from the database.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use dk_domain::{Currency, Money};
@@ -16,6 +21,7 @@ use dk_matching::{InvoiceIndex, InvoiceKind, OpenInvoice};
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{ConnectionTrait, Set};
+use tokio::sync::watch;
 
 use crate::entity::{invoice, invoice_version};
 
@@ -106,18 +112,197 @@ impl OrgIndex {
     }
 }
 
-/// One organisation's cached index, empty until first built or after a failed transaction.
-pub type Slot = Arc<tokio::sync::Mutex<Option<OrgIndex>>>;
+/// How far a batch that decided against the cached index has come. A batch that failed
+/// passes straight to `Failed`, from any stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// Deciding or writing its rows.
+    Writing,
+    /// All its statements but the version raise and the commit have run.
+    Written,
+    Committed,
+    Failed,
+}
 
-/// Cached indexes per organisation. Each entry has its own lock, held by the transaction that
-/// uses it, so one process decides an organisation's mutations one at a time.
+/// One organisation's cached index and the batches deciding against it.
+#[derive(Default)]
+pub struct OrgState {
+    /// The index with the changes of every batch that decided against it, committed or not.
+    index: Option<OrgIndex>,
+    /// Set when a batch that decided against `index` did not commit, so that the index holds
+    /// open amounts that are not in the database.
+    broken: Arc<AtomicBool>,
+    /// The progress of the last batch that decided against `index`.
+    last: Option<watch::Receiver<Progress>>,
+}
+
+/// A batch's place in its organisation's order of batches.
+///
+/// Batches decide one after the other against the index, each seeing the open amounts of the
+/// ones before, and may then overlap in the database: a batch writes its rows once the batch
+/// before it has written its own, and raises the version and commits once that batch has
+/// committed. So no two batches wait for each other's rows, and a batch commits only after
+/// every decision it built on. Dropping a turn that did not commit marks the index broken.
+pub struct Turn {
+    previous: Option<watch::Receiver<Progress>>,
+    /// The invoice version this batch's raise must return.
+    pub version: i64,
+    progress: watch::Sender<Progress>,
+    broken: Arc<AtomicBool>,
+}
+
+impl OrgState {
+    /// Readies the index for the next batch and gives that batch its turn.
+    ///
+    /// While an earlier batch is in flight, the index already holds its changes and is used as
+    /// it is. Otherwise the index is used only when the organisation's committed version is the
+    /// one it reflects, and read again from `db` when not. A change that other writers commit
+    /// meanwhile raises the version, so the turn's raise then returns another value.
+    pub async fn take_turn<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        organisation: Uuid,
+    ) -> Result<(&mut OrgIndex, Turn), DbErr> {
+        let in_flight = self
+            .last
+            .as_ref()
+            .filter(|last| *last.borrow() != Progress::Committed)
+            .cloned();
+        let mut usable = self.index.is_some() && !self.broken.load(Ordering::Acquire);
+        if usable
+            && in_flight
+                .as_ref()
+                .is_some_and(|last| *last.borrow() == Progress::Failed)
+        {
+            usable = false;
+        }
+        if usable && in_flight.is_none() {
+            let current = current_version(db, organisation).await?;
+            usable = self
+                .index
+                .as_ref()
+                .is_some_and(|index| index.version == current);
+        }
+        let previous = if usable {
+            in_flight
+        } else {
+            if let Some(last) = in_flight {
+                settled(last).await;
+            }
+            // The version first: invoices changed after it raise it, and the turn fails then.
+            let version = current_version(db, organisation).await?;
+            let rows = invoice::Entity::find()
+                .filter(invoice::Column::OrganisationId.eq(organisation))
+                .all(db)
+                .await?;
+            tracing::debug!(%organisation, invoices = rows.len(), "invoice index rebuilt");
+            self.index = Some(OrgIndex::load_from(rows, version));
+            self.broken = Arc::default();
+            None
+        };
+        let (progress, last) = watch::channel(Progress::Writing);
+        self.last = Some(last);
+        let index = self
+            .index
+            .as_mut()
+            .ok_or_else(|| DbErr::Custom("the invoice index is missing".into()))?;
+        index.version += 1;
+        let turn = Turn {
+            previous,
+            version: index.version,
+            progress,
+            broken: self.broken.clone(),
+        };
+        Ok((index, turn))
+    }
+}
+
+impl Turn {
+    /// Waits until the batch before has written its rows; fails when it failed.
+    pub async fn previous_written(&self) -> Result<(), DbErr> {
+        self.wait_previous(|progress| progress != Progress::Writing)
+            .await
+    }
+
+    /// Waits until the batch before has committed; fails when it failed.
+    pub async fn previous_committed(&self) -> Result<(), DbErr> {
+        self.wait_previous(|progress| matches!(progress, Progress::Committed | Progress::Failed))
+            .await
+    }
+
+    async fn wait_previous(&self, reached: impl Fn(Progress) -> bool) -> Result<(), DbErr> {
+        let Some(previous) = &self.previous else {
+            return Ok(());
+        };
+        let mut previous = previous.clone();
+        let progress = previous
+            .wait_for(|progress| reached(*progress))
+            .await
+            .map(|progress| *progress)
+            .unwrap_or(Progress::Failed);
+        if progress == Progress::Failed {
+            return Err(DbErr::Custom(
+                "the batch before this one failed, and this one decided on its open amounts".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Records that all statements but the version raise and the commit have run.
+    pub fn written(&self) {
+        self.progress.send_replace(Progress::Written);
+    }
+
+    /// Records the commit.
+    pub fn committed(self) {
+        self.progress.send_replace(Progress::Committed);
+    }
+
+    /// Records a failure once the batch before has settled, so that batches settle in order.
+    pub async fn failed(self) {
+        if let Some(previous) = self.previous.clone() {
+            settled(previous).await;
+        }
+        // Dropping marks the failure.
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        if *self.progress.borrow() != Progress::Committed {
+            self.broken.store(true, Ordering::Release);
+            self.progress.send_replace(Progress::Failed);
+        }
+    }
+}
+
+/// Waits until a batch has committed or failed.
+async fn settled(mut progress: watch::Receiver<Progress>) {
+    let _ = progress
+        .wait_for(|progress| matches!(progress, Progress::Committed | Progress::Failed))
+        .await;
+}
+
+/// Returns the organisation's committed invoice version, 0 before its first change.
+async fn current_version<C: ConnectionTrait>(db: &C, organisation: Uuid) -> Result<i64, DbErr> {
+    Ok(invoice_version::Entity::find_by_id(organisation)
+        .one(db)
+        .await?
+        .map_or(0, |row| row.version))
+}
+
+/// One organisation's state, locked by a batch while it decides.
+pub type Slot = Arc<tokio::sync::Mutex<OrgState>>;
+
+/// Cached indexes per organisation. Each entry has its own lock, held while a batch decides, so
+/// one process decides an organisation's mutations one at a time.
 #[derive(Clone, Default)]
 pub struct IndexCache {
     entries: Arc<Mutex<HashMap<Uuid, Slot>>>,
 }
 
 impl IndexCache {
-    /// Returns the slot of an organisation; lock it for the length of the transaction.
+    /// Returns the slot of an organisation; lock it while deciding.
     pub fn slot(&self, organisation: Uuid) -> Slot {
         self.entries
             .lock()
@@ -128,25 +313,154 @@ impl IndexCache {
     }
 }
 
-/// Makes `slot` hold the index at `version - 1`, the state before the caller's own change:
-/// keeps the cached one when it is current, and otherwise reads the invoices in `db`.
-pub async fn refresh<C: ConnectionTrait>(
-    db: &C,
-    organisation: Uuid,
-    version: i64,
-    slot: &mut Option<OrgIndex>,
-) -> Result<(), DbErr> {
-    if slot
-        .as_ref()
-        .is_some_and(|index| index.version == version - 1)
-    {
-        return Ok(());
+#[cfg(test)]
+mod tests {
+    use futures::FutureExt;
+    use sea_orm::{ActiveModelTrait, ConnectOptions, Database, DatabaseConnection};
+    use sea_orm_migration::MigratorTrait;
+
+    use super::*;
+
+    async fn database() -> DatabaseConnection {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        // One connection: each connection to `sqlite::memory:` opens a database of its own.
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.expect("SQLite in memory");
+        crate::migration::Migrator::up(&db, None)
+            .await
+            .expect("migrate");
+        db
     }
-    let rows = invoice::Entity::find()
-        .filter(invoice::Column::OrganisationId.eq(organisation))
-        .all(db)
-        .await?;
-    tracing::debug!(%organisation, invoices = rows.len(), "invoice index rebuilt");
-    *slot = Some(OrgIndex::load_from(rows, version - 1));
-    Ok(())
+
+    /// Writes an open sales invoice of 10.00 the way another writer would, raising the version.
+    async fn add_invoice(db: &DatabaseConnection, organisation: Uuid, number: &str) {
+        let today = chrono::Utc::now();
+        invoice::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organisation_id: Set(organisation),
+            kind: Set("sales".into()),
+            number: Set(number.into()),
+            number_key: Set(number.to_lowercase()),
+            counterparty_name: Set("Kantoorhuis Smit".into()),
+            counterparty_iban: Set(None),
+            counterparty_country: Set("NL".into()),
+            currency: Set("EUR".into()),
+            amount_minor: Set(1_000),
+            open_minor: Set(1_000),
+            issue_date: Set(today.date_naive()),
+            due_date: Set(today.date_naive()),
+            payment_reference: Set(None),
+            created_at: Set(today),
+            updated_at: Set(today),
+        }
+        .insert(db)
+        .await
+        .expect("invoice");
+        bump(db, organisation).await.expect("raise");
+    }
+
+    #[tokio::test]
+    async fn a_batch_writes_and_commits_after_the_one_before() {
+        let db = database().await;
+        let organisation = Uuid::new_v4();
+        let mut state = OrgState::default();
+        let (_, first) = state.take_turn(&db, organisation).await.expect("turn");
+        let (_, second) = state.take_turn(&db, organisation).await.expect("turn");
+        assert_eq!((first.version, second.version), (1, 2));
+
+        assert!(
+            second.previous_written().now_or_never().is_none(),
+            "the second writes after the first"
+        );
+        first.written();
+        second
+            .previous_written()
+            .await
+            .expect("the first has written");
+        assert!(
+            second.previous_committed().now_or_never().is_none(),
+            "the second commits after the first"
+        );
+        assert_eq!(bump(&db, organisation).await.expect("raise"), first.version);
+        first.committed();
+        second
+            .previous_committed()
+            .await
+            .expect("the first has committed");
+        assert_eq!(
+            bump(&db, organisation).await.expect("raise"),
+            second.version
+        );
+        second.committed();
+
+        // Nothing in flight and the index current: the next batch waits for nobody.
+        let (_, third) = state.take_turn(&db, organisation).await.expect("turn");
+        assert_eq!(third.version, 3);
+        third.previous_committed().await.expect("no batch before");
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_fails_the_next_and_the_index_is_read_again() {
+        let db = database().await;
+        let organisation = Uuid::new_v4();
+        add_invoice(&db, organisation, "2026-0001").await;
+        let mut state = OrgState::default();
+        let (index, first) = state.take_turn(&db, organisation).await.expect("turn");
+        let paid = *index.invoices.keys().next().expect("the invoice");
+        index.set_open(paid, 0);
+        let (_, second) = state.take_turn(&db, organisation).await.expect("turn");
+
+        // The first batch fails, say at its commit; the second decided on its open amounts.
+        first.failed().await;
+        let error = second
+            .previous_written()
+            .await
+            .expect_err("the batch before failed");
+        assert!(
+            error
+                .to_string()
+                .contains("the batch before this one failed"),
+            "{error}"
+        );
+        second.failed().await;
+
+        let (index, third) = state.take_turn(&db, organisation).await.expect("turn");
+        assert_eq!(
+            index.invoices[&paid].open_minor, 1_000,
+            "the amount the failed batch paid is open again"
+        );
+        assert_eq!(third.version, 2, "the committed version, raised once");
+        third.previous_written().await.expect("no batch before");
+    }
+
+    #[tokio::test]
+    async fn a_change_by_another_writer_is_read_before_the_next_batch() {
+        let db = database().await;
+        let organisation = Uuid::new_v4();
+        let mut state = OrgState::default();
+        let (index, first) = state.take_turn(&db, organisation).await.expect("turn");
+        assert!(index.invoices.is_empty());
+        assert_eq!(bump(&db, organisation).await.expect("raise"), first.version);
+        first.committed();
+
+        add_invoice(&db, organisation, "2026-0002").await;
+        let (index, second) = state.take_turn(&db, organisation).await.expect("turn");
+        assert_eq!(index.invoices.len(), 1, "the new invoice is in the index");
+        assert_eq!(second.version, 3);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_turn_breaks_the_index() {
+        let db = database().await;
+        let organisation = Uuid::new_v4();
+        add_invoice(&db, organisation, "2026-0003").await;
+        let mut state = OrgState::default();
+        let (index, turn) = state.take_turn(&db, organisation).await.expect("turn");
+        let paid = *index.invoices.keys().next().expect("the invoice");
+        index.set_open(paid, 0);
+        // As when the process stops while the batch waits for PostgreSQL.
+        drop(turn);
+        let (index, _) = state.take_turn(&db, organisation).await.expect("turn");
+        assert_eq!(index.invoices[&paid].open_minor, 1_000);
+    }
 }

@@ -311,7 +311,6 @@ impl IssuedInvoiceHandler {
                 line.invoice_id = booked_invoice;
             }
         }
-        crate::invoice_index::bump(&transaction, organisation_id).await?;
         let closed = ledger::closed_through(&transaction, organisation_id).await?;
         let posted = ledger::post(
             &transaction,
@@ -328,7 +327,12 @@ impl IssuedInvoiceHandler {
         )
         .await;
         match posted {
-            Ok(_) => transaction.commit().await,
+            Ok(_) => {
+                // Last: see `invoice_index::Turn` on why writers hold the version row only to
+                // commit.
+                crate::invoice_index::bump(&transaction, organisation_id).await?;
+                transaction.commit().await
+            }
             Err(ledger::LedgerError::Db(error)) => Err(error),
             Err(error) => Err(DbErr::Custom(error.to_string())),
         }

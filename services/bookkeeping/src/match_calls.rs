@@ -14,7 +14,7 @@ use dk_runtime::idempotency::{self, Key};
 use dk_runtime::status;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::ExprTrait;
-use sea_orm::{DatabaseTransaction, QueryOrder, Set};
+use sea_orm::{DatabaseTransaction, QueryOrder, QuerySelect, Set};
 use tonic::Status;
 
 use crate::entity::{allocation, invoice, match_history, payment_booking, payment_match};
@@ -292,8 +292,11 @@ impl Bookkeeping {
         let mut allocations = Vec::with_capacity(invoice_ids.len());
         let mut open_total = 0;
         for invoice_id in &invoice_ids {
+            // Locked (on PostgreSQL) until the commit: a consumer's batch that pays the same
+            // invoice commits first, and the call then reads the amount that batch left open.
             let invoice = invoice::Entity::find_by_id(*invoice_id)
                 .filter(invoice::Column::OrganisationId.eq(organisation))
+                .lock_exclusive()
                 .one(&transaction)
                 .await
                 .map_err(|e| status::from_db(context, e))?
@@ -410,9 +413,6 @@ impl Bookkeeping {
             }
         );
 
-        crate::invoice_index::bump(&transaction, organisation)
-            .await
-            .map_err(|e| status::from_db(context, e))?;
         let events = matching::apply(&transaction, &chart, &row, bank_account, &applied)
             .await
             .map_err(|e| status::from_db(context, e))?;
@@ -436,7 +436,8 @@ impl Bookkeeping {
         let response = pb::ConfirmSuggestionResponse {
             r#match: Some(self.full_match(&transaction, &row).await?),
         };
-        self.finish(transaction, &key, &response, context).await?;
+        self.finish_changing_invoices(transaction, organisation, &key, &response, context)
+            .await?;
         self.relay.notify();
         Ok(response)
     }
@@ -629,9 +630,6 @@ impl Bookkeeping {
                 ));
             }
         }
-        crate::invoice_index::bump(&transaction, organisation)
-            .await
-            .map_err(|e| status::from_db(context, e))?;
         // Tell the invoices' issuers (billing, for the vendor) that the payments no longer count.
         let reopened = invoice::Entity::find()
             .filter(
@@ -706,7 +704,8 @@ impl Bookkeeping {
         let response = pb::UndoMatchResponse {
             r#match: Some(self.full_match(&transaction, &row).await?),
         };
-        self.finish(transaction, &key, &response, context).await?;
+        self.finish_changing_invoices(transaction, organisation, &key, &response, context)
+            .await?;
         self.relay.notify();
         Ok(response)
     }
@@ -727,6 +726,30 @@ impl Bookkeeping {
             .update(db)
             .await
             .map_err(|e| status::from_db("updating a match", e))
+    }
+
+    /// Like [`Self::finish`], for a call that changed the organisation's invoices: raises their
+    /// version as the last change, so the transaction holds the version row only while it
+    /// commits. A consumer's batch waits for that row while the batch after it holds invoice
+    /// rows, so a writer that held the version row while waiting for an invoice would stall both.
+    async fn finish_changing_invoices<T: prost::Message>(
+        &self,
+        transaction: DatabaseTransaction,
+        organisation: Uuid,
+        key: &Key,
+        response: &T,
+        context: &str,
+    ) -> Result<(), Status> {
+        idempotency::store(&transaction, key, response)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        crate::invoice_index::bump(&transaction, organisation)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        transaction
+            .commit()
+            .await
+            .map_err(|e| status::from_db(context, e))
     }
 
     async fn finish<T: prost::Message>(

@@ -64,6 +64,12 @@ impl Handler for BankMutationHandler {
     ) -> BoxFuture<'a, Vec<Result<(), HandlerError>>> {
         Box::pin(self.book_batch(events))
     }
+
+    /// Two: the next batch decides while this one writes, and writes while it commits. The
+    /// batches of one organisation keep their order through the invoice index's turns.
+    fn batches_in_flight(&self) -> usize {
+        2
+    }
 }
 
 /// A received mutation with its fields checked.

@@ -214,8 +214,43 @@ pub async fn post_many<C: ConnectionTrait>(
     organisation: Uuid,
     entries: Vec<NewEntry>,
 ) -> Result<Vec<Uuid>, LedgerError> {
+    let posted = insert_entries(db, organisation, entries).await?;
+    let ids = posted.ids.clone();
+    posted.add_to_balances(db).await?;
+    Ok(ids)
+}
+
+/// Entries written by [`insert_entries`] whose totals are not yet in the monthly balances.
+#[must_use = "the balances miss the entries until `add_to_balances` runs"]
+pub struct Posted {
+    /// The entries' ids, in the order they were given.
+    pub ids: Vec<Uuid>,
+    balances: Vec<account_balance::ActiveModel>,
+}
+
+impl Posted {
+    /// Adds the entries' totals to the monthly balances, in the same transaction.
+    pub async fn add_to_balances<C: ConnectionTrait>(self, db: &C) -> Result<(), DbErr> {
+        for chunk in chunked(self.balances) {
+            add_to_balances(db, chunk).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The first half of [`post_many`]: checks and writes the entries and their lines, and leaves
+/// the balances, rows that every posting of the organisation shares, to the caller. A caller
+/// that runs next to other postings adds them last, so that it holds their locks shortly.
+pub async fn insert_entries<C: ConnectionTrait>(
+    db: &C,
+    organisation: Uuid,
+    entries: Vec<NewEntry>,
+) -> Result<Posted, LedgerError> {
     if entries.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Posted {
+            ids: Vec::new(),
+            balances: Vec::new(),
+        });
     }
     let closed = closed_through(db, organisation).await?;
     for entry in &entries {
@@ -307,10 +342,7 @@ pub async fn post_many<C: ConnectionTrait>(
             },
         )
         .collect();
-    for chunk in chunked(balances) {
-        add_to_balances(db, chunk).await?;
-    }
-    Ok(ids)
+    Ok(Posted { ids, balances })
 }
 
 fn chunked<T>(rows: Vec<T>) -> Vec<Vec<T>> {
