@@ -627,6 +627,40 @@ fn truncate(text: &str, width: usize) -> String {
 
 /// Parses an amount given on the command line, accepting a decimal point only.
 /// Parses `--line "DESCRIPTION;QUANTITY;UNIT PRICE;VAT[;ACCOUNT]"`.
+/// Returns the command-line option behind a server error about `lines[N]`, given the options
+/// in the order the request lists their lines.
+pub fn option_of_line(message: &str, options: &[String]) -> Option<String> {
+    let index: usize = message
+        .strip_prefix("lines[")?
+        .split(']')
+        .next()?
+        .parse()
+        .ok()?;
+    options.get(index).cloned()
+}
+
+/// Writes an invoice line back as the `--line` option of `dk invoice create`.
+pub fn invoice_line_option(line: &bookkeeping::InvoiceLine) -> String {
+    let vat = match bookkeeping::VatCode::try_from(line.vat_code) {
+        Ok(bookkeeping::VatCode::High) => "high",
+        Ok(bookkeeping::VatCode::Low) => "low",
+        Ok(bookkeeping::VatCode::Zero) => "zero",
+        Ok(bookkeeping::VatCode::ReverseCharge) => "reverse-charge",
+        _ => "unspecified",
+    };
+    let price = line
+        .unit_price
+        .as_ref()
+        .map(|money| money.amount.as_str())
+        .unwrap_or_default();
+    let mut text = format!("{};{};{price};{vat}", line.description, line.quantity);
+    if !line.account_number.is_empty() {
+        text.push(';');
+        text.push_str(&line.account_number);
+    }
+    format!("--line {text:?}")
+}
+
 pub fn parse_invoice_line(text: &str) -> Result<bookkeeping::InvoiceLine, String> {
     let parts: Vec<&str> = text.split(';').map(str::trim).collect();
     let [description, quantity, price, vat, rest @ ..] = parts.as_slice() else {
@@ -678,4 +712,26 @@ pub fn parse_amount(text: &str) -> anyhow::Result<String> {
 pub fn date_key(date: Option<&common::Date>) -> (i32, i32, i32) {
     date.map(|date| (date.year, date.month, date.day))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invoice_line_error_names_its_option() {
+        let options: Vec<String> = ["Training;2;450.00;high", "Licentie; 1 ;99.5;zero;8010"]
+            .iter()
+            .map(|text| invoice_line_option(&parse_invoice_line(text).expect("line")))
+            .collect();
+        assert_eq!(options[0], r#"--line "Training;2;450.00;high""#);
+        assert_eq!(options[1], r#"--line "Licentie;1;99.5;zero;8010""#);
+        let message = "lines[1].account_number: account 8010 does not exist";
+        assert_eq!(
+            option_of_line(message, &options).as_deref(),
+            Some(options[1].as_str())
+        );
+        assert_eq!(option_of_line("lines[2].quantity: invalid", &options), None);
+        assert_eq!(option_of_line("number: empty", &options), None);
+    }
 }

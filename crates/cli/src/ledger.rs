@@ -113,18 +113,6 @@ impl EntryLine {
     }
 }
 
-/// Returns the option behind a server error about `lines[N]`. The service numbers the lines from
-/// zero, the debits first and then the credits, which a command-line user cannot see.
-fn option_of_line(message: &str, options: &[String]) -> Option<String> {
-    let index: usize = message
-        .strip_prefix("lines[")?
-        .split(']')
-        .next()?
-        .parse()
-        .ok()?;
-    options.get(index).cloned()
-}
-
 fn parse_line(text: &str) -> Result<EntryLine, String> {
     let (account, rest) = text.split_once('=').ok_or_else(|| {
         format!("{text:?}: expected ACCOUNT=AMOUNT[:BOX:PART], for example 4400=50.00")
@@ -396,10 +384,13 @@ pub async fn run_ledger(command: LedgerCommand) -> anyhow::Result<()> {
                     lines,
                 })
                 .await
-                .map_err(|status| match option_of_line(status.message(), &options) {
-                    Some(option) => status_error(status).context(option),
-                    None => status_error(status),
-                })?
+                // The service numbers the lines from zero, the debits first and then the credits.
+                .map_err(
+                    |status| match client::option_of_line(status.message(), &options) {
+                        Some(option) => status_error(status).context(option),
+                        None => status_error(status),
+                    },
+                )?
                 .into_inner()
                 .entry
                 .unwrap_or_default();
@@ -902,7 +893,8 @@ fn named_twice(numbers: &[String]) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{named_twice, option_of_line, parse_line};
+    use super::{named_twice, parse_line};
+    use crate::client::option_of_line;
 
     #[test]
     fn option_of_line_names_the_option() {

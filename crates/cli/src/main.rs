@@ -595,6 +595,7 @@ async fn run_invoice(command: InvoiceCommand) -> anyhow::Result<()> {
             target,
         } => {
             let amount = amount.as_deref().map(client::parse_amount).transpose()?;
+            let options: Vec<String> = line.iter().map(client::invoice_line_option).collect();
             let mut bookkeeping = target.target().bookkeeping().await?;
             let invoice = client::create_invoice(
                 &mut bookkeeping,
@@ -615,7 +616,12 @@ async fn run_invoice(command: InvoiceCommand) -> anyhow::Result<()> {
                 },
             )
             .await
-            .map_err(client::status_error)?;
+            .map_err(|status| {
+                match client::option_of_line(status.message(), &options) {
+                    Some(option) => client::status_error(status).context(option),
+                    None => client::status_error(status),
+                }
+            })?;
             if target.json {
                 client::print_json(&client::invoice_json(&invoice));
             } else {
