@@ -11,11 +11,16 @@ use prost::Message;
 
 use crate::*;
 
+/// The bank account of the test's mutations. Bookkeeping opens a ledger account for each bank
+/// account it sees, and the chart has room for a limited number of them.
+const BANK_ACCOUNT_ID: uuid::Uuid =
+    uuid::Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0001);
+
 fn payment_event(stack: &Stack, mutation_id: uuid::Uuid, remittance: &str, amount: &str) -> Event {
     let payload = BankMutationImported {
         mutation_id: mutation_id.to_string(),
         organisation_id: stack.organisation.to_string(),
-        bank_account_id: uuid::Uuid::new_v4().to_string(),
+        bank_account_id: BANK_ACCOUNT_ID.to_string(),
         account_iban: DEMO_ACCOUNT.into(),
         booking_date: Some(
             chrono::NaiveDate::from_ymd_opt(2026, 4, 2)
@@ -382,5 +387,77 @@ async fn batch_is_tried_again_when_invoices_change_meanwhile() {
         open_amount(&invoices(&mut bookkeeping).await, "2026-0099"),
         "0.00"
     );
+    stack.stop().await.expect("stop");
+}
+
+/// Publishes 400 mutations that name no invoice and two payments of invoice 2026-0016 among
+/// them, in eight publishes, so the consumer books them in several batches, two at a time.
+/// The second payment is decided on what the first left open, and each mutation is decided once.
+async fn check_overlapping_batches(stack: &Stack) {
+    let (_, _, mut bookkeeping) = demo_organisation(stack).await;
+    let first = uuid::Uuid::now_v7();
+    let second = uuid::Uuid::now_v7();
+    for round in 0..8 {
+        let mut events: Vec<Event> = (0..50)
+            .map(|cents| {
+                let amount = format!("{}.{cents:02}", 1 + round);
+                payment_event(stack, uuid::Uuid::now_v7(), "geen factuurnummer", &amount)
+            })
+            .collect();
+        if round == 2 {
+            events.push(payment_event(stack, first, "Factuur 2026-0016", "20.00"));
+        }
+        if round == 5 {
+            events.push(payment_event(stack, second, "Factuur 2026-0016", "40.50"));
+        }
+        stack
+            .bus
+            .publish("banksync", &events)
+            .await
+            .expect("publish");
+    }
+
+    let decisions = wait_for_matches(&mut bookkeeping, 402).await;
+    assert_eq!(decisions.len(), 402, "one decision per mutation");
+    let mutations: std::collections::HashSet<&str> = decisions
+        .iter()
+        .map(|decision| decision.mutation_id.as_str())
+        .collect();
+    assert_eq!(mutations.len(), 402, "no mutation decided twice");
+    let outcome_of = |id: uuid::Uuid| {
+        let decision = decisions
+            .iter()
+            .find(|decision| decision.mutation_id == id.to_string())
+            .expect("decision for the payment");
+        MatchOutcome::try_from(decision.outcome).expect("outcome")
+    };
+    assert_eq!(outcome_of(first), MatchOutcome::Partial);
+    assert_eq!(
+        outcome_of(second),
+        MatchOutcome::Exact,
+        "the second payment pays what the first left open"
+    );
+    assert_eq!(
+        open_amount(&invoices(&mut bookkeeping).await, "2026-0016"),
+        "0.00"
+    );
+}
+
+#[tokio::test]
+async fn overlapping_batches_keep_order_on_postgres() {
+    let stack = Stack::start().await.expect("stack");
+    check_overlapping_batches(&stack).await;
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn overlapping_batches_keep_order_on_sqlite() {
+    let stack = dk_testkit::Stack::start_with(
+        dk_testkit::BusKind::RabbitMq,
+        dk_testkit::DatabaseKind::Sqlite,
+    )
+    .await
+    .expect("stack");
+    check_overlapping_batches(&stack).await;
     stack.stop().await.expect("stop");
 }

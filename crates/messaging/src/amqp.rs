@@ -290,7 +290,7 @@ impl AmqpBus {
             .await
     }
 
-    /// Number of messages in a queue that no consumer holds.
+    /// Number of messages in a queue that are not delivered to a consumer.
     pub(crate) async fn ready_count(&self, queue: &str) -> Result<u32, BusError> {
         let connection = self.open_connection().await?;
         let channel = connection
@@ -638,8 +638,8 @@ async fn handle_deliveries(
         .collect()
 }
 
-/// Settles a handled batch with the broker; returns false when the channel failed, after which
-/// the broker redelivers what is unsettled and the handler skips what it processed.
+/// Settles a handled batch with the broker; returns false when the channel failed. The broker
+/// then redelivers what is unsettled, and the handler skips what it processed.
 async fn settle(queue: &str, deliveries: &[Delivery], settlements: Vec<Settlement>) -> bool {
     // A batch that succeeded whole is acknowledged with one frame: `multiple` covers every
     // earlier delivery on this channel, and the consumer settled those already.

@@ -78,8 +78,8 @@ pub trait Handler: Send + Sync + 'static {
         })
     }
 
-    /// How many batches RabbitMQ's consumer may hand to [`Handler::handle_batch`] before the
-    /// earliest has returned. The default, 1, handles each batch after the last. A handler
+    /// Returns how many batches RabbitMQ's consumer may hand to [`Handler::handle_batch`]
+    /// before the earliest has returned. The default, 1, handles each batch after the last. A handler
     /// that returns more must keep the effects of overlapping batches in their order itself.
     /// The in-process bus hands over one batch at a time.
     fn batches_in_flight(&self) -> usize {
@@ -404,11 +404,11 @@ mod tests {
         scope: Scope::Every,
     };
 
-    /// Holds each batch for a while and counts how many it held at once.
+    /// Keeps each batch for 400 ms and counts the most batches it was handling at once.
     struct Holding {
         in_flight: usize,
         running: std::sync::atomic::AtomicUsize,
-        most: std::sync::atomic::AtomicUsize,
+        max_running: std::sync::atomic::AtomicUsize,
         handled: Mutex<Vec<Uuid>>,
     }
 
@@ -417,7 +417,7 @@ mod tests {
             Self {
                 in_flight,
                 running: 0.into(),
-                most: 0.into(),
+                max_running: 0.into(),
                 handled: Mutex::default(),
             }
         }
@@ -438,7 +438,7 @@ mod tests {
             use std::sync::atomic::Ordering;
             Box::pin(async move {
                 let running = self.running.fetch_add(1, Ordering::SeqCst) + 1;
-                self.most.fetch_max(running, Ordering::SeqCst);
+                self.max_running.fetch_max(running, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(400)).await;
                 self.handled
                     .lock()
@@ -454,9 +454,10 @@ mod tests {
         }
     }
 
-    /// Publishes events one at a time while the handler holds each batch, and returns the most
-    /// batches it held at once. Checks that every event was handled once and acknowledged.
-    async fn most_batches_at_once(broker: &AmqpBus, in_flight: usize) -> usize {
+    /// Publishes events one at a time while the handler keeps each batch, and returns the
+    /// maximum number of batches it handled at once. Checks that every event was handled once
+    /// and acknowledged.
+    async fn max_batches_at_once(broker: &AmqpBus, in_flight: usize) -> usize {
         let bus = Bus::Amqp(broker.clone());
         let handler = Arc::new(Holding::new(in_flight));
         let shutdown = CancellationToken::new();
@@ -489,11 +490,13 @@ mod tests {
             .await
             .expect("count");
         assert_eq!(left, 0, "every event acknowledged");
-        handler.most.load(std::sync::atomic::Ordering::SeqCst)
+        handler
+            .max_running
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// A handler that allows two batches at once gets the next batch while it holds one, and
-    /// one that does not never gets two.
+    /// A handler that allows two batches at once gets the next batch while it handles one. A
+    /// handler with the default never gets two.
     #[tokio::test]
     async fn rabbitmq_consumer_overlaps_batches_when_allowed() {
         let url = std::env::var("DK_TEST_AMQP_URL")
@@ -509,8 +512,8 @@ mod tests {
             .expect("declare");
         let outcome = AssertUnwindSafe(async {
             (
-                most_batches_at_once(&broker, 2).await,
-                most_batches_at_once(&broker, 1).await,
+                max_batches_at_once(&broker, 2).await,
+                max_batches_at_once(&broker, 1).await,
             )
         })
         .catch_unwind()

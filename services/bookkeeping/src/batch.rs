@@ -202,7 +202,8 @@ impl BankMutationHandler {
             match result {
                 Ok(published) => return Ok(published),
                 // Most failures of a whole batch come from a batch before it or from another
-                // writer of the organisation's invoices; the second attempt reads the index again.
+                // writer of the organisation's invoices, so the second attempt reads the index
+                // again.
                 Err(error) if attempt < BATCH_ATTEMPTS => {
                     tracing::debug!(%organisation, %error, "batch booking failed; trying the batch again");
                     attempt += 1;
@@ -214,8 +215,8 @@ impl BankMutationHandler {
 
     /// Decides and writes the batch in one transaction; returns whether it enqueued events.
     ///
-    /// The batch decides while it holds its organisation's slot, and writes and commits after
-    /// it let go, in the order of [`invoice_index::Turn`]. So the next batch decides while this
+    /// The batch decides while it has its organisation's slot locked, and writes and commits
+    /// after it let go, in the order of [`invoice_index::Turn`]. So the next batch decides while this
     /// one writes, and writes while this one commits.
     async fn write_batch(
         &self,
@@ -229,7 +230,7 @@ impl BankMutationHandler {
         let transaction = dk_runtime::database::begin_write(&self.db).await?;
         if transaction.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             // A batch waits in this process for the batch before it, where PostgreSQL cannot
-            // see the wait; the timeout ends a wait that would close a cycle through it.
+            // see the wait. The timeout ends a lock wait that would close a cycle through it.
             transaction
                 .execute_unprepared(
                     "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL lock_timeout = '30s'",

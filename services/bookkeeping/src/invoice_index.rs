@@ -9,7 +9,7 @@
 //! commit while the next one decides ([`Turn`]). Each batch expects its raise to return the
 //! version after the batches before it. A raise that returns another value means that another
 //! writer changed the invoices meanwhile, and the batch fails. So does a batch whose
-//! predecessor failed, because it decided on open amounts that were never committed; the index
+//! predecessor failed, because it decided on open amounts that were never committed. The index
 //! is then read again from the database.
 
 use std::collections::HashMap;
@@ -129,7 +129,7 @@ pub enum Progress {
 pub struct OrgState {
     /// The index with the changes of every batch that decided against it, committed or not.
     index: Option<OrgIndex>,
-    /// Set when a batch that decided against `index` did not commit, so that the index holds
+    /// Set when a batch that decided against `index` did not commit, so that the index contains
     /// open amounts that are not in the database.
     broken: Arc<AtomicBool>,
     /// The progress of the last batch that decided against `index`.
@@ -139,10 +139,11 @@ pub struct OrgState {
 /// A batch's place in its organisation's order of batches.
 ///
 /// Batches decide one after the other against the index, each seeing the open amounts of the
-/// ones before, and may then overlap in the database: a batch writes its rows once the batch
-/// before it has written its own, and raises the version and commits once that batch has
-/// committed. So no two batches wait for each other's rows, and a batch commits only after
-/// every decision it built on. Dropping a turn that did not commit marks the index broken.
+/// ones before, and may then overlap in the database. A batch writes the rows that others may
+/// touch once the batch before it has written its own, and raises the version and commits once
+/// that batch has committed. So no two batches wait for each other's rows, and a batch commits
+/// only after every decision it built on. Dropping a turn that did not commit marks the index
+/// broken.
 pub struct Turn {
     previous: Option<watch::Receiver<Progress>>,
     /// The invoice version this batch's raise must return.
@@ -154,8 +155,8 @@ pub struct Turn {
 impl OrgState {
     /// Readies the index for the next batch and gives that batch its turn.
     ///
-    /// While an earlier batch is in flight, the index already holds its changes and is used as
-    /// it is. Otherwise the index is used only when the organisation's committed version is the
+    /// While an earlier batch is in flight, the index already contains its changes and is used
+    /// as it is. Otherwise the index is used only when the organisation's committed version is the
     /// one it reflects, and read again from `db` when not. A change that other writers commit
     /// meanwhile raises the version, so the turn's raise then returns another value.
     pub async fn take_turn<C: ConnectionTrait>(
@@ -168,6 +169,7 @@ impl OrgState {
             .as_ref()
             .filter(|last| *last.borrow() != Progress::Committed)
             .cloned();
+
         let mut usable = self.index.is_some() && !self.broken.load(Ordering::Acquire);
         if usable
             && in_flight
@@ -183,6 +185,7 @@ impl OrgState {
                 .as_ref()
                 .is_some_and(|index| index.version == current);
         }
+
         let previous = if usable {
             in_flight
         } else {
@@ -200,6 +203,7 @@ impl OrgState {
             self.broken = Arc::default();
             None
         };
+
         let (progress, last) = watch::channel(Progress::Writing);
         self.last = Some(last);
         let index = self
