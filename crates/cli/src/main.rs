@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use dk_domain::OrganisationId;
 use dk_proto::bookkeeping::v1 as bookkeeping;
 
@@ -470,7 +470,9 @@ fn stack_options(
 
 fn main() -> ExitCode {
     restore_sigpipe();
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let json = wants_json(&matches);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -484,10 +486,30 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", dk_runtime::main_loop::error_chain(&error));
+            let message = dk_runtime::main_loop::error_chain(&error);
+            if json {
+                eprintln!("{}", serde_json::json!({ "error": message }));
+            } else {
+                eprintln!("error: {message}");
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// Returns whether a command on the command line has `--json` set, so that a failure is
+/// reported as JSON too.
+fn wants_json(matches: &clap::ArgMatches) -> bool {
+    let this_command = matches
+        .try_get_one::<bool>("json")
+        .ok()
+        .flatten()
+        .copied()
+        .unwrap_or(false);
+    this_command
+        || matches
+            .subcommand()
+            .is_some_and(|(_, subcommand)| wants_json(subcommand))
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -751,8 +773,25 @@ mod tests {
 
     #[test]
     fn cli_definition_is_valid() {
-        use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn json_flag_found_in_subcommands() {
+        let matches = |args: &[&str]| {
+            Cli::command()
+                .try_get_matches_from(std::iter::once("dk").chain(args.iter().copied()))
+                .expect("valid command line")
+        };
+        assert!(wants_json(&matches(&["matches", "list", "--json"])));
+        assert!(wants_json(&matches(&[
+            "statement",
+            "parse",
+            "a.sta",
+            "--json"
+        ])));
+        assert!(!wants_json(&matches(&["matches", "list"])));
+        assert!(!wants_json(&matches(&["dev"])));
     }
 
     #[test]
