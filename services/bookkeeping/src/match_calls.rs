@@ -729,9 +729,9 @@ impl Bookkeeping {
     }
 
     /// Like [`Self::finish`], for a call that changed the organisation's invoices: raises their
-    /// version as the last change, so the transaction holds the version row only while it
-    /// commits. A consumer's batch waits for that row while the batch after it holds invoice
-    /// rows, so a writer that held the version row while waiting for an invoice would stall both.
+    /// version just before, so the transaction holds the version row only while it finishes. A
+    /// consumer's batch waits for that row while the batch after it holds invoice rows, so a
+    /// writer that held the version row while waiting for an invoice would stall both.
     async fn finish_changing_invoices<T: prost::Message>(
         &self,
         transaction: DatabaseTransaction,
@@ -740,16 +740,10 @@ impl Bookkeeping {
         response: &T,
         context: &str,
     ) -> Result<(), Status> {
-        idempotency::store(&transaction, key, response)
-            .await
-            .map_err(|e| status::from_db(context, e))?;
         crate::invoice_index::bump(&transaction, organisation)
             .await
             .map_err(|e| status::from_db(context, e))?;
-        transaction
-            .commit()
-            .await
-            .map_err(|e| status::from_db(context, e))
+        self.finish(transaction, key, response, context).await
     }
 
     async fn finish<T: prost::Message>(
