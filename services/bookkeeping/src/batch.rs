@@ -3,8 +3,11 @@
 //! The mutations are decided in their order against the organisation's index, which takes each
 //! booking's new open amounts at once, so a later mutation is decided against what an earlier
 //! one paid. The rows of the whole batch are written with a few multi-row statements per table.
-//! Mutations already decided are skipped. When the batch fails as a whole, every event gets
-//! `Retry`, and the bus hands each to `Handler::handle`, which books it as a batch of one.
+//! Mutations already decided are skipped. A batch that fails as a whole is tried once more.
+//! When it fails again, every event gets `Retry`, and the bus hands each to `Handler::handle`,
+//! which books it as a batch of one.
+//!
+//! Two batches may be in flight at once; [`invoice_index::Turn`] keeps their order.
 
 use dk_telemetry::metrics::{attribute, instruments};
 use dk_telemetry::propagation::{add_remote_link, set_remote_parent};
