@@ -1,6 +1,7 @@
 //! End-to-end tests: banksync, bookkeeping, billing and support on real PostgreSQL and RabbitMQ.
 
 mod bank_link;
+mod conflicts;
 mod credits;
 mod csv_import;
 mod flow;

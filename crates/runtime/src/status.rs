@@ -71,13 +71,25 @@ pub fn from_db(context: &str, error: DbErr) -> Status {
     internal(context, &error)
 }
 
-/// Returns whether a database error is a transient conflict that a retry can resolve.
+/// Returns whether a database error is a transient conflict that a retry can resolve:
+/// PostgreSQL's serialization_failure (SQLSTATE 40001), deadlock_detected (40P01) or
+/// lock_not_available (55P03, a lock timeout), or SQLite's busy database.
 pub fn is_retryable(error: &DbErr) -> bool {
+    const CONFLICTS: [&str; 3] = ["40001", "40P01", "55P03"];
+    if let DbErr::Exec(sea_orm::RuntimeErr::SqlxError(sqlx))
+    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(sqlx)) = error
+        && let sea_orm::sqlx::Error::Database(database) = sqlx.as_ref()
+        && database
+            .code()
+            .is_some_and(|code| CONFLICTS.contains(&code.as_ref()))
+    {
+        return true;
+    }
+    // PostgreSQL's message text, for errors that reach here as text only.
     let text = error.to_string();
-    // PostgreSQL serialization_failure (40001) and deadlock_detected (40P01); SQLite busy.
-    text.contains("40001")
-        || text.contains("40P01")
+    CONFLICTS.iter().any(|code| text.contains(code))
         || text.contains("could not serialize")
+        || text.contains("deadlock detected")
         || text.contains("database is locked")
 }
 

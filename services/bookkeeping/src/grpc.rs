@@ -208,7 +208,8 @@ impl BookkeepingService for Bookkeeping {
         request: Request<pb::ConfirmSuggestionRequest>,
     ) -> Result<Response<pb::ConfirmSuggestionResponse>, Status> {
         let caller = caller(&request)?;
-        self.confirm_suggestion_call(&caller, request.into_inner())
+        let request = request.into_inner();
+        retrying_conflicts(|| self.confirm_suggestion_call(&caller, request.clone()))
             .await
             .map(Response::new)
     }
@@ -228,7 +229,8 @@ impl BookkeepingService for Bookkeeping {
         request: Request<pb::UndoMatchRequest>,
     ) -> Result<Response<pb::UndoMatchResponse>, Status> {
         let caller = caller(&request)?;
-        self.undo_match_call(&caller, request.into_inner())
+        let request = request.into_inner();
+        retrying_conflicts(|| self.undo_match_call(&caller, request.clone()))
             .await
             .map(Response::new)
     }
@@ -631,4 +633,28 @@ pub fn match_to_proto(row: &payment_match::Model) -> Result<pb::Match, Status> {
         history: Vec::new(),
         journal_entry_id: String::new(),
     })
+}
+
+/// Attempts at a call that loses a conflict with a concurrent transaction.
+const CONFLICT_ATTEMPTS: u32 = 3;
+
+/// Runs a call again while it fails with ABORTED, the status of a conflict with a concurrent
+/// transaction, such as a deadlock with a consumer's batch that pays the same invoice. The
+/// failed attempt's transaction was rolled back, so the next one starts afresh.
+async fn retrying_conflicts<T, F, Fut>(mut call: F) -> Result<T, Status>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Status>>,
+{
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Err(status) if status.code() == tonic::Code::Aborted && attempt < CONFLICT_ATTEMPTS => {
+                tracing::info!(attempt, error = %status.message(), "call lost a conflict with a concurrent transaction; running it again");
+                tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
 }

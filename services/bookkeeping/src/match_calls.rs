@@ -571,34 +571,11 @@ impl Bookkeeping {
                     match_id,
                 )
             })?;
-        let closed = ledger::closed_through(&transaction, organisation)
-            .await
-            .map_err(|e| status::from_db(context, e))?;
-        // The reversal takes the payment entry's date, so the balances of that period come back
-        // as they were, and a new booking of the mutation lands on the same date again.
-        let booked_on = crate::entity::journal_entry::Entity::find_by_id(booking.entry_id)
-            .one(&transaction)
-            .await
-            .map_err(|e| status::from_db(context, e))?
-            .map(|entry| entry.entry_date)
-            .unwrap_or(row.booking_date);
-        let reversal = ledger::reverse(
-            &transaction,
-            organisation,
-            booking.entry_id,
-            ledger::open_date(booked_on, closed),
-            format!(
-                "Ongedaan gemaakt: {} {}",
-                row.counterparty_name.as_deref().unwrap_or_default(),
-                row.remittance.trim()
-            ),
-        )
-        .await
-        .map_err(|error| ledger_status(context, error))?
-        .ok_or_else(|| status::internal(context, &"the booking's entry is missing"))?;
-
+        // The invoices before the balances, which the reversal changes: a consumer's batch
+        // also changes invoices first, so the two do not deadlock over them.
         let allocations = allocation::Entity::find()
             .filter(allocation::Column::BookingId.eq(booking.id))
+            .order_by_asc(allocation::Column::InvoiceId)
             .all(&transaction)
             .await
             .map_err(|e| status::from_db(context, e))?;
@@ -630,6 +607,32 @@ impl Bookkeeping {
                 ));
             }
         }
+        let closed = ledger::closed_through(&transaction, organisation)
+            .await
+            .map_err(|e| status::from_db(context, e))?;
+        // The reversal takes the payment entry's date, so the balances of that period come back
+        // as they were, and a new booking of the mutation lands on the same date again.
+        let booked_on = crate::entity::journal_entry::Entity::find_by_id(booking.entry_id)
+            .one(&transaction)
+            .await
+            .map_err(|e| status::from_db(context, e))?
+            .map(|entry| entry.entry_date)
+            .unwrap_or(row.booking_date);
+        let reversal = ledger::reverse(
+            &transaction,
+            organisation,
+            booking.entry_id,
+            ledger::open_date(booked_on, closed),
+            format!(
+                "Ongedaan gemaakt: {} {}",
+                row.counterparty_name.as_deref().unwrap_or_default(),
+                row.remittance.trim()
+            ),
+        )
+        .await
+        .map_err(|error| ledger_status(context, error))?
+        .ok_or_else(|| status::internal(context, &"the booking's entry is missing"))?;
+
         // Tell the invoices' issuers (billing, for the vendor) that the payments no longer count.
         let reopened = invoice::Entity::find()
             .filter(
