@@ -554,3 +554,55 @@ async fn overlapping_batches_keep_order_on_sqlite() {
     check_overlapping_batches(&stack).await;
     stack.stop().await.expect("stop");
 }
+
+/// Four undos of one match at once: one reverses the booking, and the others wait for it and
+/// then find nothing to undo, with the outcome the first left.
+#[tokio::test]
+async fn parallel_undos_of_one_match() {
+    let stack = Stack::start().await.expect("stack");
+    let (_, _, mut bookkeeping) = demo_organisation(&stack).await;
+    let mutation = uuid::Uuid::now_v7();
+    stack
+        .bus
+        .publish(
+            "banksync",
+            &[payment_event(
+                &stack,
+                mutation,
+                "Factuur 2026-0016",
+                "60.50",
+            )],
+        )
+        .await
+        .expect("publish");
+    let decisions = wait_for_matches(&mut bookkeeping, 1).await;
+    let match_id = decisions[0].id.clone();
+
+    let undos = (0..4).map(|_| {
+        let mut client = bookkeeping.clone();
+        let match_id = match_id.clone();
+        async move {
+            client
+                .undo_match(dk_proto::bookkeeping::v1::UndoMatchRequest {
+                    idempotency_key: key(),
+                    match_id,
+                })
+                .await
+        }
+    });
+    let results = futures::future::join_all(undos).await;
+    let undone = results.iter().filter(|result| result.is_ok()).count();
+    assert_eq!(undone, 1, "{results:?}");
+    for status in results.iter().filter_map(|result| result.as_ref().err()) {
+        assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+        assert!(
+            status.message().contains("books nothing (suggested)"),
+            "{status:?}"
+        );
+    }
+    assert_eq!(
+        open_amount(&invoices(&mut bookkeeping).await, "2026-0016"),
+        "60.50"
+    );
+    stack.stop().await.expect("stop");
+}

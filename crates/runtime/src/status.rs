@@ -65,7 +65,8 @@ pub fn from_db(context: &str, error: DbErr) -> Status {
     }
     if is_retryable(&error) {
         return Status::aborted(format!(
-            "{context}: conflict with a concurrent request, retry"
+            "{context}: conflict with a concurrent request; nothing was changed, so send the \
+             request again with the same idempotency key"
         ));
     }
     internal(context, &error)

@@ -654,6 +654,10 @@ where
                 tokio::time::sleep(std::time::Duration::from_millis(20 * u64::from(attempt))).await;
                 attempt += 1;
             }
+            Err(status) if status.code() == tonic::Code::Aborted => {
+                tracing::warn!(attempts = attempt, error = %status.message(), "call lost every attempt to concurrent transactions");
+                return Err(status);
+            }
             result => return result,
         }
     }

@@ -97,6 +97,24 @@ impl Bookkeeping {
             .ok_or_else(|| status::not_found("match", &id.to_string()))
     }
 
+    /// Like [`Self::find_match`], and locks the row until the transaction ends (on PostgreSQL),
+    /// so that two calls changing the same match run one after the other and the second sees
+    /// what the first did.
+    async fn lock_match(
+        &self,
+        transaction: &DatabaseTransaction,
+        organisation: Uuid,
+        id: Uuid,
+    ) -> Result<payment_match::Model, Status> {
+        payment_match::Entity::find_by_id(id)
+            .filter(payment_match::Column::OrganisationId.eq(organisation))
+            .lock_exclusive()
+            .one(transaction)
+            .await
+            .map_err(|e| status::from_db("reading a match", e))?
+            .ok_or_else(|| status::not_found("match", &id.to_string()))
+    }
+
     /// Loads a match with its history and the entry of its current booking.
     async fn full_match<C: sea_orm::ConnectionTrait>(
         &self,
@@ -271,7 +289,7 @@ impl Bookkeeping {
             Err(response) => return Ok(response),
         };
         let row = self
-            .find_match(&transaction, organisation, match_id)
+            .lock_match(&transaction, organisation, match_id)
             .await?;
         matching::record_decided(&transaction, &row)
             .await
@@ -462,7 +480,7 @@ impl Bookkeeping {
             Err(response) => return Ok(response),
         };
         let row = self
-            .find_match(&transaction, organisation, match_id)
+            .lock_match(&transaction, organisation, match_id)
             .await?;
         matching::record_decided(&transaction, &row)
             .await
@@ -549,7 +567,7 @@ impl Bookkeeping {
             Err(response) => return Ok(response),
         };
         let row = self
-            .find_match(&transaction, organisation, match_id)
+            .lock_match(&transaction, organisation, match_id)
             .await?;
         matching::record_decided(&transaction, &row)
             .await
