@@ -202,9 +202,9 @@ impl OrgState {
             }
             // The version first: invoices changed after it raise it, and the next turn reads
             // them again.
-            // NOTE: this reads every invoice of the organisation. Under a steady stream of
-            // writes by others, such as a user creating invoices during an import, every batch
-            // pays for it; with 100,000 open invoices that read is not measured yet.
+            // NOTE: this reads every invoice of the organisation, about 0.5 s for 100,000 (the
+            // first batch of a `dk-load matching` run). Under a steady stream of writes by
+            // others, such as a user creating invoices during an import, every batch pays it.
             let version = current_version(db, organisation).await?;
             let rows = invoice::Entity::find()
                 .filter(invoice::Column::OrganisationId.eq(organisation))
