@@ -454,6 +454,32 @@ mod tests {
         }
     }
 
+    /// Connects to the local RabbitMQ under names of this test alone, and declares the topology
+    /// and `subscription`'s queue.
+    async fn test_broker(subscription: &Subscription) -> AmqpBus {
+        let url = std::env::var("DK_TEST_AMQP_URL")
+            .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
+        let names = Names::new(format!("test-{}.", Uuid::new_v4().simple()));
+        let broker = AmqpBus::connect(&url, names)
+            .await
+            .expect("RabbitMQ on 127.0.0.1");
+        let bus = Bus::Amqp(broker.clone());
+        bus.declare_topology().await.expect("declare");
+        bus.declare_subscriptions(std::slice::from_ref(subscription))
+            .await
+            .expect("declare");
+        broker
+    }
+
+    /// Deletes what [`test_broker`] declared.
+    async fn remove_test_broker(broker: &AmqpBus, subscription: &Subscription) {
+        Bus::Amqp(broker.clone())
+            .delete_subscriptions(std::slice::from_ref(subscription))
+            .await
+            .expect("delete queue");
+        broker.delete_topology().await.expect("delete topology");
+    }
+
     /// Publishes events one at a time while the handler keeps each batch, and returns the
     /// maximum number of batches it handled at once. Checks that every event was handled once
     /// and acknowledged.
@@ -465,6 +491,7 @@ mod tests {
             .subscribe(&EVERY_ORGANISATION, handler.clone(), shutdown.clone())
             .await
             .expect("subscribe");
+
         let events = events_of(&[Uuid::new_v4(); 4]);
         for event in &events {
             bus.publish("bookkeeping", std::slice::from_ref(event))
@@ -480,6 +507,7 @@ mod tests {
         }
         shutdown.cancel();
         consumer.join().await;
+
         let mut handled = handler.handled.lock().expect("handled").clone();
         handled.sort();
         let mut published: Vec<Uuid> = events.iter().map(|event| event.id).collect();
@@ -499,17 +527,7 @@ mod tests {
     /// handler with the default never gets two.
     #[tokio::test]
     async fn rabbitmq_consumer_overlaps_batches_when_allowed() {
-        let url = std::env::var("DK_TEST_AMQP_URL")
-            .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
-        let names = Names::new(format!("test-{}.", Uuid::new_v4().simple()));
-        let broker = AmqpBus::connect(&url, names)
-            .await
-            .expect("RabbitMQ on 127.0.0.1");
-        let bus = Bus::Amqp(broker.clone());
-        bus.declare_topology().await.expect("declare");
-        bus.declare_subscriptions(&[EVERY_ORGANISATION])
-            .await
-            .expect("declare");
+        let broker = test_broker(&EVERY_ORGANISATION).await;
         let outcome = AssertUnwindSafe(async {
             (
                 max_batches_at_once(&broker, 2).await,
@@ -518,10 +536,7 @@ mod tests {
         })
         .catch_unwind()
         .await;
-        bus.delete_subscriptions(&[EVERY_ORGANISATION])
-            .await
-            .expect("delete queue");
-        broker.delete_topology().await.expect("delete topology");
+        remove_test_broker(&broker, &EVERY_ORGANISATION).await;
         match outcome {
             Ok((two, one)) => {
                 assert_eq!(two, 2, "two batches at once when the handler allows two");
@@ -577,17 +592,8 @@ mod tests {
 
     #[tokio::test]
     async fn rabbitmq_queue_receives_one_organisation() {
-        let url = std::env::var("DK_TEST_AMQP_URL")
-            .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into());
-        let names = Names::new(format!("test-{}.", Uuid::new_v4().simple()));
-        let broker = AmqpBus::connect(&url, names)
-            .await
-            .expect("RabbitMQ on 127.0.0.1");
+        let broker = test_broker(&ONE_ORGANISATION).await;
         let bus = Bus::Amqp(broker.clone());
-        bus.declare_topology().await.expect("declare");
-        bus.declare_subscriptions(&[ONE_ORGANISATION])
-            .await
-            .expect("declare");
         // An earlier release bound the queue to the producer's exchange itself. Subscribing
         // removes that binding, or every organisation's events would still arrive.
         broker
@@ -599,10 +605,7 @@ mod tests {
         let outcome = AssertUnwindSafe(receives_one_organisation(&bus))
             .catch_unwind()
             .await;
-        bus.delete_subscriptions(&[ONE_ORGANISATION])
-            .await
-            .expect("delete queue");
-        broker.delete_topology().await.expect("delete topology");
+        remove_test_broker(&broker, &ONE_ORGANISATION).await;
         if let Err(panic) = outcome {
             std::panic::resume_unwind(panic);
         }
