@@ -24,17 +24,19 @@ async fn deadlock_and_lock_timeout_are_conflicts() {
         .expect("table");
 
     // Two transactions lock the rows in opposite orders; PostgreSQL aborts one of them.
-    let one = first.begin().await.expect("begin");
-    let two = second.begin().await.expect("begin");
-    one.execute_unprepared("UPDATE rows SET id = id WHERE id = 1")
+    let first_transaction = first.begin().await.expect("begin");
+    let second_transaction = second.begin().await.expect("begin");
+    first_transaction
+        .execute_unprepared("UPDATE rows SET id = id WHERE id = 1")
         .await
         .expect("lock 1");
-    two.execute_unprepared("UPDATE rows SET id = id WHERE id = 2")
+    second_transaction
+        .execute_unprepared("UPDATE rows SET id = id WHERE id = 2")
         .await
         .expect("lock 2");
     let (left, right) = tokio::join!(
-        one.execute_unprepared("UPDATE rows SET id = id WHERE id = 2"),
-        two.execute_unprepared("UPDATE rows SET id = id WHERE id = 1"),
+        first_transaction.execute_unprepared("UPDATE rows SET id = id WHERE id = 2"),
+        second_transaction.execute_unprepared("UPDATE rows SET id = id WHERE id = 1"),
     );
     let deadlock = match (left, right) {
         (Err(error), Ok(_)) | (Ok(_), Err(error)) => error,
@@ -42,7 +44,7 @@ async fn deadlock_and_lock_timeout_are_conflicts() {
     };
     assert!(is_retryable(&deadlock), "{deadlock}");
     assert_eq!(from_db("testing", deadlock).code(), tonic::Code::Aborted);
-    drop((one, two));
+    drop((first_transaction, second_transaction));
 
     // A lock wait that runs into lock_timeout.
     let holder = first.begin().await.expect("begin");

@@ -12,7 +12,7 @@ use prost::Message;
 use crate::*;
 
 /// The bank account of the test's mutations. Bookkeeping opens a ledger account for each bank
-/// account it sees, and the chart has room for a limited number of them.
+/// account that a mutation names, and the chart has room for a limited number of them.
 const BANK_ACCOUNT_ID: uuid::Uuid =
     uuid::Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0001);
 
@@ -298,7 +298,7 @@ async fn invoice_index_follows_other_writers() {
 /// A batch in flight while another writer commits an invoice keeps its decision, as if it had
 /// committed first, and the next batch decides against the new invoice. Nothing fails.
 #[tokio::test]
-async fn invoice_committed_during_a_batch_counts_from_the_next() {
+async fn invoice_during_batch_counts_from_next() {
     use sea_orm::{ConnectionTrait, TransactionTrait};
 
     let stack = Stack::start().await.expect("stack");

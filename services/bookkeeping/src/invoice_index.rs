@@ -389,7 +389,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_batch_writes_and_commits_after_the_one_before() {
+    async fn turn_writes_and_commits_after_previous() {
         let db = database().await;
         let organisation = Uuid::new_v4();
         let mut state = OrgState::default();
@@ -427,7 +427,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failed_batch_fails_the_next_and_the_index_is_read_again() {
+    async fn turn_after_failed_batch_fails() {
         let db = database().await;
         let organisation = Uuid::new_v4();
         add_invoice(&db, organisation, "2026-0001").await;
@@ -460,7 +460,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_change_by_another_writer_is_read_before_the_next_batch() {
+    async fn turn_reads_change_by_other_writer() {
         let db = database().await;
         let organisation = Uuid::new_v4();
         let mut state = OrgState::default();
@@ -475,7 +475,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_change_during_a_batch_is_read_after_it() {
+    async fn turn_reads_change_after_batch_in_flight() {
         let db = database().await;
         let organisation = Uuid::new_v4();
         let mut state = OrgState::default();
@@ -499,7 +499,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_dropped_turn_breaks_the_index() {
+    async fn dropped_turn_breaks_index() {
         let db = database().await;
         let organisation = Uuid::new_v4();
         add_invoice(&db, organisation, "2026-0003").await;

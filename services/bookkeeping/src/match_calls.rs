@@ -97,9 +97,9 @@ impl Bookkeeping {
             .ok_or_else(|| status::not_found("match", &id.to_string()))
     }
 
-    /// Like [`Self::find_match`], and locks the row until the transaction ends (on PostgreSQL),
-    /// so that two calls changing the same match run one after the other and the second sees
-    /// what the first did.
+    /// Like [`Self::find_match`], and locks the row until the transaction ends (on PostgreSQL).
+    /// So two calls changing the same match run one after the other, and the second reads what
+    /// the first wrote.
     async fn lock_match(
         &self,
         transaction: &DatabaseTransaction,
@@ -749,10 +749,11 @@ impl Bookkeeping {
             .map_err(|e| status::from_db("updating a match", e))
     }
 
-    /// Like [`Self::finish`], for a call that changed the organisation's invoices: raises their
-    /// version just before, so the transaction holds the version row only while it finishes. A
-    /// consumer's batch waits for that row while the batch after it holds invoice rows, so a
-    /// writer that held the version row while waiting for an invoice would stall both.
+    /// Like [`Self::finish`], for a call that changed the organisation's invoices. It raises
+    /// their version last, so the transaction locks the version row only while it finishes. A
+    /// consumer's batch waits for that row while the batch after it has invoice rows locked,
+    /// and a writer that waited for one of those rows with the version row locked would stall
+    /// both.
     async fn finish_changing_invoices<T: prost::Message>(
         &self,
         transaction: DatabaseTransaction,

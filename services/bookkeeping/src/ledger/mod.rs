@@ -238,9 +238,9 @@ impl Posted {
     }
 }
 
-/// The first half of [`post_many`]: checks and writes the entries and their lines, and leaves
-/// the balances, rows that every posting of the organisation shares, to the caller. A caller
-/// that runs next to other postings adds them last, so that it holds their locks shortly.
+/// Checks and writes the entries and their lines, the first half of [`post_many`]. The caller
+/// adds the totals to the balances, rows that every posting of the organisation shares. A
+/// caller that runs next to other postings adds them last, so it keeps their locks briefly.
 pub async fn insert_entries<C: ConnectionTrait>(
     db: &C,
     organisation: Uuid,
