@@ -2,8 +2,8 @@
 
 use dk_proto::banksync::v1 as banksync;
 use dk_proto::bookkeeping::v1 as bookkeeping;
-use dk_testkit::Stack;
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use dk_testkit::{BusKind, DatabaseKind, Stack};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use tonic_types::StatusExt;
 
 use crate::*;
@@ -11,7 +11,7 @@ use crate::*;
 async fn count(db: &sea_orm::DatabaseConnection, table: &str) -> i64 {
     let row = db
         .query_one_raw(Statement::from_string(
-            DbBackend::Postgres,
+            db.get_database_backend(),
             format!("SELECT COUNT(*) AS n FROM {table}"),
         ))
         .await
@@ -281,5 +281,110 @@ async fn invalid_invoices_are_rejected() {
         .expect_err("number taken");
     assert_eq!(status.code(), tonic::Code::AlreadyExists);
     assert!(status.message().contains("2026-0001"));
+    stack.stop().await.expect("stop");
+}
+
+/// The banksync database rejects a mutation that refers to no account or import, and the
+/// deletion, re-keying or truncation of an account or import that mutations refer to. PostgreSQL
+/// checks these references per statement (banksync's migration m0006), SQLite by foreign keys.
+async fn check_mutation_references(stack: &Stack) {
+    let db = &stack.banksync_db;
+    let (_, mut banksync, _) = demo_organisation(stack).await;
+    import(&mut banksync, DEMO_STATEMENT)
+        .await
+        .expect("demo import");
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let new_id = if postgres {
+        "gen_random_uuid()"
+    } else {
+        "randomblob(16)"
+    };
+    let stored = count(db, "bank_mutations").await;
+    assert!(stored > 0, "the demo statement stored mutations");
+
+    let copy_with = |column: &str| {
+        let columns = "organisation_id, bank_account_id, import_id, booking_date, value_date, \
+             amount_minor, currency, counterparty_iban, counterparty_name, remittance, \
+             end_to_end_id, structured_reference, bank_reference, transaction_code, reversal, \
+             created_at";
+        let values = columns.replace(column, new_id);
+        format!(
+            "INSERT INTO bank_mutations (id, fingerprint, {columns}) \
+             SELECT {new_id}, fingerprint || '-copy', {values} FROM bank_mutations"
+        )
+    };
+    // A delete or key change runs after the rows of bank_statements are gone, whose own
+    // foreign keys would reject it first. The transaction is rolled back afterwards.
+    let clear_statements = Some("DELETE FROM bank_statements");
+    let rejected = [
+        (
+            None,
+            copy_with("bank_account_id"),
+            "bank_mutations.bank_account_id",
+        ),
+        (None, copy_with("import_id"), "bank_mutations.import_id"),
+        (
+            clear_statements,
+            "DELETE FROM bank_accounts".to_owned(),
+            "referenced by bank_mutations.bank_account_id",
+        ),
+        (
+            clear_statements,
+            "DELETE FROM statement_imports".to_owned(),
+            "referenced by bank_mutations.import_id",
+        ),
+        (
+            clear_statements,
+            format!("UPDATE statement_imports SET id = {new_id}"),
+            "cannot change",
+        ),
+    ];
+    for (before, statement, postgres_says) in rejected {
+        let transaction = db.begin().await.expect("begin");
+        if let Some(before) = before {
+            transaction.execute_unprepared(before).await.expect(before);
+        }
+        let error = transaction
+            .execute_unprepared(&statement)
+            .await
+            .expect_err(&statement);
+        transaction.rollback().await.expect("rollback");
+        let expected = if postgres {
+            postgres_says
+        } else {
+            "FOREIGN KEY constraint failed"
+        };
+        assert!(error.to_string().contains(expected), "{statement}: {error}");
+    }
+    if postgres {
+        for table in ["bank_accounts", "statement_imports"] {
+            let statement = format!("TRUNCATE {table}");
+            let error = db
+                .execute_unprepared(&statement)
+                .await
+                .expect_err(&statement);
+            assert!(
+                error.to_string().to_lowercase().contains("truncate"),
+                "{statement}: {error}"
+            );
+        }
+    }
+    assert_eq!(count(db, "bank_mutations").await, stored);
+    assert!(count(db, "bank_statements").await > 0, "statements kept");
+}
+
+#[tokio::test]
+async fn mutation_references_are_checked_on_postgres() {
+    let stack = Stack::start().await.expect("stack");
+    check_mutation_references(&stack).await;
+    stack.stop().await.expect("stop");
+}
+
+#[tokio::test]
+async fn mutation_references_are_checked_on_sqlite() {
+    let stack = Stack::start_with(BusKind::InProcess, DatabaseKind::Sqlite)
+        .await
+        .expect("stack");
+    check_mutation_references(&stack).await;
     stack.stop().await.expect("stop");
 }

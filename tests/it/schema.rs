@@ -165,3 +165,57 @@ async fn roll_back_reference_checks(test_database: &TestDatabase) {
     assert_eq!(reference_state(&db).await, checked);
     db.close().await.expect("close");
 }
+
+/// Banksync's last migration on PostgreSQL rolls back to the foreign keys of `bank_mutations`
+/// and applies again.
+#[tokio::test]
+async fn banksync_reference_checks_roll_back() {
+    let test_database = TestDatabase::create().await.expect("database");
+    let outcome = AssertUnwindSafe(roll_back_mutation_reference_checks(&test_database))
+        .catch_unwind()
+        .await;
+    test_database.drop_database().await.expect("drop");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Returns the foreign keys of `bank_mutations` and the triggers that check references.
+async fn mutation_reference_state(db: &DatabaseConnection) -> (i64, i64) {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT (SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f' \
+               AND conrelid = 'bank_mutations'::regclass) AS keys, \
+             (SELECT COUNT(*) FROM pg_trigger WHERE tgname LIKE 'bank_mutations_references_%' \
+               OR tgname LIKE 'bank_accounts_referenced_%' \
+               OR tgname LIKE 'statement_imports_referenced_%') AS triggers",
+        ))
+        .await
+        .expect("state")
+        .expect("a row");
+    (
+        row.try_get("", "keys").expect("keys"),
+        row.try_get("", "triggers").expect("triggers"),
+    )
+}
+
+async fn roll_back_mutation_reference_checks(test_database: &TestDatabase) {
+    use dk_banksync::migration::Migrator;
+    use sea_orm_migration::MigratorTrait;
+
+    let db = database::connect(&settings(&test_database.url, true))
+        .await
+        .expect("connect");
+    Migrator::up(&db, None).await.expect("up");
+    // Two reference triggers on bank_mutations, a delete and a truncate trigger on each parent.
+    let checked = (0, 6);
+    assert_eq!(mutation_reference_state(&db).await, checked);
+
+    Migrator::down(&db, Some(1)).await.expect("down");
+    assert_eq!(mutation_reference_state(&db).await, (2, 0));
+
+    Migrator::up(&db, None).await.expect("up again");
+    assert_eq!(mutation_reference_state(&db).await, checked);
+    db.close().await.expect("close");
+}

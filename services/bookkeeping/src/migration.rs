@@ -1,5 +1,6 @@
 //! Schema of the bookkeeping database.
 
+use dk_runtime::reference_checks::CheckedTable;
 use sea_orm_migration::prelude::*;
 
 use crate::entity::{
@@ -850,16 +851,12 @@ impl MigrationTrait for PlanLedgerChecksPerStatement {
 }
 
 /// The references of the ledger's and the matcher's busiest tables, checked once per statement
-/// on PostgreSQL instead of by foreign keys.
+/// on PostgreSQL instead of by foreign keys ([`dk_runtime::reference_checks`]).
 ///
-/// A foreign key checks each inserted row on its own: a trigger call and a locking look-up of
-/// the referenced row. Booking 256 bank mutations inserts about 2,400 such references, and the
-/// checks took about a third of the batch's time in the database, most of it in the row locks.
-/// These triggers check a statement's rows together, over its transition table. They lock
-/// (`FOR KEY SHARE`, as a foreign key does) only the referenced rows that other transactions
-/// wrote. A batch's matches, entries and bookings are its own, and it has updated its invoices
-/// already. Deleting a referenced row, or changing a key, is refused as before. SQLite keeps its
-/// foreign keys.
+/// Booking 256 bank mutations inserts about 2,400 references. Their foreign keys took about a
+/// third of the batch's time in the database, most of it in the row locks. A batch's matches,
+/// entries and bookings are its own, and it has updated its invoices already, so the checks
+/// per statement lock almost nothing.
 struct CheckReferencesPerStatement;
 
 impl MigrationName for CheckReferencesPerStatement {
@@ -868,8 +865,7 @@ impl MigrationName for CheckReferencesPerStatement {
     }
 }
 
-/// Per table: its references as (column, referenced table). Each referenced table's `id` is its key.
-const CHECKED_REFERENCES: [(&str, &[(&str, &str)]); 3] = [
+const CHECKED_REFERENCES: [CheckedTable<'static>; 3] = [
     (
         "journal_lines",
         &[
@@ -901,7 +897,7 @@ impl MigrationTrait for CheckReferencesPerStatement {
             return Ok(());
         }
         let db = manager.get_connection();
-        for statement in reference_check_sql() {
+        for statement in dk_runtime::reference_checks::install(&CHECKED_REFERENCES) {
             db.execute_unprepared(&statement).await?;
         }
         Ok(())
@@ -912,181 +908,14 @@ impl MigrationTrait for CheckReferencesPerStatement {
             return Ok(());
         }
         let db = manager.get_connection();
-        let mut parents: Vec<&str> = Vec::new();
-        for (table, references) in CHECKED_REFERENCES {
-            for event in ["insert", "update"] {
-                db.execute_unprepared(&format!(
-                    "DROP TRIGGER {table}_references_{event} ON {table}"
-                ))
-                .await?;
-            }
-            for (column, parent) in references {
-                // The allocation's booking had no foreign key before.
-                if *column != "booking_id" {
-                    db.execute_unprepared(&format!(
-                        "ALTER TABLE {table} ADD FOREIGN KEY ({column}) REFERENCES {parent} (id)"
-                    ))
-                    .await?;
-                }
-                if !parents.contains(parent) {
-                    parents.push(parent);
-                }
-            }
+        // The allocation's booking had no foreign key before.
+        let had_foreign_key = |_: &str, column: &str| column != "booking_id";
+        for statement in dk_runtime::reference_checks::remove(&CHECKED_REFERENCES, had_foreign_key)
+        {
+            db.execute_unprepared(&statement).await?;
         }
-        for parent in parents {
-            db.execute_unprepared(&format!(
-                "DROP TRIGGER {parent}_referenced_delete ON {parent}; \
-                 DROP TRIGGER {parent}_key_update ON {parent}; \
-                 DROP TRIGGER {parent}_referenced_truncate ON {parent}"
-            ))
-            .await?;
-        }
-        db.execute_unprepared(
-            "DROP FUNCTION check_references(); DROP FUNCTION check_unreferenced(); \
-             DROP FUNCTION reject_key_change(); DROP FUNCTION reject_truncate()",
-        )
-        .await?;
         Ok(())
     }
-}
-
-/// Builds the statements of [`CheckReferencesPerStatement`].
-fn reference_check_sql() -> Vec<String> {
-    let mut statements = vec![
-        // The foreign keys these triggers replace; their names were chosen by PostgreSQL.
-        "DO $$ DECLARE fk record; BEGIN \
-           FOR fk IN SELECT conrelid::regclass AS tbl, conname FROM pg_constraint \
-             WHERE contype = 'f' AND conrelid IN ('journal_lines'::regclass, \
-               'payment_bookings'::regclass, 'payment_allocations'::regclass) \
-           LOOP EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', fk.tbl, fk.conname); END LOOP; \
-         END $$"
-            .to_owned(),
-        // Arguments: pairs of column and referenced table. Each referenced id is looked up in
-        // the key's index (the LIMIT keeps the planner from scanning the table instead). The
-        // rows that another transaction wrote are locked as a foreign key would lock them, so
-        // they cannot be deleted before this transaction ends. Rows this transaction inserted
-        // or updated need no lock, because no other transaction can read the new ones and the
-        // updated ones are locked already.
-        "CREATE FUNCTION check_references() RETURNS trigger AS $$ \
-         DECLARE i int := 0; wanted bigint; found bigint; others bigint; locked bigint; \
-           missing text; \
-         BEGIN \
-           WHILE i < TG_NARGS LOOP \
-             EXECUTE format('SELECT count(*), count(p.id), \
-                 count(p.id) FILTER (WHERE p.xmin <> pg_current_xact_id()::xid) \
-               FROM (SELECT DISTINCT %1$I AS id FROM new_rows WHERE %1$I IS NOT NULL) n \
-               LEFT JOIN LATERAL (SELECT p.id, p.xmin FROM %2$I p WHERE p.id = n.id LIMIT 1) p \
-                 ON true', TG_ARGV[i], TG_ARGV[i + 1]) INTO wanted, found, others; \
-             IF others > 0 THEN \
-               EXECUTE format('SELECT count(*) \
-                 FROM (SELECT DISTINCT %1$I AS id FROM new_rows WHERE %1$I IS NOT NULL) n \
-                 CROSS JOIN LATERAL (SELECT 1 FROM %2$I p WHERE p.id = n.id \
-                   AND p.xmin <> pg_current_xact_id()::xid LIMIT 1 FOR KEY SHARE OF p) l', \
-                 TG_ARGV[i], TG_ARGV[i + 1]) INTO locked; \
-               found := found - others + locked; \
-             END IF; \
-             IF found < wanted THEN \
-               EXECUTE format('SELECT n.%1$I::text FROM new_rows n WHERE n.%1$I IS NOT NULL \
-                 AND NOT EXISTS (SELECT 1 FROM %2$I p WHERE p.id = n.%1$I) LIMIT 1', \
-                 TG_ARGV[i], TG_ARGV[i + 1]) INTO missing; \
-               RAISE EXCEPTION '% on %: %.% % refers to no row of %', \
-                 TG_OP, TG_TABLE_NAME, TG_TABLE_NAME, TG_ARGV[i], missing, TG_ARGV[i + 1] \
-                 USING ERRCODE = 'foreign_key_violation'; \
-             END IF; \
-             i := i + 2; \
-           END LOOP; \
-           RETURN NULL; \
-         END; $$ LANGUAGE plpgsql"
-            .to_owned(),
-        // Arguments: pairs of referencing table and column.
-        // NOTE: unlike a foreign key, this check reads with the deleting transaction's snapshot.
-        // Under REPEATABLE READ a reference committed after that snapshot is missed, so such a
-        // transaction can delete a row that was referenced meanwhile. The services delete none
-        // of these rows and use READ COMMITTED, where each check reads the latest commits.
-        "CREATE FUNCTION check_unreferenced() RETURNS trigger AS $$ \
-         DECLARE i int := 0; referenced text; \
-         BEGIN \
-           WHILE i < TG_NARGS LOOP \
-             EXECUTE format('SELECT o.id::text FROM old_rows o \
-               WHERE EXISTS (SELECT 1 FROM %I c WHERE c.%I = o.id) LIMIT 1', \
-               TG_ARGV[i], TG_ARGV[i + 1]) INTO referenced; \
-             IF referenced IS NOT NULL THEN \
-               RAISE EXCEPTION 'DELETE on %: row % is referenced by %.%', \
-                 TG_TABLE_NAME, referenced, TG_ARGV[i], TG_ARGV[i + 1] \
-                 USING ERRCODE = 'foreign_key_violation'; \
-             END IF; \
-             i := i + 2; \
-           END LOOP; \
-           RETURN NULL; \
-         END; $$ LANGUAGE plpgsql"
-            .to_owned(),
-        "CREATE FUNCTION reject_key_change() RETURNS trigger AS $$ \
-         BEGIN \
-           RAISE EXCEPTION 'UPDATE on %: the id % cannot change, because other tables refer to % by id', \
-             TG_TABLE_NAME, OLD.id, TG_TABLE_NAME \
-             USING ERRCODE = 'foreign_key_violation'; \
-         END; $$ LANGUAGE plpgsql"
-            .to_owned(),
-        // Arguments: the referencing tables. A foreign key rejects TRUNCATE of the table it
-        // refers to, and a statement trigger on DELETE does not run for TRUNCATE.
-        "CREATE FUNCTION reject_truncate() RETURNS trigger AS $$ \
-         BEGIN \
-           RAISE EXCEPTION 'TRUNCATE on % rejected: % refer to its rows', \
-             TG_TABLE_NAME, array_to_string(TG_ARGV, ', ') \
-             USING ERRCODE = 'foreign_key_violation'; \
-         END; $$ LANGUAGE plpgsql"
-            .to_owned(),
-    ];
-    let mut referencing: Vec<(&str, Vec<(&str, &str)>)> = Vec::new();
-    for (table, references) in CHECKED_REFERENCES {
-        let arguments: Vec<String> = references
-            .iter()
-            .map(|(column, parent)| format!("'{column}', '{parent}'"))
-            .collect();
-        for event in ["INSERT", "UPDATE"] {
-            statements.push(format!(
-                "CREATE TRIGGER {table}_references_{lower} AFTER {event} ON {table} \
-                 REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT \
-                 EXECUTE FUNCTION check_references({arguments})",
-                lower = event.to_lowercase(),
-                arguments = arguments.join(", "),
-            ));
-        }
-        for (column, parent) in references.iter() {
-            match referencing.iter_mut().find(|(name, _)| name == parent) {
-                Some((_, children)) => children.push((table, column)),
-                None => referencing.push((parent, vec![(table, column)])),
-            }
-        }
-    }
-    for (parent, children) in referencing {
-        let arguments: Vec<String> = children
-            .iter()
-            .map(|(table, column)| format!("'{table}', '{column}'"))
-            .collect();
-        statements.push(format!(
-            "CREATE TRIGGER {parent}_referenced_delete AFTER DELETE ON {parent} \
-             REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT \
-             EXECUTE FUNCTION check_unreferenced({})",
-            arguments.join(", ")
-        ));
-        statements.push(format!(
-            "CREATE TRIGGER {parent}_key_update BEFORE UPDATE OF id ON {parent} \
-             FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) \
-             EXECUTE FUNCTION reject_key_change()"
-        ));
-        let mut tables: Vec<String> = children
-            .iter()
-            .map(|(table, _)| format!("'{table}'"))
-            .collect();
-        tables.dedup();
-        statements.push(format!(
-            "CREATE TRIGGER {parent}_referenced_truncate BEFORE TRUNCATE ON {parent} \
-             FOR EACH STATEMENT EXECUTE FUNCTION reject_truncate({})",
-            tables.join(", ")
-        ));
-    }
-    statements
 }
 
 /// Leaves free space in the pages of the two tables whose rows are updated soon after they are
