@@ -2,6 +2,11 @@
 
 use std::process::ExitCode;
 
+/// glibc's allocator took about a quarter of the CPU of a quote call, part of it waiting for
+/// its arena locks. mimalloc keeps a heap per thread (docs/benchmarks.md, "Quote RPC").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let settings = dk_billing::Settings::load(None);

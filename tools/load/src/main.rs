@@ -40,6 +40,10 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::{Channel, Server};
 
+/// The same allocator as the service binaries, so the services run here as they run alone.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Upper bounds of the arguments, so a typo cannot start an endless run.
 const MAX_REQUESTS: u64 = 2_000_000;
 const MAX_SECONDS: u64 = 300;
