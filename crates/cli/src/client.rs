@@ -310,9 +310,39 @@ pub async fn list_matches(
 /// Turns a gRPC error into a readable error, with the field violations and error reason that
 /// the services attach as standard error details.
 pub fn status_error(status: Status) -> anyhow::Error {
+    describe_status(&status, &[])
+}
+
+/// Works as [`status_error`], and names the command-line option behind a request field where
+/// the server's message or a field violation starts with that field, as in
+/// `--vat-id: invalid VAT id "BE123"`. `options` pairs each request field with its option.
+pub fn status_error_naming(
+    options: &'static [(&'static str, &'static str)],
+) -> impl Fn(Status) -> anyhow::Error {
+    move |status| describe_status(&status, options)
+}
+
+/// Replaces the request field that `text` starts with by its command-line option, if `options`
+/// names one.
+fn with_option(text: &str, options: &[(&str, &str)]) -> String {
+    let field_end = text.find([':', '.', '[']).unwrap_or(text.len());
+    match options
+        .iter()
+        .find(|(field, _)| *field == &text[..field_end])
+    {
+        Some((_, option)) => format!("{option}{}", &text[field_end..]),
+        None => text.to_owned(),
+    }
+}
+
+fn describe_status(status: &Status, options: &[(&str, &str)]) -> anyhow::Error {
     use tonic_types::StatusExt;
 
-    let mut message = format!("{:?}: {}", status.code(), status.message());
+    let mut message = format!(
+        "{:?}: {}",
+        status.code(),
+        with_option(status.message(), options)
+    );
     if status.code() == tonic::Code::Unimplemented {
         if !status.message().is_empty() {
             message.push_str("; ");
@@ -331,7 +361,8 @@ pub fn status_error(status: Status) -> anyhow::Error {
         {
             message.push_str(&format!(
                 "\n  field {}: {}",
-                violation.field, violation.description
+                with_option(&violation.field, options),
+                violation.description
             ));
         }
     }
@@ -717,6 +748,31 @@ pub fn date_key(date: Option<&common::Date>) -> (i32, i32, i32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const OPTIONS: [(&str, &str); 2] = [("vat_id", "--vat-id"), ("users", "--users")];
+
+    #[test]
+    fn status_error_names_the_option() {
+        let status = Status::invalid_argument("vat_id: invalid VAT id \"BE123\" for country BE");
+        let message = status_error_naming(&OPTIONS)(status).to_string();
+        assert_eq!(
+            message,
+            "InvalidArgument: --vat-id: invalid VAT id \"BE123\" for country BE"
+        );
+    }
+
+    #[test]
+    fn status_error_names_only_known_fields() {
+        for (text, expected) in [
+            ("users: at least 1 expected", "--users: at least 1 expected"),
+            ("vat_identity: unknown", "vat_identity: unknown"),
+            ("number: empty", "number: empty"),
+            ("no field named", "no field named"),
+        ] {
+            let message = status_error_naming(&OPTIONS)(Status::invalid_argument(text));
+            assert_eq!(message.to_string(), format!("InvalidArgument: {expected}"));
+        }
+    }
 
     #[test]
     fn invoice_line_error_names_its_option() {

@@ -196,7 +196,8 @@ async fn trial(args: TrialArgs) -> anyhow::Result<()> {
         .await?
         .start_trial(request)
         .await
-        .map_err(status_error)?
+        // The trial's request has the quote's fields, under the same options.
+        .map_err(client::status_error_naming(&crate::quote::QUOTE_OPTIONS))?
         .into_inner()
         .licence
         .unwrap_or_default();

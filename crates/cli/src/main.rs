@@ -343,6 +343,7 @@ enum MatchesCommand {
     /// Show one decision with its score breakdown and history.
     Show {
         /// Id of the decision, as `dk matches list` prints it.
+        #[arg(value_parser = parse_id_text)]
         id: String,
         #[command(flatten)]
         target: TargetArgs,
@@ -351,6 +352,7 @@ enum MatchesCommand {
     /// the kind it pays.
     Confirm {
         /// Id of the decision.
+        #[arg(value_parser = parse_id_text)]
         id: String,
         /// An invoice to pay, by number (2026-0016) or id; repeat to pay several in this order.
         #[arg(long, required = true)]
@@ -361,6 +363,7 @@ enum MatchesCommand {
     /// Drop a suggested invoice from a decision.
     Reject {
         /// Id of the decision.
+        #[arg(value_parser = parse_id_text)]
         id: String,
         /// The suggested invoice, by number or id.
         #[arg(long)]
@@ -372,6 +375,7 @@ enum MatchesCommand {
     /// suggestions.
     Undo {
         /// Id of the decision.
+        #[arg(value_parser = parse_id_text)]
         id: String,
         #[command(flatten)]
         target: TargetArgs,
@@ -400,6 +404,11 @@ fn parse_id(text: &str) -> Result<uuid::Uuid, String> {
     text.trim().parse::<uuid::Uuid>().map_err(|_| {
         format!("invalid id {text:?}: expected a UUID such as 0195f0c4-0000-7000-8000-000000000001")
     })
+}
+
+/// Checks an id given as text and returns it in the usual lower-case form.
+fn parse_id_text(text: &str) -> Result<String, String> {
+    parse_id(text).map(|id| id.to_string())
 }
 
 impl TargetArgs {

@@ -7,7 +7,7 @@ use dk_proto::convert::date_to_string;
 use serde_json::{Value, json};
 
 use crate::TargetArgs;
-use crate::client::{self, idempotency_key, status_error};
+use crate::client::{self, idempotency_key};
 
 #[derive(Args)]
 pub struct QuoteArgs {
@@ -64,6 +64,17 @@ fn without_empty(codes: Vec<String>) -> Vec<String> {
         .collect()
 }
 
+/// The options of `dk quote` behind the fields of its request.
+pub(crate) const QUOTE_OPTIONS: [(&str, &str); 7] = [
+    ("modules", "--modules"),
+    ("addons", "--addons"),
+    ("users", "--users"),
+    ("bank_link", "--bank-link"),
+    ("country", "--country"),
+    ("vat_id", "--vat-id"),
+    ("language", "--language"),
+];
+
 pub async fn run(args: QuoteArgs) -> anyhow::Result<()> {
     let language = args.language.to_proto();
     let request = billing::CreateQuoteRequest {
@@ -83,7 +94,7 @@ pub async fn run(args: QuoteArgs) -> anyhow::Result<()> {
         .await?
         .create_quote(request)
         .await
-        .map_err(status_error)?
+        .map_err(client::status_error_naming(&QUOTE_OPTIONS))?
         .into_inner()
         .quote
         .unwrap_or_default();
