@@ -166,8 +166,8 @@ async fn roll_back_reference_checks(test_database: &TestDatabase) {
     db.close().await.expect("close");
 }
 
-/// Banksync's last migration on PostgreSQL rolls back to the foreign keys of `bank_mutations`
-/// and applies again.
+/// Banksync's last migration on PostgreSQL rolls back to the foreign keys of `bank_mutations`,
+/// and applies again over a stored mutation.
 #[tokio::test]
 async fn banksync_reference_checks_roll_back() {
     let test_database = TestDatabase::create().await.expect("database");
@@ -215,7 +215,36 @@ async fn roll_back_mutation_reference_checks(test_database: &TestDatabase) {
     Migrator::down(&db, Some(1)).await.expect("down");
     assert_eq!(mutation_reference_state(&db).await, (2, 0));
 
+    // A database of the release before, with an imported mutation, takes the migration.
+    execute(
+        &db,
+        "INSERT INTO bank_accounts (id, organisation_id, iban, name, created_at) \
+           VALUES ('00000000-0000-7000-8000-000000000001', gen_random_uuid(), \
+             'NL91ABNA0417164300', 'Zakelijk', now()); \
+         INSERT INTO statement_imports (id, organisation_id, file_name, format, dialect, \
+             content_sha256, byte_size, imported_count, duplicate_count, warnings, created_at) \
+           VALUES ('00000000-0000-7000-8000-000000000002', gen_random_uuid(), 'a.940', \
+             'mt940', 'ing', '', 1, 1, 0, '', now()); \
+         INSERT INTO bank_mutations (id, organisation_id, bank_account_id, import_id, \
+             fingerprint, booking_date, value_date, amount_minor, currency, remittance, \
+             reversal, created_at) \
+           VALUES (gen_random_uuid(), gen_random_uuid(), \
+             '00000000-0000-7000-8000-000000000001', '00000000-0000-7000-8000-000000000002', \
+             'f1', '2026-03-01', '2026-03-01', 100, 'EUR', 'factuur 2026-0001', false, now())",
+    )
+    .await;
     Migrator::up(&db, None).await.expect("up again");
     assert_eq!(mutation_reference_state(&db).await, checked);
+
+    let error = db
+        .execute_unprepared("DELETE FROM bank_accounts")
+        .await
+        .expect_err("deleting the mutation's account");
+    assert!(
+        error
+            .to_string()
+            .contains("referenced by bank_mutations.bank_account_id"),
+        "{error}"
+    );
     db.close().await.expect("close");
 }
