@@ -9,6 +9,7 @@
 //! `dk-load matching` measures bank mutations per second from a statement import to the last
 //! stored decision (see `matching.rs`).
 
+mod cpu;
 mod matching;
 
 mod echo {

@@ -22,6 +22,8 @@ use dk_testkit::{BusKind, DatabaseKind, Stack};
 use sea_orm::{ConnectionTrait, Statement as Sql};
 use serde::Serialize;
 
+use crate::cpu;
+
 /// Upper bounds, so that a typo cannot start an endless run.
 const MAX_ITEMS: usize = 1_000_000;
 const MAX_SECONDS: u64 = 1_800;
@@ -64,6 +66,13 @@ struct MatchingReport {
     /// `created_at` (set just before its transaction commits).
     end_to_end_seconds: f64,
     mutations_per_second: f64,
+    /// Busy CPU seconds of all cores, from the import call until the tool saw the last
+    /// decision (up to a second after it was stored); absent where `/proc/stat` is missing.
+    cpu_busy_seconds: Option<f64>,
+    /// CPU seconds that the hypervisor gave to other guests in the same time.
+    cpu_steal_seconds: Option<f64>,
+    /// Busy CPU time per decided mutation, in microseconds.
+    cpu_microseconds_per_mutation: Option<f64>,
     /// Stored decisions per outcome.
     outcomes: Vec<(String, i64)>,
     /// Whether every mutation was decided within the time limit.
@@ -115,6 +124,15 @@ pub async fn run(args: MatchingArgs) -> anyhow::Result<()> {
                 "  (time limit reached before the last decision)"
             }
         );
+        if let (Some(busy), Some(steal), Some(per_mutation)) = (
+            report.cpu_busy_seconds,
+            report.cpu_steal_seconds,
+            report.cpu_microseconds_per_mutation,
+        ) {
+            println!(
+                "  CPU, all cores   {busy:>8.2} s  {per_mutation:>10.0} µs/mutation  ({steal:.2} s stolen by the host)"
+            );
+        }
         for (outcome, count) in &report.outcomes {
             println!("  {outcome:<24} {count:>8}");
         }
@@ -144,6 +162,7 @@ async fn measure(stack: &Stack, args: &MatchingArgs) -> anyhow::Result<MatchingR
     );
 
     let db = &stack.bookkeeping_db;
+    let cpu_at_start = cpu::read();
     let started = Instant::now();
     let started_at = chrono::Utc::now();
     let request = banksync::ImportStatementRequest {
@@ -177,6 +196,9 @@ async fn measure(stack: &Stack, args: &MatchingArgs) -> anyhow::Result<MatchingR
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
+    let cpu_used = cpu::read()
+        .zip(cpu_at_start)
+        .map(|(now, start)| now.since(start));
     let complete = decided as usize >= args.mutations;
     let end_to_end_seconds = if complete {
         let last = db
@@ -218,6 +240,11 @@ async fn measure(stack: &Stack, args: &MatchingArgs) -> anyhow::Result<MatchingR
         import_seconds,
         end_to_end_seconds,
         mutations_per_second: decided as f64 / end_to_end_seconds,
+        cpu_busy_seconds: cpu_used.map(|used| used.busy_seconds),
+        cpu_steal_seconds: cpu_used.map(|used| used.steal_seconds),
+        cpu_microseconds_per_mutation: cpu_used
+            .filter(|_| decided > 0)
+            .map(|used| used.busy_seconds * 1e6 / decided as f64),
         outcomes,
         complete,
     })
