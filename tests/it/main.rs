@@ -229,3 +229,36 @@ pub async fn backdate_row(stack: &Stack, table: &str, column: &str, id: &str, da
         .await
         .expect("backdate the row");
 }
+
+/// Asserts that the database rejected `statement` for a broken reference: on PostgreSQL with a
+/// message containing `postgres_says`, on SQLite by a foreign key.
+pub fn assert_reference_error(
+    db: &sea_orm::DatabaseConnection,
+    statement: &str,
+    error: &sea_orm::DbErr,
+    postgres_says: &str,
+) {
+    let expected = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        postgres_says
+    } else {
+        "FOREIGN KEY constraint failed"
+    };
+    assert!(error.to_string().contains(expected), "{statement}: {error}");
+}
+
+/// Asserts that PostgreSQL rejects `TRUNCATE` of each of `tables`, which rows elsewhere refer to.
+pub async fn assert_truncate_rejected(db: &sea_orm::DatabaseConnection, tables: &[&str]) {
+    use sea_orm::ConnectionTrait;
+
+    for table in tables {
+        let statement = format!("TRUNCATE {table}");
+        let error = db
+            .execute_unprepared(&statement)
+            .await
+            .expect_err(&statement);
+        assert!(
+            error.to_string().to_lowercase().contains("truncate"),
+            "{statement}: {error}"
+        );
+    }
+}

@@ -13,6 +13,9 @@
 //! foreign keys. Each database gets its own copy of the functions, so two services' migrations
 //! do not meet. SQLite keeps its foreign keys.
 
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr};
+use sea_orm_migration::SchemaManager;
+
 /// A table whose references are checked per statement: its name, and its references as pairs
 /// of column and referenced table. Each referenced table's key is its `id`.
 pub type CheckedTable<'a> = (&'a str, &'a [(&'a str, &'a str)]);
@@ -202,4 +205,35 @@ pub fn remove(
             .to_owned(),
     );
     statements
+}
+
+/// Runs the statements of [`install`] on PostgreSQL. Other databases keep their foreign keys.
+pub async fn install_on(
+    manager: &SchemaManager<'_>,
+    tables: &[CheckedTable<'_>],
+) -> Result<(), DbErr> {
+    run_on_postgres(manager, install(tables)).await
+}
+
+/// Runs the statements of [`remove`] on PostgreSQL. Other databases kept their foreign keys.
+pub async fn remove_on(
+    manager: &SchemaManager<'_>,
+    tables: &[CheckedTable<'_>],
+    had_foreign_key: impl Fn(&str, &str) -> bool,
+) -> Result<(), DbErr> {
+    run_on_postgres(manager, remove(tables, had_foreign_key)).await
+}
+
+async fn run_on_postgres(
+    manager: &SchemaManager<'_>,
+    statements: Vec<String>,
+) -> Result<(), DbErr> {
+    if manager.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let db = manager.get_connection();
+    for statement in statements {
+        db.execute_unprepared(&statement).await?;
+    }
+    Ok(())
 }

@@ -456,24 +456,10 @@ const CHECKED_REFERENCES: [CheckedTable<'static>; 1] = [(
 #[async_trait::async_trait]
 impl MigrationTrait for CheckMutationReferencesPerStatement {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        for statement in reference_checks::install(&CHECKED_REFERENCES) {
-            db.execute_unprepared(&statement).await?;
-        }
-        Ok(())
+        reference_checks::install_on(manager, &CHECKED_REFERENCES).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        for statement in reference_checks::remove(&CHECKED_REFERENCES, |_, _| true) {
-            db.execute_unprepared(&statement).await?;
-        }
-        Ok(())
+        reference_checks::remove_on(manager, &CHECKED_REFERENCES, |_, _| true).await
     }
 }

@@ -1,6 +1,6 @@
 //! Schema of the bookkeeping database.
 
-use dk_runtime::reference_checks::CheckedTable;
+use dk_runtime::reference_checks::{self, CheckedTable};
 use sea_orm_migration::prelude::*;
 
 use crate::entity::{
@@ -893,28 +893,13 @@ const CHECKED_REFERENCES: [CheckedTable<'static>; 3] = [
 #[async_trait::async_trait]
 impl MigrationTrait for CheckReferencesPerStatement {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        for statement in dk_runtime::reference_checks::install(&CHECKED_REFERENCES) {
-            db.execute_unprepared(&statement).await?;
-        }
-        Ok(())
+        reference_checks::install_on(manager, &CHECKED_REFERENCES).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
         // The allocation's booking had no foreign key before.
         let had_foreign_key = |_: &str, column: &str| column != "booking_id";
-        for statement in dk_runtime::reference_checks::remove(&CHECKED_REFERENCES, had_foreign_key)
-        {
-            db.execute_unprepared(&statement).await?;
-        }
-        Ok(())
+        reference_checks::remove_on(manager, &CHECKED_REFERENCES, had_foreign_key).await
     }
 }
 
