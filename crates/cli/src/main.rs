@@ -479,7 +479,10 @@ fn stack_options(
 
 fn main() -> ExitCode {
     restore_sigpipe();
-    let matches = Cli::command().get_matches();
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(error) => return argument_error(error, std::env::args()),
+    };
     let json = wants_json(&matches);
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -504,6 +507,41 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Reports a command line that clap rejected. With `--json` among the arguments the error is
+/// printed as `{"error": "…"}` like any other failure. Help and version are printed as usual.
+fn argument_error(error: clap::Error, args: impl Iterator<Item = String>) -> ExitCode {
+    use clap::error::ErrorKind;
+
+    let shown_as_text = matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    if shown_as_text || !json_requested(args) {
+        error.exit();
+    }
+    // The pointer to --help is for a person reading a terminal, not for a program.
+    let rendered = error.render().to_string();
+    let message = rendered
+        .lines()
+        .filter(|line| !line.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let message = message.trim();
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    eprintln!("{}", serde_json::json!({ "error": message }));
+    // clap's own exit code for a wrong command line.
+    ExitCode::from(2)
+}
+
+/// Returns whether `--json` is among the options, before any `--` that ends them.
+fn json_requested(args: impl Iterator<Item = String>) -> bool {
+    args.skip(1)
+        .take_while(|arg| arg != "--")
+        .any(|arg| arg == "--json")
 }
 
 /// Returns whether a command on the command line has `--json` set, so that a failure is
@@ -801,6 +839,21 @@ mod tests {
         ])));
         assert!(!wants_json(&matches(&["matches", "list"])));
         assert!(!wants_json(&matches(&["dev"])));
+    }
+
+    #[test]
+    fn json_requested_before_double_dash_only() {
+        let args = |line: &str| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert!(json_requested(args("dk matches show xyz --json")));
+        assert!(!json_requested(args("dk matches show xyz")));
+        assert!(!json_requested(args("dk statement parse -- --json")));
+        // The program name is never an option.
+        assert!(!json_requested(args("--json matches")));
     }
 
     #[test]

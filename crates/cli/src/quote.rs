@@ -70,7 +70,7 @@ pub(crate) const QUOTE_OPTIONS: [(&str, &str); 7] = [
     ("addons", "--addons"),
     ("users", "--users"),
     ("bank_link", "--bank-link"),
-    ("country", "--country"),
+    ("country_code", "--country"),
     ("vat_id", "--vat-id"),
     ("language", "--language"),
 ];
