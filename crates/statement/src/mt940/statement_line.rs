@@ -59,6 +59,12 @@ enum HeadError {
     /// The text ended before the type code: the line may continue on the next line.
     Incomplete,
     Invalid,
+    /// Digits in a date's place that name no calendar day, such as month 13 or 30 February.
+    NoSuchDate {
+        /// `value date (YYMMDD)` or `booking date (MMDD)`.
+        which: &'static str,
+        digits: String,
+    },
 }
 
 /// Parses a `:61:` field from its tag line content and continuation lines.
@@ -84,6 +90,10 @@ pub(crate) fn parse(
                 }
                 joined.push_str(continuation[used].text.trim_end());
                 used += 1;
+            }
+            Err(HeadError::NoSuchDate { which, digits }) => {
+                let expected = format!("a {which} that exists, not {digits:?}, in {EXPECTED_61}");
+                return Err(ParseError::at_line(line, expected, raw));
             }
             Err(_) => return Err(invalid()),
         }
@@ -125,7 +135,18 @@ pub(crate) fn parse(
 fn parse_head(text: &str) -> Result<Head<'_>, HeadError> {
     let bytes = text.as_bytes();
     let value_text = text.get(..6).ok_or(HeadError::Incomplete)?;
-    let value_date = date::parse_yymmdd(value_text).ok_or(HeadError::Invalid)?;
+    let no_such_date = |which, digits: &str| {
+        if digits.bytes().all(|byte| byte.is_ascii_digit()) {
+            HeadError::NoSuchDate {
+                which,
+                digits: digits.to_owned(),
+            }
+        } else {
+            HeadError::Invalid
+        }
+    };
+    let value_date = date::parse_yymmdd(value_text)
+        .ok_or_else(|| no_such_date("value date (YYMMDD)", value_text))?;
     let mut at = 6;
 
     let mut booking_date = value_date;
@@ -133,8 +154,9 @@ fn parse_head(text: &str) -> Result<Head<'_>, HeadError> {
         .get(at..at + 4)
         .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
     {
-        booking_date =
-            date::complete_mmdd(&text[at..at + 4], value_date).ok_or(HeadError::Invalid)?;
+        let booking_text = &text[at..at + 4];
+        booking_date = date::complete_mmdd(booking_text, value_date)
+            .ok_or_else(|| no_such_date("booking date (MMDD)", booking_text))?;
         at += 4;
     }
 
@@ -349,6 +371,35 @@ mod tests {
             let result = parse(content, &lines(&[]), content, 1, false);
             assert!(result.is_err(), "{content} was accepted");
         }
+    }
+
+    #[test]
+    fn date_that_does_not_exist_is_named() {
+        let cases = [
+            (
+                "2613450325D12,50NTRFNONREF",
+                "value date (YYMMDD) that exists, not \"261345\"",
+            ),
+            (
+                "2602300230D12,50NTRFNONREF",
+                "value date (YYMMDD) that exists, not \"260230\"",
+            ),
+            (
+                "2603251345D12,50NTRFNONREF",
+                "booking date (MMDD) that exists, not \"1345\"",
+            ),
+        ];
+        for (content, expected) in cases {
+            let error = parse(content, &lines(&[]), content, 7, false)
+                .expect_err(content)
+                .to_string();
+            assert!(error.starts_with("line 7: expected a "), "{error}");
+            assert!(error.contains(expected), "{error}");
+        }
+        let not_a_date = parse("26AB250325D12,50NTRF", &lines(&[]), "x", 7, false)
+            .expect_err("letters in the date")
+            .to_string();
+        assert!(!not_a_date.contains("exists"), "{not_a_date}");
     }
 
     #[test]
