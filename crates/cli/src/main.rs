@@ -343,7 +343,7 @@ enum MatchesCommand {
     /// Show one decision with its score breakdown and history.
     Show {
         /// Id of the decision, as `dk matches list` prints it.
-        #[arg(value_parser = parse_id_text)]
+        #[arg(value_name = "MATCH_ID", value_parser = parse_id_text)]
         id: String,
         #[command(flatten)]
         target: TargetArgs,
@@ -352,7 +352,7 @@ enum MatchesCommand {
     /// the kind it pays.
     Confirm {
         /// Id of the decision.
-        #[arg(value_parser = parse_id_text)]
+        #[arg(value_name = "MATCH_ID", value_parser = parse_id_text)]
         id: String,
         /// An invoice to pay, by number (2026-0016) or id; repeat to pay several in this order.
         #[arg(long, required = true)]
@@ -363,7 +363,7 @@ enum MatchesCommand {
     /// Drop a suggested invoice from a decision.
     Reject {
         /// Id of the decision.
-        #[arg(value_parser = parse_id_text)]
+        #[arg(value_name = "MATCH_ID", value_parser = parse_id_text)]
         id: String,
         /// The suggested invoice, by number or id.
         #[arg(long)]
@@ -375,7 +375,7 @@ enum MatchesCommand {
     /// suggestions.
     Undo {
         /// Id of the decision.
-        #[arg(value_parser = parse_id_text)]
+        #[arg(value_name = "MATCH_ID", value_parser = parse_id_text)]
         id: String,
         #[command(flatten)]
         target: TargetArgs,
@@ -399,11 +399,13 @@ fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
     dk_domain::parse_date(text).map_err(|error| error.to_string())
 }
 
-/// Parses the id of a quote, licence or invoice.
+/// Parses an id given on the command line: of a quote, invoice, ticket or decision.
+///
+/// clap puts the rejected value and the argument in front of the message.
 fn parse_id(text: &str) -> Result<uuid::Uuid, String> {
-    text.trim().parse::<uuid::Uuid>().map_err(|_| {
-        format!("invalid id {text:?}: expected a UUID such as 0195f0c4-0000-7000-8000-000000000001")
-    })
+    text.trim()
+        .parse::<uuid::Uuid>()
+        .map_err(|_| "expected a UUID such as 0195f0c4-0000-7000-8000-000000000001".to_owned())
 }
 
 /// Checks an id given as text and returns it in the usual lower-case form.
@@ -859,8 +861,13 @@ mod tests {
     #[test]
     fn parse_id_names_invalid_value() {
         assert!(parse_id("0195f0c4-0000-7000-8000-000000000001").is_ok());
-        let error = parse_id("quote-7").unwrap_err();
-        assert!(error.contains("\"quote-7\""), "{error}");
+        let error = Cli::try_parse_from(["dk", "matches", "undo", "quote-7"])
+            .err()
+            .expect("an id that is no UUID")
+            .to_string();
+        assert!(error.contains("'quote-7'"), "{error}");
+        assert!(error.contains("<MATCH_ID>"), "{error}");
+        assert!(error.contains("expected a UUID"), "{error}");
     }
 
     #[test]
