@@ -512,6 +512,24 @@ async fn trial_converts_by_accepting_a_quote() {
         .billing_client(stack.organisation)
         .await
         .expect("client");
+    let without_module = client
+        .start_trial(billing::StartTrialRequest {
+            idempotency_key: key(),
+            addons: vec!["documentbeheer".into()],
+            users: 3,
+            ..Default::default()
+        })
+        .await
+        .expect_err("a trial without a module");
+    assert_eq!(without_module.code(), tonic::Code::InvalidArgument);
+    assert!(
+        without_module
+            .message()
+            .starts_with("modules: no module chosen"),
+        "{}",
+        without_module.message()
+    );
+
     let trial = client
         .start_trial(billing::StartTrialRequest {
             idempotency_key: key(),

@@ -234,6 +234,16 @@ async fn invalid_baskets_are_rejected() {
         ),
         (
             billing::CreateQuoteRequest {
+                modules: vec![" ".into()],
+                addons: Vec::new(),
+                bank_link: false,
+                ..spec_example()
+            },
+            "modules",
+            "no module chosen: choose at least one of crm, projecten-uren",
+        ),
+        (
+            billing::CreateQuoteRequest {
                 users: 0,
                 ..spec_example()
             },

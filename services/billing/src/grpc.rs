@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Days, NaiveDate, SubsecRound, Utc};
 use dk_messaging::outbox::Relay;
-use dk_pricing::{Basket, ItemKind, Language, QuoteError, QuoteStatus};
+use dk_pricing::{Basket, Catalogue, ItemKind, Language, QuoteError, QuoteStatus};
 use dk_proto::billing::v1 as pb;
 use dk_proto::billing::v1::billing_service_server::BillingService;
 use dk_proto::convert::timestamp_from;
@@ -60,6 +60,7 @@ impl BillingService for Billing {
             .in_force(&self.db, quote_date)
             .await
             .map_err(|e| status::internal("loading the catalogue", &e))?;
+        require_module(&basket, &catalogue)?;
         let priced = match dk_pricing::quote(&catalogue, &basket) {
             Ok(priced) => priced,
             Err(error) => {
@@ -317,6 +318,22 @@ pub fn basket_from_request(request: &pb::CreateQuoteRequest) -> Result<Basket, S
         vat_id,
         language,
     })
+}
+
+/// Rejects a basket without a module. A licence is built from modules, and a quote of the
+/// included user alone would price nothing. (Licence changes start from an empty basket, so
+/// the pricing crate itself accepts one.)
+pub fn require_module(basket: &Basket, catalogue: &Catalogue) -> Result<(), Status> {
+    if basket.modules.iter().any(|code| !code.trim().is_empty()) {
+        return Ok(());
+    }
+    Err(status::invalid_argument(
+        "modules",
+        format!(
+            "no module chosen: choose at least one of {}",
+            catalogue.codes_of(ItemKind::Module).join(", ")
+        ),
+    ))
 }
 
 /// Reads the wire language; `None` when unspecified.

@@ -191,6 +191,7 @@ pub async fn start_trial(
         return Ok(response);
     }
     let catalogue = catalogue_on(billing, &transaction, today).await?;
+    grpc::require_module(&basket, &catalogue)?;
     dk_pricing::quote(&catalogue, &basket).map_err(|e| grpc::quote_error(&basket, e))?;
     if let Some(existing) = Licence::find(&transaction, organisation)
         .await
