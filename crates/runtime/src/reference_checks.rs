@@ -107,6 +107,9 @@ pub fn install(tables: &[CheckedTable<'_>]) -> Vec<String> {
             .to_owned(),
         // Arguments: the referencing tables. A foreign key rejects TRUNCATE of the table it
         // refers to, and a statement trigger on DELETE does not run for TRUNCATE.
+        // NOTE: unlike a foreign key, this also rejects truncating the referencing tables in
+        // the same statement, or with CASCADE. Emptying them takes DELETE, or dropping the
+        // trigger first.
         "CREATE FUNCTION reject_truncate() RETURNS trigger AS $$ \
          BEGIN \
            RAISE EXCEPTION 'TRUNCATE on % rejected: % refer to its rows', \
