@@ -316,21 +316,25 @@ pub fn status_error(status: Status) -> anyhow::Error {
 /// Works as [`status_error`], and names the command-line option behind a request field where
 /// the server's message or a field violation starts with that field, as in
 /// `--vat-id: invalid VAT id "BE123"`. `options` pairs each request field with its option.
-pub fn status_error_naming(
-    options: &'static [(&'static str, &'static str)],
-) -> impl Fn(Status) -> anyhow::Error {
+pub fn status_error_naming<'a>(
+    options: &'a [(&'a str, &'a str)],
+) -> impl Fn(Status) -> anyhow::Error + 'a {
     move |status| describe_status(&status, options)
 }
 
 /// Replaces the request field that `text` starts with by its command-line option, if `options`
-/// names one.
+/// names one. The longest field wins, so `change.add_modules` goes before `change`.
 fn with_option(text: &str, options: &[(&str, &str)]) -> String {
-    let field_end = text.find([':', '.', '[']).unwrap_or(text.len());
+    let starts_with_field = |field: &str| {
+        text.strip_prefix(field)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '.', '[']))
+    };
     match options
         .iter()
-        .find(|(field, _)| *field == &text[..field_end])
+        .filter(|(field, _)| starts_with_field(field))
+        .max_by_key(|(field, _)| field.len())
     {
-        Some((_, option)) => format!("{option}{}", &text[field_end..]),
+        Some((field, option)) => format!("{option}{}", &text[field.len()..]),
         None => text.to_owned(),
     }
 }
@@ -749,7 +753,11 @@ pub fn date_key(date: Option<&common::Date>) -> (i32, i32, i32) {
 mod tests {
     use super::*;
 
-    const OPTIONS: [(&str, &str); 2] = [("vat_id", "--vat-id"), ("users", "--users")];
+    const OPTIONS: [(&str, &str); 3] = [
+        ("vat_id", "--vat-id"),
+        ("users", "--users"),
+        ("change.add_modules", "--add-modules"),
+    ];
 
     #[test]
     fn status_error_names_the_option() {
@@ -765,6 +773,14 @@ mod tests {
     fn status_error_names_only_known_fields() {
         for (text, expected) in [
             ("users: at least 1 expected", "--users: at least 1 expected"),
+            (
+                "change.add_modules: unknown module code \"x\"",
+                "--add-modules: unknown module code \"x\"",
+            ),
+            (
+                "change.remove_modules: not on",
+                "change.remove_modules: not on",
+            ),
             ("vat_identity: unknown", "vat_identity: unknown"),
             ("number: empty", "number: empty"),
             ("no field named", "no field named"),

@@ -259,6 +259,19 @@ async fn change(args: ChangeArgs) -> anyhow::Result<()> {
         bank_link: bank_link as i32,
     };
     let mut client = args.target.target().billing().await?;
+    let bank_link_option = if bank_link == billing::BankLinkChange::Remove {
+        "--remove-bank-link"
+    } else {
+        "--add-bank-link"
+    };
+    let options = [
+        ("change.add_modules", "--add-modules"),
+        ("change.remove_modules", "--remove-modules"),
+        ("change.add_addons", "--add-addons"),
+        ("change.remove_addons", "--remove-addons"),
+        ("change.users_delta", "--users-delta"),
+        ("change.bank_link", bank_link_option),
+    ];
     if args.preview {
         let language = args
             .language
@@ -269,7 +282,7 @@ async fn change(args: ChangeArgs) -> anyhow::Result<()> {
                 language: language as i32,
             })
             .await
-            .map_err(status_error)?
+            .map_err(client::status_error_naming(&options))?
             .into_inner()
             .preview
             .unwrap_or_default();
@@ -292,7 +305,7 @@ async fn change(args: ChangeArgs) -> anyhow::Result<()> {
             change: Some(change),
         })
         .await
-        .map_err(status_error)?
+        .map_err(client::status_error_naming(&options))?
         .into_inner();
     let licence = response.licence.unwrap_or_default();
     if args.target.json {

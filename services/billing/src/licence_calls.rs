@@ -796,12 +796,24 @@ fn edit_codes(
     Ok(())
 }
 
+/// Names the part of the change that the pricing engine rejected, where it is known. An unknown
+/// code can only be one that the change adds, because a removed code must be on the licence.
 fn change_error(basket: &Basket, error: dk_pricing::QuoteError) -> Status {
+    let added_field = match &error {
+        dk_pricing::QuoteError::UnknownCode { kind, .. } => Some(match kind {
+            dk_pricing::ItemKind::AddOn => "change.add_addons",
+            _ => "change.add_modules",
+        }),
+        _ => None,
+    };
+    let message = error.to_string();
     let status = grpc::quote_error(basket, error);
-    if status.code() == tonic::Code::InvalidArgument {
-        status::invalid_argument("change", status.message().to_owned())
-    } else {
-        status
+    if status.code() != tonic::Code::InvalidArgument {
+        return status;
+    }
+    match added_field {
+        Some(field) => status::invalid_argument(field, message),
+        None => status::invalid_argument("change", status.message().to_owned()),
     }
 }
 
@@ -1199,6 +1211,40 @@ mod tests {
             assert_eq!(status.code(), tonic::Code::InvalidArgument);
             assert!(status.message().starts_with(field), "{}", status.message());
             assert!(status.message().contains(text), "{}", status.message());
+        }
+    }
+
+    #[test]
+    fn change_error_names_the_added_codes() {
+        let unknown = |kind| dk_pricing::QuoteError::UnknownCode {
+            kind,
+            code: "foo".into(),
+            valid: vec!["crm".into()],
+        };
+        let cases = [
+            (
+                unknown(dk_pricing::ItemKind::Module),
+                "change.add_modules: unknown module code \"foo\"",
+            ),
+            (
+                unknown(dk_pricing::ItemKind::AddOn),
+                "change.add_addons: unknown add-on code \"foo\"",
+            ),
+            (
+                dk_pricing::QuoteError::BankLinkWithoutModule {
+                    required: vec!["boekhouding".into()],
+                },
+                "change: bank_link: the automatic bank link requires",
+            ),
+        ];
+        for (error, expected) in cases {
+            let status = change_error(&basket(), error);
+            assert_eq!(status.code(), tonic::Code::InvalidArgument);
+            assert!(
+                status.message().starts_with(expected),
+                "{}",
+                status.message()
+            );
         }
     }
 }
