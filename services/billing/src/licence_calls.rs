@@ -740,8 +740,11 @@ pub fn apply_change(latest: &Basket, change: &pb::LicenceChange) -> Result<Baske
             status::invalid_argument(
                 "change.users_delta",
                 format!(
-                    "{} users minus {} leaves {users}: expected at least 1 user",
-                    latest.users, -change.users_delta
+                    "a users delta of {} on a licence of {} user{} leaves {users}: expected at \
+                     least 1 user",
+                    change.users_delta,
+                    latest.users,
+                    if latest.users == 1 { "" } else { "s" },
                 ),
             )
         })?;
