@@ -815,12 +815,12 @@ async fn check_references(db: &sea_orm::DatabaseConnection) {
             "cannot change",
         ),
     ];
-    for (statement, postgres_says) in rejected_statements {
+    for (statement, postgres_message) in rejected_statements {
         let error = db
             .execute_unprepared(&statement)
             .await
             .expect_err(&statement);
-        assert_reference_error(db, &statement, &error, postgres_says);
+        assert_reference_error(db, &statement, &error, postgres_message);
     }
     if postgres {
         let referenced = [

@@ -231,15 +231,15 @@ pub async fn backdate_row(stack: &Stack, table: &str, column: &str, id: &str, da
 }
 
 /// Asserts that the database rejected `statement` for a broken reference: on PostgreSQL with a
-/// message containing `postgres_says`, on SQLite by a foreign key.
+/// message containing `postgres_message`, on SQLite by a foreign key.
 pub fn assert_reference_error(
     db: &sea_orm::DatabaseConnection,
     statement: &str,
     error: &sea_orm::DbErr,
-    postgres_says: &str,
+    postgres_message: &str,
 ) {
     let expected = if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        postgres_says
+        postgres_message
     } else {
         "FOREIGN KEY constraint failed"
     };

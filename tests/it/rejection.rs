@@ -284,9 +284,10 @@ async fn invalid_invoices_are_rejected() {
     stack.stop().await.expect("stop");
 }
 
-/// The banksync database rejects a mutation that refers to no account or import, and the
-/// deletion, re-keying or truncation of an account or import that mutations refer to. PostgreSQL
-/// checks these references per statement (banksync's migration m0006), SQLite by foreign keys.
+/// Checks that the banksync database rejects a mutation that refers to no account or import,
+/// and the deletion, re-keying or truncation of an account or import that mutations refer to.
+/// PostgreSQL checks these references per statement (banksync's migration m0006), SQLite by
+/// foreign keys.
 async fn check_mutation_references(stack: &Stack) {
     let db = &stack.banksync_db;
     let (_, mut banksync, _) = demo_organisation(stack).await;
@@ -339,7 +340,7 @@ async fn check_mutation_references(stack: &Stack) {
             "cannot change",
         ),
     ];
-    for (before, statement, postgres_says) in rejected {
+    for (before, statement, postgres_message) in rejected {
         let transaction = db.begin().await.expect("begin");
         if let Some(before) = before {
             transaction.execute_unprepared(before).await.expect(before);
@@ -349,7 +350,7 @@ async fn check_mutation_references(stack: &Stack) {
             .await
             .expect_err(&statement);
         transaction.rollback().await.expect("rollback");
-        assert_reference_error(db, &statement, &error, postgres_says);
+        assert_reference_error(db, &statement, &error, postgres_message);
     }
     if postgres {
         assert_truncate_rejected(db, &["bank_accounts", "statement_imports"]).await;

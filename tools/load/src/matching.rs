@@ -66,8 +66,8 @@ struct MatchingReport {
     /// `created_at` (set just before its transaction commits).
     end_to_end_seconds: f64,
     mutations_per_second: f64,
-    /// Busy CPU seconds of all cores, from the import call until the tool saw the last
-    /// decision (up to a second after it was stored); absent where `/proc/stat` is missing.
+    /// Busy CPU seconds of all cores, from the import call until the tool saw the last decision,
+    /// which is up to a second after it was stored. Absent where `/proc/stat` is missing.
     cpu_busy_seconds: Option<f64>,
     /// CPU seconds that the hypervisor gave to other guests in the same time.
     cpu_steal_seconds: Option<f64>,

@@ -62,7 +62,7 @@ enum HeadError {
     /// Digits in a date's place that name no calendar day, such as month 13 or 30 February.
     NoSuchDate {
         /// `value date (YYMMDD)` or `booking date (MMDD)`.
-        which: &'static str,
+        date_name: &'static str,
         digits: String,
     },
 }
@@ -91,8 +91,9 @@ pub(crate) fn parse(
                 joined.push_str(continuation[used].text.trim_end());
                 used += 1;
             }
-            Err(HeadError::NoSuchDate { which, digits }) => {
-                let expected = format!("a {which} that exists, not {digits:?}, in {EXPECTED_61}");
+            Err(HeadError::NoSuchDate { date_name, digits }) => {
+                let expected =
+                    format!("a {date_name} that exists, not {digits:?}, in {EXPECTED_61}");
                 return Err(ParseError::at_line(line, expected, raw));
             }
             Err(_) => return Err(invalid()),
@@ -135,10 +136,10 @@ pub(crate) fn parse(
 fn parse_head(text: &str) -> Result<Head<'_>, HeadError> {
     let bytes = text.as_bytes();
     let value_text = text.get(..6).ok_or(HeadError::Incomplete)?;
-    let no_such_date = |which, digits: &str| {
+    let no_such_date = |date_name, digits: &str| {
         if digits.bytes().all(|byte| byte.is_ascii_digit()) {
             HeadError::NoSuchDate {
-                which,
+                date_name,
                 digits: digits.to_owned(),
             }
         } else {
