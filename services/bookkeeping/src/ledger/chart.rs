@@ -125,6 +125,18 @@ impl OrgChart {
     }
 }
 
+impl OrgChart {
+    /// Adds a bank ledger account under its bank account and its IBAN.
+    fn add_bank(&mut self, row: &ledger_account::Model) {
+        if let Some(bank_account) = row.bank_account_id {
+            self.banks.insert(bank_account, row.id);
+        }
+        if let Some(iban) = &row.iban {
+            self.ibans.insert(iban.clone(), row.id);
+        }
+    }
+}
+
 #[cfg(test)]
 impl OrgChart {
     /// Builds a chart whose every role has an account id of its own, for pure tests.
@@ -179,25 +191,15 @@ impl Charts {
             banks_read_at: Instant::now(),
         };
         for row in rows {
-            match (
-                row.role.as_deref().and_then(Role::parse),
-                row.bank_account_id,
-            ) {
-                (Some(Role::Bank), Some(bank_account)) => {
-                    chart.banks.insert(bank_account, row.id);
-                }
-                (Some(role), _) => {
+            match row.role.as_deref().and_then(Role::parse) {
+                Some(Role::Bank) => chart.add_bank(&row),
+                Some(role) => {
                     chart.roles.insert(role, row.id);
                 }
-                (None, _) => {}
+                None => {}
             }
         }
-        let chart = Arc::new(chart);
-        self.cache
-            .lock()
-            .expect("chart cache lock")
-            .insert(organisation, chart.clone());
-        Ok(chart)
+        Ok(self.store(organisation, chart))
     }
 
     /// Returns the ledger account of the organisation's own bank account with this IBAN, if
@@ -223,20 +225,28 @@ impl Charts {
             ibans: HashMap::new(),
             banks_read_at: Instant::now(),
         };
-        for row in banks {
-            if let Some(bank_account) = row.bank_account_id {
-                refreshed.banks.insert(bank_account, row.id);
+        for row in &banks {
+            refreshed.add_bank(row);
+        }
+        Ok(self.store(organisation, refreshed).ibans.get(iban).copied())
+    }
+
+    /// Caches a chart read from the database and returns the cached chart. Bank accounts
+    /// already in the cache are kept: another task may have created one after this chart was
+    /// read, and storing the older read must not hide it.
+    fn store(&self, organisation: Uuid, mut chart: OrgChart) -> Arc<OrgChart> {
+        let mut cache = self.cache.lock().expect("chart cache lock");
+        if let Some(cached) = cache.get(&organisation) {
+            for (bank_account, account) in &cached.banks {
+                chart.banks.entry(*bank_account).or_insert(*account);
             }
-            if let Some(own) = row.iban {
-                refreshed.ibans.insert(own, row.id);
+            for (iban, account) in &cached.ibans {
+                chart.ibans.entry(iban.clone()).or_insert(*account);
             }
         }
-        let found = refreshed.ibans.get(iban).copied();
-        self.cache
-            .lock()
-            .expect("chart cache lock")
-            .insert(organisation, Arc::new(refreshed));
-        Ok(found)
+        let chart = Arc::new(chart);
+        cache.insert(organisation, chart.clone());
+        chart
     }
 
     /// Returns the ledger account of a bank account, creating it the first time: it copies the
@@ -371,7 +381,69 @@ async fn seed(db: &DatabaseConnection, organisation: Uuid) -> Result<(), DbErr> 
 mod tests {
     use std::collections::HashSet;
 
+    use sea_orm::{ConnectOptions, Database};
+    use sea_orm_migration::MigratorTrait;
+
     use super::*;
+
+    const IBAN: &str = "NL91ABNA0417164300";
+
+    async fn database() -> DatabaseConnection {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        // One connection: each connection to `sqlite::memory:` opens a database of its own.
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.expect("SQLite in memory");
+        crate::migration::Migrator::up(&db, None)
+            .await
+            .expect("migrate");
+        db
+    }
+
+    #[tokio::test]
+    async fn charts_hold_stored_ibans_from_the_first_read() {
+        let db = database().await;
+        let organisation = Uuid::now_v7();
+        let account = Charts::new(db.clone())
+            .bank_account(organisation, Uuid::now_v7(), IBAN)
+            .await
+            .expect("bank ledger account");
+        // As after a restart: the chart is read within the second in which an unknown IBAN
+        // counts as someone else's, so the first read has to know every stored IBAN.
+        let restarted = Charts::new(db);
+        assert_eq!(
+            restarted
+                .own_account(organisation, IBAN)
+                .await
+                .expect("read"),
+            Some(account)
+        );
+    }
+
+    #[tokio::test]
+    async fn charts_keep_a_bank_account_stored_after_an_older_read() {
+        let db = database().await;
+        let organisation = Uuid::now_v7();
+        let charts = Charts::new(db);
+        let before = charts.of(organisation).await.expect("chart");
+        let older = OrgChart {
+            roles: before.roles.clone(),
+            banks: HashMap::new(),
+            ibans: HashMap::new(),
+            banks_read_at: Instant::now(),
+        };
+        let bank_account = Uuid::now_v7();
+        let account = charts
+            .bank_account(organisation, bank_account, IBAN)
+            .await
+            .expect("bank ledger account");
+        // A read that started before the bank account was committed is stored after it.
+        let stored = charts.store(organisation, older);
+        assert_eq!(stored.banks.get(&bank_account), Some(&account));
+        assert_eq!(
+            charts.own_account(organisation, IBAN).await.expect("read"),
+            Some(account)
+        );
+    }
 
     #[test]
     fn default_chart_is_complete_and_consistent() {
