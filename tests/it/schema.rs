@@ -108,8 +108,8 @@ async fn migrate_across_releases(test_database: &TestDatabase) {
     db.close().await.expect("close");
 }
 
-/// Bookkeeping's last three migrations on PostgreSQL roll back to the foreign keys, full pages
-/// and row trigger they replaced, and apply again.
+/// Bookkeeping's last three migrations of its own on PostgreSQL roll back to the foreign keys,
+/// full pages and row trigger they replaced, and apply again.
 #[tokio::test]
 async fn bookkeeping_reference_checks_roll_back() {
     let test_database = TestDatabase::create().await.expect("database");
@@ -158,7 +158,8 @@ async fn roll_back_reference_checks(test_database: &TestDatabase) {
     let checked = (0, 6, Some("fillfactor=50".to_owned()), 3);
     assert_eq!(reference_state(&db).await, checked);
 
-    Migrator::down(&db, Some(3)).await.expect("down");
+    // The outbox's migration comes after them.
+    Migrator::down(&db, Some(4)).await.expect("down");
     assert_eq!(reference_state(&db).await, (6, 0, None, 1));
 
     Migrator::up(&db, None).await.expect("up again");
@@ -166,8 +167,9 @@ async fn roll_back_reference_checks(test_database: &TestDatabase) {
     db.close().await.expect("close");
 }
 
-/// Banksync's last migration on PostgreSQL rolls back to the foreign keys of `bank_mutations`,
-/// and applies again over a stored mutation.
+/// Banksync's last migration of its own on PostgreSQL rolls back to the foreign keys of
+/// `bank_mutations`, and applies again over a stored mutation. The outbox's migration after it
+/// rolls back to a compressed payload column and applies again.
 #[tokio::test]
 async fn banksync_reference_checks_roll_back() {
     let test_database = TestDatabase::create().await.expect("database");
@@ -180,8 +182,9 @@ async fn banksync_reference_checks_roll_back() {
     }
 }
 
-/// Returns the foreign keys of `bank_mutations` and the triggers that check references.
-async fn mutation_reference_state(db: &DatabaseConnection) -> (i64, i64) {
+/// Returns the foreign keys of `bank_mutations`, the triggers that check references, and the
+/// storage of the outbox's payload column (`e` uncompressed, `x` compressed).
+async fn mutation_reference_state(db: &DatabaseConnection) -> (i64, i64, String) {
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
@@ -189,7 +192,9 @@ async fn mutation_reference_state(db: &DatabaseConnection) -> (i64, i64) {
                AND conrelid = 'bank_mutations'::regclass) AS keys, \
              (SELECT COUNT(*) FROM pg_trigger WHERE tgname LIKE 'bank_mutations_references_%' \
                OR tgname LIKE 'bank_accounts_referenced_%' \
-               OR tgname LIKE 'statement_imports_referenced_%') AS triggers",
+               OR tgname LIKE 'statement_imports_referenced_%') AS triggers, \
+             (SELECT attstorage::text FROM pg_attribute \
+               WHERE attrelid = 'outbox_events'::regclass AND attname = 'payload') AS storage",
         ))
         .await
         .expect("state")
@@ -197,6 +202,7 @@ async fn mutation_reference_state(db: &DatabaseConnection) -> (i64, i64) {
     (
         row.try_get("", "keys").expect("keys"),
         row.try_get("", "triggers").expect("triggers"),
+        row.try_get("", "storage").expect("storage"),
     )
 }
 
@@ -209,11 +215,11 @@ async fn roll_back_mutation_reference_checks(test_database: &TestDatabase) {
         .expect("connect");
     Migrator::up(&db, None).await.expect("up");
     // Two reference triggers on bank_mutations, a delete and a truncate trigger on each parent.
-    let checked = (0, 6);
+    let checked = (0, 6, "e".to_owned());
     assert_eq!(mutation_reference_state(&db).await, checked);
 
-    Migrator::down(&db, Some(1)).await.expect("down");
-    assert_eq!(mutation_reference_state(&db).await, (2, 0));
+    Migrator::down(&db, Some(2)).await.expect("down");
+    assert_eq!(mutation_reference_state(&db).await, (2, 0, "x".to_owned()));
 
     // A database of the release before, with an imported mutation, takes the migration.
     execute(

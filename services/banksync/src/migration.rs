@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateConsentTables),
             Box::new(dk_messaging::migration::IndexOutboxByProducer),
             Box::new(CheckMutationReferencesPerStatement),
+            Box::new(dk_messaging::migration::StoreSeveralEventsPerOutboxRow),
         ]
     }
 }

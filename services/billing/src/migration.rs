@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(KeyQuotesByIdempotencyKey),
             Box::new(TrackUndonePayments),
             Box::new(HashQuoteRequestsCanonically),
+            Box::new(dk_messaging::migration::StoreSeveralEventsPerOutboxRow),
         ]
     }
 }

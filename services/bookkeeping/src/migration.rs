@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(CheckReferencesPerStatement),
             Box::new(LeaveRoomForUpdates),
             Box::new(GuardPostedEntriesPerStatement),
+            Box::new(dk_messaging::migration::StoreSeveralEventsPerOutboxRow),
         ]
     }
 }

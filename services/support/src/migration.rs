@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(CreateUsageStatements),
             Box::new(CreateKnowledgeBase),
             Box::new(dk_messaging::migration::IndexOutboxByProducer),
+            Box::new(dk_messaging::migration::StoreSeveralEventsPerOutboxRow),
         ]
     }
 }
