@@ -590,6 +590,44 @@ mod tests {
         consumer.join().await;
     }
 
+    /// Publishes more events in one call than a relay round takes, and checks that each arrives
+    /// once, in the order of publishing.
+    async fn keeps_the_order_of_one_publish(bus: &Bus) {
+        let recorder = Arc::new(Recorder::default());
+        let shutdown = CancellationToken::new();
+        let consumer = bus
+            .subscribe(&EVERY_ORGANISATION, recorder.clone(), shutdown.clone())
+            .await
+            .expect("subscribe");
+        // The organisation ids number the events, because the recorder keeps those.
+        let numbers: Vec<Uuid> = (1..=1_234u128).map(Uuid::from_u128).collect();
+        bus.publish("bookkeeping", &events_of(&numbers))
+            .await
+            .expect("publish");
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while recorder.0.lock().expect("recorder").len() < numbers.len()
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        shutdown.cancel();
+        consumer.join().await;
+        assert_eq!(*recorder.0.lock().expect("recorder"), numbers);
+    }
+
+    #[tokio::test]
+    async fn rabbitmq_keeps_the_order_of_one_publish() {
+        let broker = test_broker(&EVERY_ORGANISATION).await;
+        let outcome = AssertUnwindSafe(keeps_the_order_of_one_publish(&Bus::Amqp(broker.clone())))
+            .catch_unwind()
+            .await;
+        remove_test_broker(&broker, &EVERY_ORGANISATION).await;
+        if let Err(panic) = outcome {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
     #[tokio::test]
     async fn rabbitmq_queue_receives_one_organisation() {
         let broker = test_broker(&ONE_ORGANISATION).await;
