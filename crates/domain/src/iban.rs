@@ -21,6 +21,31 @@ pub struct IbanError {
     pub reason: &'static str,
 }
 
+/// Returns whether `compact` would be a valid IBAN with the right check digits. The
+/// `iban_validate` crate checks the digits before the country's format, so an IBAN one
+/// character short fails on its digits first. This separates the two causes.
+fn fits_country_format(compact: &str) -> bool {
+    if compact.len() < 5 || !compact.is_ascii() {
+        return false;
+    }
+    // ISO 13616: the check digits make the IBAN, rotated by four characters with letters as
+    // 10 to 35, equal 1 modulo 97. With "00" in their place, the remainder is 98 minus them.
+    let rotated = format!("{}{}00", &compact[4..], &compact[..2]);
+    let mut remainder = 0u32;
+    for c in rotated.chars() {
+        let Some(value) = c.to_digit(36) else {
+            return false;
+        };
+        remainder = if value < 10 {
+            (remainder * 10 + value) % 97
+        } else {
+            (remainder * 100 + value) % 97
+        };
+    }
+    let corrected = format!("{}{:02}{}", &compact[..2], 98 - remainder, &compact[4..]);
+    corrected.parse::<iban::Iban>().is_ok()
+}
+
 impl Iban {
     /// Parses an IBAN in electronic or print form (`NL91 ABNA 0417 1643 00`).
     pub fn parse(text: &str) -> Result<Self, IbanError> {
@@ -34,6 +59,11 @@ impl Iban {
             Err(error) => Err(IbanError {
                 input: text.to_owned(),
                 reason: match error {
+                    iban::ParseIbanError::InvalidBaseIban {
+                        source: iban::ParseBaseIbanError::InvalidChecksum,
+                    } if !fits_country_format(&compact) => {
+                        "the length or the account part does not fit the format of its country"
+                    }
                     iban::ParseIbanError::InvalidBaseIban {
                         source: iban::ParseBaseIbanError::InvalidChecksum,
                     } => "the mod-97 check digits do not match",
@@ -173,6 +203,27 @@ mod tests {
     fn iban_rejects_wrong_length() {
         let error = Iban::parse("NL91ABNA041716430").unwrap_err();
         assert!(error.to_string().contains("NL91ABNA041716430"));
+        assert!(error.reason.contains("length"), "{error}");
+        let error = Iban::parse("NL85INGB000123456").unwrap_err();
+        assert!(error.reason.contains("length"), "{error}");
+        // A Dutch bank code must be letters, whatever the check digits.
+        let error = Iban::parse("NL9112340417164300").unwrap_err();
+        assert!(error.reason.contains("account part"), "{error}");
+    }
+
+    #[test]
+    fn iban_of_right_format_fails_on_check_digits() {
+        for text in [
+            "NL92ABNA0417164300",
+            "DE89370400440532013001",
+            "BE68539007547035",
+        ] {
+            let error = Iban::parse(text).unwrap_err();
+            assert_eq!(
+                error.reason, "the mod-97 check digits do not match",
+                "{text}"
+            );
+        }
     }
 
     #[test]
