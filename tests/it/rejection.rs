@@ -173,6 +173,33 @@ async fn invalid_iban_names_the_value() {
     let account = again.bank_account.expect("account");
     assert_eq!(account.id, first.id);
     assert_eq!(account.name, first.name, "the first name stays");
+
+    // A statement whose own IBAN has wrong check digits names the statement and the value.
+    let wrong = String::from_utf8_lossy(DEMO_STATEMENT).replace(DEMO_ACCOUNT, "NL31INGB0008453127");
+    let status = import(&mut banksync, wrong.as_bytes())
+        .await
+        .expect_err("statement of an invalid IBAN");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(
+        status.message().contains("NL31INGB0008453127"),
+        "{}",
+        status.message()
+    );
+    let info = status
+        .get_error_details()
+        .error_info()
+        .cloned()
+        .expect("error info");
+    assert_eq!(info.reason, "STATEMENT_IBAN_INVALID");
+    assert_eq!(
+        info.metadata.get("statement").map(String::as_str),
+        Some("1")
+    );
+    assert_eq!(
+        info.metadata.get("account").map(String::as_str),
+        Some("NL31INGB0008453127")
+    );
+    assert_eq!(count(&stack.banksync_db, "bank_mutations").await, 0);
     stack.stop().await.expect("stop");
 }
 

@@ -485,11 +485,41 @@ pub(crate) fn import_status(error: ImportError) -> Status {
                 &metadata,
             )
         }
-        ImportError::NoStatements
-        | ImportError::NotAnIban { .. }
-        | ImportError::InvalidIban { .. }
-        | ImportError::Amount { .. }
-        | ImportError::Currency { .. } => status::invalid_argument("content", error.to_string()),
+        ImportError::NotAnIban {
+            statement,
+            ref account,
+            ..
+        } => {
+            let metadata = [
+                ("statement", statement.to_string()),
+                ("account", account.clone()),
+            ];
+            status::with_reason(
+                Code::InvalidArgument,
+                "STATEMENT_IBAN_INVALID",
+                error.to_string(),
+                &metadata,
+            )
+        }
+        ImportError::InvalidIban {
+            statement,
+            ref iban,
+            ..
+        } => {
+            let metadata = [
+                ("statement", statement.to_string()),
+                ("account", iban.clone()),
+            ];
+            status::with_reason(
+                Code::InvalidArgument,
+                "STATEMENT_IBAN_INVALID",
+                error.to_string(),
+                &metadata,
+            )
+        }
+        ImportError::NoStatements | ImportError::Amount { .. } | ImportError::Currency { .. } => {
+            status::invalid_argument("content", error.to_string())
+        }
         ImportError::NotRegistered { ref iban, .. } => {
             let iban = iban.clone();
             status::with_reason(

@@ -56,7 +56,11 @@ pub enum ImportError {
         reason: String,
     },
     #[error("statement {statement}: {reason}")]
-    InvalidIban { statement: usize, reason: String },
+    InvalidIban {
+        statement: usize,
+        iban: String,
+        reason: String,
+    },
     #[error(
         "statement {statement} is for IBAN {iban}, which this organisation has not registered; register the bank account first"
     )]
@@ -344,6 +348,7 @@ async fn resolve_accounts(
             Some(Err(error)) => {
                 return Err(ImportError::InvalidIban {
                     statement: index + 1,
+                    iban: error.input.clone(),
                     reason: error.to_string(),
                 });
             }
