@@ -276,6 +276,7 @@ impl BankMutationHandler {
         let result = async {
             let writes = writes?;
             let published = !writes.events.is_empty();
+            let changed: Vec<Uuid> = writes.invoice_changes.keys().copied().collect();
             let (writes, posted) = writes.save_own(&transaction, organisation).await?;
             turn.previous_written().await?;
             writes
@@ -283,7 +284,7 @@ impl BankMutationHandler {
                 .await?;
             turn.written();
             turn.previous_committed().await?;
-            invoice_index::bump(&transaction, organisation).await?;
+            invoice_index::bump(&transaction, organisation, &changed).await?;
             Ok(published)
         }
         .await;

@@ -323,6 +323,29 @@ pub mod match_history {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod invoice_change {
+    use sea_orm::entity::prelude::*;
+
+    /// The invoices that the change raising an organisation's invoice version to `version`
+    /// inserted or changed, so that a cached index can read those again instead of all
+    /// invoices. Only the latest versions are kept ([`crate::invoice_index::KEPT_CHANGES`]).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "invoice_changes")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub organisation_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub version: i64,
+        /// The invoice ids, 16 bytes each.
+        pub invoice_ids: Vec<u8>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod invoice_version {
     use sea_orm::entity::prelude::*;
 

@@ -114,7 +114,7 @@ impl BookkeepingService for Bookkeeping {
             .await
             .map_err(|e| status::from_db(context, e))?;
         // Last: see `invoice_index::Turn` on why writers hold the version row only to commit.
-        crate::invoice_index::bump(&transaction, organisation)
+        crate::invoice_index::bump(&transaction, organisation, &[row.id])
             .await
             .map_err(|e| status::from_db(context, e))?;
         transaction

@@ -330,7 +330,12 @@ impl IssuedInvoiceHandler {
             Ok(_) => {
                 // Last: see `invoice_index::Turn` on why writers hold the version row only to
                 // commit.
-                crate::invoice_index::bump(&transaction, organisation_id).await?;
+                crate::invoice_index::bump(
+                    &transaction,
+                    organisation_id,
+                    booked_invoice.as_slice(),
+                )
+                .await?;
                 transaction.commit().await
             }
             Err(ledger::LedgerError::Db(error)) => Err(error),

@@ -454,8 +454,15 @@ impl Bookkeeping {
         let response = pb::ConfirmSuggestionResponse {
             r#match: Some(self.full_match(&transaction, &row).await?),
         };
-        self.finish_changing_invoices(transaction, organisation, &key, &response, context)
-            .await?;
+        self.finish_changing_invoices(
+            transaction,
+            organisation,
+            &invoice_ids,
+            &key,
+            &response,
+            context,
+        )
+        .await?;
         self.relay.notify();
         Ok(response)
     }
@@ -725,8 +732,19 @@ impl Bookkeeping {
         let response = pb::UndoMatchResponse {
             r#match: Some(self.full_match(&transaction, &row).await?),
         };
-        self.finish_changing_invoices(transaction, organisation, &key, &response, context)
-            .await?;
+        let reopened: Vec<Uuid> = allocations
+            .iter()
+            .map(|allocation| allocation.invoice_id)
+            .collect();
+        self.finish_changing_invoices(
+            transaction,
+            organisation,
+            &reopened,
+            &key,
+            &response,
+            context,
+        )
+        .await?;
         self.relay.notify();
         Ok(response)
     }
@@ -749,7 +767,7 @@ impl Bookkeeping {
             .map_err(|e| status::from_db("updating a match", e))
     }
 
-    /// Like [`Self::finish`], for a call that changed the organisation's invoices. It raises
+    /// Like [`Self::finish`], for a call that changed the organisation's `invoices`. It raises
     /// their version last, so the transaction locks the version row only while it finishes. A
     /// consumer's batch waits for that row while the batch after it has invoice rows locked,
     /// and a writer that waited for one of those rows with the version row locked would stall
@@ -758,11 +776,12 @@ impl Bookkeeping {
         &self,
         transaction: DatabaseTransaction,
         organisation: Uuid,
+        invoices: &[Uuid],
         key: &Key,
         response: &T,
         context: &str,
     ) -> Result<(), Status> {
-        crate::invoice_index::bump(&transaction, organisation)
+        crate::invoice_index::bump(&transaction, organisation, invoices)
             .await
             .map_err(|e| status::from_db(context, e))?;
         self.finish(transaction, key, response, context).await

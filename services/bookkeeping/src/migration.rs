@@ -4,8 +4,8 @@ use dk_runtime::reference_checks::{self, CheckedTable};
 use sea_orm_migration::prelude::*;
 
 use crate::entity::{
-    account_balance, allocation, books, invoice, invoice_line, invoice_version, journal_entry,
-    journal_line, ledger_account, match_history, payment_booking, payment_match,
+    account_balance, allocation, books, invoice, invoice_change, invoice_line, invoice_version,
+    journal_entry, journal_line, ledger_account, match_history, payment_booking, payment_match,
 };
 
 pub struct Migrator;
@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(LeaveRoomForUpdates),
             Box::new(GuardPostedEntriesPerStatement),
             Box::new(dk_messaging::migration::StoreSeveralEventsPerOutboxRow),
+            Box::new(LogInvoiceChanges),
         ]
     }
 }
@@ -1032,6 +1033,44 @@ impl MigrationTrait for GuardPostedEntriesPerStatement {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// Logs the invoices behind each raise of an organisation's invoice version, so that a cached
+/// invoice index reads only those again after another writer's change.
+struct LogInvoiceChanges;
+
+impl MigrationName for LogInvoiceChanges {
+    fn name(&self) -> &str {
+        "m0009_log_invoice_changes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for LogInvoiceChanges {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use invoice_change::Column as Change;
+        manager
+            .create_table(
+                Table::create()
+                    .table(invoice_change::Entity)
+                    .col(uuid(Change::OrganisationId))
+                    .col(ColumnDef::new(Change::Version).big_integer().not_null())
+                    .col(ColumnDef::new(Change::InvoiceIds).blob().not_null())
+                    .primary_key(
+                        Index::create()
+                            .col(Change::OrganisationId)
+                            .col(Change::Version),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(invoice_change::Entity).to_owned())
+            .await
     }
 }
 
