@@ -27,6 +27,7 @@ use crate::cpu;
 /// Upper bounds, so that a typo cannot start an endless run.
 const MAX_ITEMS: usize = 1_000_000;
 const MAX_SECONDS: u64 = 1_800;
+const MAX_INVOICE_WRITES: u32 = 100;
 /// The account the statement is for.
 const ACCOUNT: &str = "NL30INGB0008453127";
 /// Mutations per daily statement in the generated file.
@@ -45,6 +46,10 @@ pub struct MatchingArgs {
     /// Time limit of the measured part in seconds, at most 1,800.
     #[arg(long, default_value_t = 600)]
     seconds: u64,
+    /// Sales invoices per second that a user creates through bookkeeping's gRPC call while the
+    /// mutations are booked, at most 100. None of them is paid by the statement.
+    #[arg(long, default_value_t = 0)]
+    invoice_writes: u32,
     /// Run on SQLite and the in-process bus instead of PostgreSQL and RabbitMQ.
     #[arg(long)]
     embedded: bool,
@@ -73,6 +78,8 @@ struct MatchingReport {
     cpu_steal_seconds: Option<f64>,
     /// Busy CPU time per decided mutation, in microseconds.
     cpu_microseconds_per_mutation: Option<f64>,
+    /// Invoices created through gRPC during the measured part (`--invoice-writes`).
+    invoices_created: u64,
     /// Stored decisions per outcome.
     outcomes: Vec<(String, i64)>,
     /// Whether every mutation was decided within the time limit.
@@ -87,6 +94,11 @@ pub async fn run(args: MatchingArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         (1..=MAX_SECONDS).contains(&args.seconds),
         "--seconds must be 1 to {MAX_SECONDS}"
+    );
+    anyhow::ensure!(
+        args.invoice_writes <= MAX_INVOICE_WRITES,
+        "--invoice-writes must be 0 to {MAX_INVOICE_WRITES}, got {}",
+        args.invoice_writes
     );
     let (bus, database) = if args.embedded {
         (BusKind::InProcess, DatabaseKind::Sqlite)
@@ -133,6 +145,12 @@ pub async fn run(args: MatchingArgs) -> anyhow::Result<()> {
                 "  CPU, all cores   {busy:>8.2} s  {per_mutation:>10.0} µs/mutation  ({steal:.2} s stolen by the host)"
             );
         }
+        if args.invoice_writes > 0 {
+            println!(
+                "  invoices created {:>8} during the run",
+                report.invoices_created
+            );
+        }
         for (outcome, count) in &report.outcomes {
             println!("  {outcome:<24} {count:>8}");
         }
@@ -162,6 +180,12 @@ async fn measure(stack: &Stack, args: &MatchingArgs) -> anyhow::Result<MatchingR
     );
 
     let db = &stack.bookkeeping_db;
+    let writer = if args.invoice_writes > 0 {
+        let client = stack.bookkeeping_client(organisation).await?;
+        Some(tokio::spawn(create_invoices(client, args.invoice_writes)))
+    } else {
+        None
+    };
     let cpu_at_start = cpu::read();
     let started = Instant::now();
     let started_at = chrono::Utc::now();
@@ -199,6 +223,26 @@ async fn measure(stack: &Stack, args: &MatchingArgs) -> anyhow::Result<MatchingR
     let cpu_used = cpu::read()
         .zip(cpu_at_start)
         .map(|(now, start)| now.since(start));
+    let invoices_created = match writer {
+        Some(writer) => {
+            writer.abort();
+            match writer.await {
+                Err(aborted) if aborted.is_cancelled() => {
+                    count(
+                        db,
+                        "SELECT COUNT(*) AS n FROM invoices WHERE number LIKE 'U-%'",
+                    )
+                    .await? as u64
+                }
+                Err(panicked) => return Err(panicked.into()),
+                Ok(result) => {
+                    result.context("creating invoices during the run")?;
+                    0
+                }
+            }
+        }
+        None => 0,
+    };
     let complete = decided as usize >= args.mutations;
     let end_to_end_seconds = if complete {
         let last = db
@@ -245,9 +289,38 @@ async fn measure(stack: &Stack, args: &MatchingArgs) -> anyhow::Result<MatchingR
         cpu_microseconds_per_mutation: cpu_used
             .filter(|_| decided > 0)
             .map(|used| used.busy_seconds * 1e6 / decided as f64),
+        invoices_created,
         outcomes,
         complete,
     })
+}
+
+/// Creates sales invoices numbered `U-000001` and up through bookkeeping's gRPC call, `per_second`
+/// a second, as a user would while the statement is booked. Runs until aborted; returns only on
+/// an error.
+async fn create_invoices(
+    mut client: dk_testkit::BookkeepingClient,
+    per_second: u32,
+) -> anyhow::Result<()> {
+    use dk_proto::bookkeeping::v1 as bookkeeping;
+
+    let mut ticks = tokio::time::interval(Duration::from_secs(1) / per_second);
+    for index in 1.. {
+        ticks.tick().await;
+        let number = format!("U-{index:06}");
+        client
+            .create_invoice(bookkeeping::CreateInvoiceRequest {
+                idempotency_key: uuid::Uuid::new_v4().to_string(),
+                kind: bookkeeping::InvoiceKind::Sales as i32,
+                number: number.clone(),
+                counterparty_name: format!("Relatie {number}"),
+                amount: Some(dk_domain::Money::eur(Decimal::new(12_100, 2)).into()),
+                ..Default::default()
+            })
+            .await
+            .with_context(|| format!("creating invoice {number}"))?;
+    }
+    Ok(())
 }
 
 async fn count(db: &sea_orm::DatabaseConnection, sql: &str) -> anyhow::Result<i64> {
