@@ -426,6 +426,14 @@ fn parse_balance(head: FieldHead<'_>) -> Result<Balance, ParseError> {
         .filter(|code| iban::is_currency_code(code))
         .ok_or_else(invalid)?;
     let amount_text = content.get(10..).ok_or_else(invalid)?;
+    if statement_line::amount_too_long(amount_text) {
+        let expected = format!(
+            "an amount of at most {} characters after leading zeros, not {amount_text:?}, in \
+             {EXPECTED_BALANCE}",
+            statement_line::MAX_AMOUNT_CHARACTERS,
+        );
+        return Err(ParseError::at_line(head.line, expected, head.raw));
+    }
     let amount: Decimal = amount::parse_unsigned(amount_text, b',').ok_or_else(invalid)?;
     Ok(Balance {
         amount: amount::with_sign(amount, negative),

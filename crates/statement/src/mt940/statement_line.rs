@@ -29,6 +29,17 @@ const MAX_HEAD_LINES: usize = 3;
 pub(crate) const EXPECTED_61: &str =
     "a :61: statement line (YYMMDD[MMDD]C|D|RC|RDamount…, then a type code such as NTRF)";
 
+/// The maximum length of the amount of a `:61:` or balance field: SWIFT's `15d`, 15 characters
+/// with the decimal comma. Leading zeros are not counted, because Rabobank pads balances to 16
+/// characters.
+pub(crate) const MAX_AMOUNT_CHARACTERS: usize = 15;
+
+/// Returns whether an amount field is longer than [`MAX_AMOUNT_CHARACTERS`] without its leading
+/// zeros.
+pub(crate) fn amount_too_long(text: &str) -> bool {
+    text.trim_start_matches('0').len() > MAX_AMOUNT_CHARACTERS
+}
+
 /// A parsed `:61:` field.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct StatementLine {
@@ -59,6 +70,8 @@ enum HeadError {
     /// The text ended before the type code: the line may continue on the next line.
     Incomplete,
     Invalid,
+    /// An amount longer than the 15 characters, comma included, that SWIFT allows.
+    AmountTooLong(String),
     /// Digits in a date's place that name no calendar day, such as month 13 or 30 February.
     NoSuchDate {
         /// `value date (YYMMDD)` or `booking date (MMDD)`.
@@ -90,6 +103,13 @@ pub(crate) fn parse(
                 }
                 joined.push_str(continuation[used].text.trim_end());
                 used += 1;
+            }
+            Err(HeadError::AmountTooLong(amount)) => {
+                let expected = format!(
+                    "an amount of at most {MAX_AMOUNT_CHARACTERS} characters after leading \
+                     zeros, not {amount:?}, in {EXPECTED_61}"
+                );
+                return Err(ParseError::at_line(line, expected, raw));
             }
             Err(HeadError::NoSuchDate { date_name, digits }) => {
                 let expected =
@@ -189,6 +209,9 @@ fn parse_head(text: &str) -> Result<Head<'_>, HeadError> {
         return Err(HeadError::Incomplete);
     }
     let amount_text = &text[at..at + amount_len];
+    if amount_too_long(amount_text) {
+        return Err(HeadError::AmountTooLong(amount_text.to_owned()));
+    }
     let amount = amount::parse_unsigned(amount_text, b',').ok_or(HeadError::Invalid)?;
     at += amount_len;
 
@@ -401,6 +424,24 @@ mod tests {
             .expect_err("letters in the date")
             .to_string();
         assert!(!not_a_date.contains("exists"), "{not_a_date}");
+    }
+
+    #[test]
+    fn amount_longer_than_15_characters_is_named() {
+        let longest = parse_ok("2603250325C999999999999,99NTRFNONREF", &[]);
+        assert_eq!(longest.amount.to_string(), "999999999999.99");
+        let padded = parse_ok("2603250325C0000000000001000,89NTRFNONREF", &[]);
+        assert_eq!(padded.amount.to_string(), "1000.89");
+        let content = "2603250325C99999999999999,99NTRFNONREF";
+        let error = parse(content, &lines(&[]), content, 7, false)
+            .expect_err(content)
+            .to_string();
+        assert!(
+            error.contains(
+                "an amount of at most 15 characters after leading zeros, not \"99999999999999,99\""
+            ),
+            "{error}"
+        );
     }
 
     #[test]

@@ -188,6 +188,20 @@ fn debit_balances_are_negative() {
 }
 
 #[test]
+fn balance_amount_longer_than_15_characters_is_named() {
+    let text =
+        ":20:X\n:25:NL25SNSB0123400004\n:60F:C171229EUR1234567890123,45\n:62F:C171229EUR10,00\n";
+    let error = parse(text, Format::Mt940, None).unwrap_err();
+    assert_eq!(error.line, Some(3));
+    assert!(
+        error
+            .expected
+            .contains("at most 15 characters after leading zeros, not \"1234567890123,45\""),
+        "{error}"
+    );
+}
+
+#[test]
 fn crcrlf_line_endings() {
     let text = ING_WITH_SUMMARY.replace('\n', "\r\r\n");
     let file = read(&text);
