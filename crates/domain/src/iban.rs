@@ -21,21 +21,35 @@ pub struct IbanError {
     pub reason: &'static str,
 }
 
-/// Returns whether `compact` would be a valid IBAN with the right check digits. The
-/// `iban_validate` crate checks the digits before the country's format, so an IBAN one
-/// character short fails on its digits first. This separates the two causes.
-fn fits_country_format(compact: &str) -> bool {
+/// Returns the reason for a parse error of the `iban_validate` crate.
+fn reason_of(error: &iban::ParseIbanError) -> &'static str {
+    match error {
+        iban::ParseIbanError::InvalidBaseIban {
+            source: iban::ParseBaseIbanError::InvalidChecksum,
+        } => "the mod-97 check digits do not match",
+        iban::ParseIbanError::InvalidBaseIban { .. } => {
+            "expected two letters, two check digits and up to 30 letters or digits"
+        }
+        iban::ParseIbanError::InvalidBban(_) => {
+            "the length or the account part does not fit the format of its country"
+        }
+        iban::ParseIbanError::UnknownCountry(_) => "unknown country code",
+    }
+}
+
+/// Returns why `compact` would be invalid even with the right check digits, if it would. The
+/// `iban_validate` crate checks the digits before the country and its format, so an IBAN one
+/// character short fails on its digits first. This names the other cause.
+fn reason_besides_check_digits(compact: &str) -> Option<&'static str> {
     if compact.len() < 5 || !compact.is_ascii() {
-        return false;
+        return None;
     }
     // ISO 13616: the check digits make the IBAN, rotated by four characters with letters as
     // 10 to 35, equal 1 modulo 97. With "00" in their place, the remainder is 98 minus them.
     let rotated = format!("{}{}00", &compact[4..], &compact[..2]);
     let mut remainder = 0u32;
     for c in rotated.chars() {
-        let Some(value) = c.to_digit(36) else {
-            return false;
-        };
+        let value = c.to_digit(36)?;
         remainder = if value < 10 {
             (remainder * 10 + value) % 97
         } else {
@@ -43,7 +57,10 @@ fn fits_country_format(compact: &str) -> bool {
         };
     }
     let corrected = format!("{}{:02}{}", &compact[..2], 98 - remainder, &compact[4..]);
-    corrected.parse::<iban::Iban>().is_ok()
+    corrected
+        .parse::<iban::Iban>()
+        .err()
+        .map(|error| reason_of(&error))
 }
 
 impl Iban {
@@ -61,19 +78,9 @@ impl Iban {
                 reason: match error {
                     iban::ParseIbanError::InvalidBaseIban {
                         source: iban::ParseBaseIbanError::InvalidChecksum,
-                    } if !fits_country_format(&compact) => {
-                        "the length or the account part does not fit the format of its country"
-                    }
-                    iban::ParseIbanError::InvalidBaseIban {
-                        source: iban::ParseBaseIbanError::InvalidChecksum,
-                    } => "the mod-97 check digits do not match",
-                    iban::ParseIbanError::InvalidBaseIban { .. } => {
-                        "expected two letters, two check digits and up to 30 letters or digits"
-                    }
-                    iban::ParseIbanError::InvalidBban(_) => {
-                        "the account part does not fit the format of its country"
-                    }
-                    iban::ParseIbanError::UnknownCountry(_) => "unknown country code",
+                    } => reason_besides_check_digits(&compact)
+                        .unwrap_or("the mod-97 check digits do not match"),
+                    other => reason_of(&other),
                 },
             }),
         }
@@ -209,6 +216,8 @@ mod tests {
         // A Dutch bank code must be letters, whatever the check digits.
         let error = Iban::parse("NL9112340417164300").unwrap_err();
         assert!(error.reason.contains("account part"), "{error}");
+        let error = Iban::parse("XX00123456789").unwrap_err();
+        assert_eq!(error.reason, "unknown country code");
     }
 
     #[test]
