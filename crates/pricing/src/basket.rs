@@ -77,21 +77,22 @@ impl Basket {
             (ItemKind::AddOn, &self.add_ons),
             (ItemKind::OneOff, &self.one_off_products),
         ];
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen: Vec<String> = Vec::new();
         let mut items = Vec::new();
         for (kind, codes) in requested {
             for code in codes {
-                let code = code.trim();
+                // Codes are lower case in the catalogue; `CRM` means `crm`, as in a licence change.
+                let code = code.trim().to_lowercase();
                 if seen.contains(&code) {
-                    return Err(QuoteError::DuplicateCode(code.to_owned()));
+                    return Err(QuoteError::DuplicateCode(code));
                 }
-                seen.push(code);
+                seen.push(code.clone());
                 let item = catalogue
-                    .item(code)
+                    .item(&code)
                     .filter(|item| item.kind == kind)
                     .ok_or_else(|| QuoteError::UnknownCode {
                         kind,
-                        code: code.to_owned(),
+                        code: code.clone(),
                         valid: catalogue.codes_of(kind),
                     })?;
                 items.push(item);
@@ -158,6 +159,19 @@ mod tests {
             ["crm", "boekhouding", "documentbeheer", BANK_LINK_CODE]
         );
         assert_eq!(checked.treatment, VatTreatment::Domestic);
+
+        let upper_case = Basket {
+            modules: vec!["CRM".to_owned(), " Boekhouding ".to_owned()],
+            add_ons: vec!["DocumentBeheer".to_owned()],
+            ..basket.clone()
+        };
+        let checked = upper_case.check(&catalogue).unwrap();
+        let upper_codes: Vec<&str> = checked
+            .items
+            .iter()
+            .map(|item| item.code.as_str())
+            .collect();
+        assert_eq!(upper_codes, codes, "codes are read in any case");
     }
 
     #[test]
@@ -188,6 +202,13 @@ mod tests {
             (
                 Basket {
                     modules: vec!["crm".to_owned(), "boekhouding".to_owned(), "crm".to_owned()],
+                    ..basket()
+                },
+                "duplicate code \"crm\"",
+            ),
+            (
+                Basket {
+                    modules: vec!["crm".to_owned(), "CRM".to_owned()],
                     ..basket()
                 },
                 "duplicate code \"crm\"",
