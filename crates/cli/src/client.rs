@@ -454,13 +454,13 @@ pub fn print_import(response: &banksync::ImportStatementResponse) {
     );
     for statement in &response.statements {
         println!(
-            "  {}: {} {} → {} {}, {} transactions",
+            "  {}: {} {} → {} {}, {}",
             statement.iban,
             date_to_string(statement.opening_date.as_ref()),
             money_text(statement.opening_balance.as_ref()),
             date_to_string(statement.closing_date.as_ref()),
             money_text(statement.closing_balance.as_ref()),
-            statement.transaction_count
+            count_of(statement.transaction_count, "transaction")
         );
     }
     for warning in &response.warnings {

@@ -108,6 +108,16 @@ pub struct AcceptArgs {
     target: TargetArgs,
 }
 
+/// The options of `dk licence accept` behind the fields of its request.
+const ACCEPT_OPTIONS: [(&str, &str); 6] = [
+    ("quote_id", "QUOTE_ID"),
+    ("billing_details.name", "--name"),
+    ("billing_details.street", "--street"),
+    ("billing_details.postal_code", "--postal-code"),
+    ("billing_details.city", "--city"),
+    ("billing_details.country_code", "--country"),
+];
+
 impl AcceptArgs {
     /// Returns the billing details, or `None` when no address flag was given.
     fn billing_details(&self) -> Option<billing::BillingDetails> {
@@ -218,7 +228,7 @@ async fn accept(args: AcceptArgs) -> anyhow::Result<()> {
         .await?
         .accept_quote(request)
         .await
-        .map_err(status_error)?
+        .map_err(client::status_error_naming(&ACCEPT_OPTIONS))?
         .into_inner()
         .licence
         .unwrap_or_default();
@@ -659,6 +669,19 @@ fn print_preview(preview: &billing::LicenceChangePreview) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_error_names_the_address_option() {
+        let status = tonic::Status::invalid_argument(
+            "billing_details.postal_code: missing billing_details.postal_code, but every invoice \
+             must show the customer's name, street, postal code and city",
+        );
+        let message = client::status_error_naming(&ACCEPT_OPTIONS)(status).to_string();
+        assert!(
+            message.starts_with("InvalidArgument: --postal-code: missing "),
+            "{message}"
+        );
+    }
 
     fn money(amount: &str) -> Option<common::Money> {
         Some(common::Money {

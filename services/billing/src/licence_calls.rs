@@ -872,7 +872,8 @@ async fn save_billing_details(
         return Err(status::invalid_argument(
             missing[0],
             format!(
-                "missing {}: every invoice must show them",
+                "missing {}, but every invoice must show the customer's name, street, postal \
+                 code and city",
                 missing.join(", ")
             ),
         ));
