@@ -160,15 +160,68 @@ pub(crate) fn money_text(money: Option<&common::Money>) -> String {
     money.map(|money| money.amount.clone()).unwrap_or_default()
 }
 
-/// Prints the lines as a table with the explanation of each, then net, VAT and total.
-pub(crate) fn print_quote(quote: &billing::Quote) {
-    let header = [
+/// The labels of a printed quote in its language, which customers see as well.
+struct QuoteLabels {
+    header: [&'static str; 5],
+    custom: &'static str,
+    net: &'static str,
+    vat: &'static str,
+    over: &'static str,
+    total: &'static str,
+    custom_pricing: &'static str,
+    customer_vat_id: &'static str,
+    quote: &'static str,
+    valid_until: &'static str,
+}
+
+const DUTCH_LABELS: QuoteLabels = QuoteLabels {
+    header: [
+        "omschrijving",
+        "aantal",
+        "prijs per stuk",
+        "bedrag",
+        "toelichting",
+    ],
+    custom: "op maat",
+    net: "netto",
+    vat: "btw",
+    over: "over",
+    total: "totaal",
+    custom_pricing: "status: prijs op maat nodig; de totalen laten de regel van de gebruikers \
+                     zonder prijs weg",
+    customer_vat_id: "btw-nummer klant",
+    quote: "offerte",
+    valid_until: "geldig tot",
+};
+
+const ENGLISH_LABELS: QuoteLabels = QuoteLabels {
+    header: [
         "description",
         "quantity",
         "unit price",
         "amount",
         "explanation",
-    ];
+    ],
+    custom: "custom",
+    net: "net",
+    vat: "VAT",
+    over: "over",
+    total: "total",
+    custom_pricing: "status: custom pricing required; the totals leave out the unpriced users line",
+    customer_vat_id: "customer VAT id",
+    quote: "quote",
+    valid_until: "valid until",
+};
+
+/// Prints the lines as a table with the explanation of each, then net, VAT and total, labelled
+/// in the quote's language.
+pub(crate) fn print_quote(quote: &billing::Quote) {
+    let labels = if quote.language == billing::Language::En as i32 {
+        &ENGLISH_LABELS
+    } else {
+        &DUTCH_LABELS
+    };
+    let header = labels.header;
     let rows: Vec<[String; 5]> = quote
         .lines
         .iter()
@@ -179,7 +232,7 @@ pub(crate) fn print_quote(quote: &billing::Quote) {
                 money_text(line.unit_price.as_ref()),
                 match &line.amount {
                     Some(money) => money.amount.clone(),
-                    None => "custom".to_owned(),
+                    None => labels.custom.to_owned(),
                 },
                 line.explanation.clone(),
             ]
@@ -217,28 +270,45 @@ pub(crate) fn print_quote(quote: &billing::Quote) {
         println!("{label:<label_width$}{value:>amount_width$}");
     };
     println!();
-    total_row("net", money_text(quote.net.as_ref()));
+    total_row(labels.net, money_text(quote.net.as_ref()));
     for vat in &quote.vat {
         total_row(
-            &format!("VAT {}% over {}", vat.rate, money_text(vat.base.as_ref())),
+            &format!(
+                "{} {}% {} {}",
+                labels.vat,
+                vat.rate,
+                labels.over,
+                money_text(vat.base.as_ref())
+            ),
             money_text(vat.amount.as_ref()),
         );
     }
-    total_row("total", money_text(quote.total.as_ref()));
+    total_row(labels.total, money_text(quote.total.as_ref()));
     println!();
 
     if quote.status == billing::QuoteStatus::CustomPricingRequired as i32 {
-        println!("status: custom pricing required; the totals leave out the unpriced users line");
+        println!("{}", labels.custom_pricing);
     }
+    // "btw verlegd" contains the word for VAT, but "buiten de EU" needs the label.
     if !quote.vat_note.is_empty() {
-        println!("VAT: {}", quote.vat_note);
+        if quote
+            .vat_note
+            .to_lowercase()
+            .contains(&labels.vat.to_lowercase())
+        {
+            println!("{}", quote.vat_note);
+        } else {
+            println!("{}: {}", labels.vat, quote.vat_note);
+        }
     }
     if !quote.customer_vat_id.is_empty() {
-        println!("customer VAT id: {}", quote.customer_vat_id);
+        println!("{}: {}", labels.customer_vat_id, quote.customer_vat_id);
     }
     println!(
-        "quote {}, valid until {}",
+        "{} {}, {} {}",
+        labels.quote,
         quote.quote_id,
+        labels.valid_until,
         date_to_string(quote.valid_until.as_ref())
     );
 }
