@@ -246,8 +246,20 @@ impl FileBuilder {
                     self.current.floor_limit_currency = currency.map(str::to_string);
                 }
             }
-            // :21: related reference, :13D: date-time of an MT942, and tags of other banks.
-            _ => {}
+            // :21: related reference, :13:/:13D: date-time of an MT942, :NS: free text.
+            "21" | "13" | "13D" | "NS" => {}
+            tag => {
+                let statement = self.statements.len();
+                self.warnings.push(Warning {
+                    statement: Some(statement),
+                    message: format!(
+                        "statement {}, line {}: field :{tag}: is not an MT940 or MT942 field \
+                         and was skipped",
+                        statement + 1,
+                        head.line
+                    ),
+                });
+            }
         }
         Ok(())
     }

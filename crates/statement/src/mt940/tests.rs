@@ -202,6 +202,21 @@ fn balance_amount_longer_than_15_characters_is_named() {
 }
 
 #[test]
+fn unknown_field_is_named_in_a_warning() {
+    let text = ":20:X\n:25:NL25SNSB0123400004\n:60F:C171229EUR10,00\n:62X:C171229EUR10,00\n:62F:C171229EUR10,00\n";
+    let file = read(text);
+    let messages: Vec<&str> = file
+        .warnings
+        .iter()
+        .map(|warning| warning.message.as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        ["statement 1, line 4: field :62X: is not an MT940 or MT942 field and was skipped"]
+    );
+}
+
+#[test]
 fn crcrlf_line_endings() {
     let text = ING_WITH_SUMMARY.replace('\n', "\r\r\n");
     let file = read(&text);
