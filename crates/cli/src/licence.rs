@@ -228,7 +228,19 @@ async fn accept(args: AcceptArgs) -> anyhow::Result<()> {
         .await?
         .accept_quote(request)
         .await
-        .map_err(client::status_error_naming(&ACCEPT_OPTIONS))?
+        .map_err(|status| {
+            let custom_pricing = status.message().contains("(SetCustomUserPrice)");
+            let error = client::status_error_naming(&ACCEPT_OPTIONS)(status);
+            if custom_pricing {
+                anyhow::anyhow!(
+                    "{error}\n  with the CLI: dk billing price-users {} --customer-organisation \
+                     ORGANISATION_ID --unit-price PRICE",
+                    args.quote_id
+                )
+            } else {
+                error
+            }
+        })?
         .into_inner()
         .licence
         .unwrap_or_default();

@@ -640,7 +640,7 @@ async fn update_open_amounts<C: ConnectionTrait>(
             .await?;
         if result.rows_affected() != chunk.len() as u64 {
             return Err(DbErr::Custom(format!(
-                "{} of {} invoices changed while booking a batch; retrying",
+                "{} of {} invoices changed while booking a batch",
                 chunk.len() as u64 - result.rows_affected(),
                 chunk.len()
             )));

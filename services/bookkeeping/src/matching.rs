@@ -335,7 +335,7 @@ pub async fn apply<C: ConnectionTrait>(
             .await?;
         if updated.rows_affected != 1 {
             return Err(DbErr::Custom(format!(
-                "invoice {} changed while booking mutation {}; retrying",
+                "invoice {} changed while booking mutation {}",
                 invoice.number, row.mutation_id
             )));
         }
