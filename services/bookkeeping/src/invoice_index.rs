@@ -455,14 +455,15 @@ impl IndexCache {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use futures::FutureExt;
     use sea_orm::{ActiveModelTrait, ConnectOptions, Database, DatabaseConnection};
     use sea_orm_migration::MigratorTrait;
 
     use super::*;
 
-    async fn database() -> DatabaseConnection {
+    /// Opens a migrated bookkeeping database in memory.
+    pub(crate) async fn database() -> DatabaseConnection {
         let mut options = ConnectOptions::new("sqlite::memory:");
         // One connection: each connection to `sqlite::memory:` opens a database of its own.
         options.max_connections(1).sqlx_logging(false);
@@ -683,16 +684,16 @@ mod tests {
                 .await
                 .expect("raise");
         }
-        let kept: Vec<i64> = invoice_change::Entity::find()
+        let versions: Vec<i64> = invoice_change::Entity::find()
             .all(&db)
             .await
             .expect("log")
             .into_iter()
             .map(|change| change.version)
             .collect();
-        assert_eq!(kept.len() as i64, KEPT_CHANGES);
-        assert_eq!(kept.iter().min(), Some(&(raises - KEPT_CHANGES + 1)));
-        assert_eq!(kept.iter().max(), Some(&raises));
+        assert_eq!(versions.len() as i64, KEPT_CHANGES);
+        assert_eq!(versions.iter().min(), Some(&(raises - KEPT_CHANGES + 1)));
+        assert_eq!(versions.iter().max(), Some(&raises));
     }
 
     #[tokio::test]

@@ -381,26 +381,13 @@ async fn seed(db: &DatabaseConnection, organisation: Uuid) -> Result<(), DbErr> 
 mod tests {
     use std::collections::HashSet;
 
-    use sea_orm::{ConnectOptions, Database};
-    use sea_orm_migration::MigratorTrait;
-
     use super::*;
+    use crate::invoice_index::tests::database;
 
     const IBAN: &str = "NL91ABNA0417164300";
 
-    async fn database() -> DatabaseConnection {
-        let mut options = ConnectOptions::new("sqlite::memory:");
-        // One connection: each connection to `sqlite::memory:` opens a database of its own.
-        options.max_connections(1).sqlx_logging(false);
-        let db = Database::connect(options).await.expect("SQLite in memory");
-        crate::migration::Migrator::up(&db, None)
-            .await
-            .expect("migrate");
-        db
-    }
-
     #[tokio::test]
-    async fn charts_hold_stored_ibans_from_the_first_read() {
+    async fn charts_hold_stored_ibans_at_first_read() {
         let db = database().await;
         let organisation = Uuid::now_v7();
         let account = Charts::new(db.clone())
@@ -420,7 +407,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn charts_keep_a_bank_account_stored_after_an_older_read() {
+    async fn charts_keep_account_from_older_read() {
         let db = database().await;
         let organisation = Uuid::now_v7();
         let charts = Charts::new(db);
