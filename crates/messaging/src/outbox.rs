@@ -310,18 +310,18 @@ impl Relay {
             transaction.commit().await?;
             return Ok(0);
         }
-        let mut taken = Vec::new();
+        let mut seqs = Vec::new();
         let mut count = 0;
         for (seq, events) in head {
             let events = usize::try_from(events).unwrap_or(0);
-            if !taken.is_empty() && count + events > EVENTS_PER_ROUND {
+            if !seqs.is_empty() && count + events > EVENTS_PER_ROUND {
                 break;
             }
-            taken.push(seq);
+            seqs.push(seq);
             count += events;
         }
         let rows = Entity::find()
-            .filter(Column::Seq.is_in(taken.iter().copied()))
+            .filter(Column::Seq.is_in(seqs.iter().copied()))
             .order_by_asc(Column::Seq)
             .all(&transaction)
             .await?;
@@ -369,7 +369,7 @@ impl Relay {
         }
 
         Entity::delete_many()
-            .filter(Column::Seq.is_in(taken))
+            .filter(Column::Seq.is_in(seqs))
             .exec(&transaction)
             .await?;
         transaction.commit().await?;
@@ -590,22 +590,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn outbox_migrates_down_only_without_rows_of_several_events() {
+    async fn migration_down_waits_for_batched_rows() {
         let file = OutboxFile::new().await;
         let db = &file.db;
         let migration = crate::migration::StoreSeveralEventsPerOutboxRow;
         enqueue(db, PRODUCER, &numbered_events(2))
             .await
             .expect("enqueue");
-        let refused = migration
+        let error = migration
             .down(&SchemaManager::new(db))
             .await
             .expect_err("a row of two events is waiting");
         assert!(
-            refused
+            error
                 .to_string()
                 .contains("1 outbox rows contain several events each"),
-            "{refused}"
+            "{error}"
         );
         assert_eq!(pending_count(db).await.expect("count"), 2);
 

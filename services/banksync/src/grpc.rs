@@ -489,26 +489,15 @@ pub(crate) fn import_status(error: ImportError) -> Status {
             statement,
             ref account,
             ..
-        } => {
-            let metadata = [
-                ("statement", statement.to_string()),
-                ("account", account.clone()),
-            ];
-            status::with_reason(
-                Code::InvalidArgument,
-                "STATEMENT_IBAN_INVALID",
-                error.to_string(),
-                &metadata,
-            )
         }
-        ImportError::InvalidIban {
+        | ImportError::InvalidIban {
             statement,
-            ref iban,
+            iban: ref account,
             ..
         } => {
             let metadata = [
                 ("statement", statement.to_string()),
-                ("account", iban.clone()),
+                ("account", account.clone()),
             ];
             status::with_reason(
                 Code::InvalidArgument,
