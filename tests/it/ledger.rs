@@ -6,6 +6,7 @@ use dk_proto::bookkeeping::v1 as bk;
 use dk_proto::bookkeeping::v1::bookkeeping_service_client::BookkeepingServiceClient;
 use dk_proto::common::v1 as common;
 use dk_testkit::{BusKind, DatabaseKind, Stack};
+use futures::FutureExt;
 use sea_orm::ConnectionTrait;
 use tonic::Code;
 
@@ -1292,4 +1293,43 @@ async fn transfers_between_own_accounts_are_recognised() {
     assert_eq!(amount(&transfers.credit), "500.00");
     assert_eq!(amount(&transfers.balance), "0.00");
     stack.stop().await.expect("stop");
+}
+
+/// Two bookkeeping processes that create the ledger account of a new bank account at the same
+/// time on PostgreSQL get the same account, and neither fails.
+#[tokio::test]
+async fn bank_ledger_account_is_created_once() {
+    use dk_bookkeeping::ledger::chart::Charts;
+    use sea_orm_migration::MigratorTrait;
+
+    let test_database = dk_testkit::TestDatabase::create().await.expect("database");
+    let outcome = std::panic::AssertUnwindSafe(async {
+        let db = sea_orm::Database::connect(test_database.url.as_str())
+            .await
+            .expect("connect");
+        dk_bookkeeping::migration::Migrator::up(&db, None)
+            .await
+            .expect("migrate");
+        let organisation = uuid::Uuid::now_v7();
+        for round in 0..10 {
+            let bank_account = uuid::Uuid::now_v7();
+            let iban = format!("NL91ABNA041716430{round}");
+            // A cache each, as in two processes.
+            let (one, other) = (Charts::new(db.clone()), Charts::new(db.clone()));
+            let (first, second) = tokio::join!(
+                one.bank_account(organisation, bank_account, &iban),
+                other.bank_account(organisation, bank_account, &iban),
+            );
+            let first = first.expect("first creator");
+            let second = second.expect("second creator");
+            assert_eq!(first, second, "round {round}: one ledger account");
+        }
+        db.close().await.expect("close");
+    })
+    .catch_unwind()
+    .await;
+    test_database.drop_database().await.expect("drop");
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }

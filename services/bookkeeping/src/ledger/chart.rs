@@ -262,6 +262,39 @@ impl Charts {
         if let Some(account) = chart.banks.get(&bank_account) {
             return Ok(*account);
         }
+        // Two tasks can create the same account at once, such as the consumer of a new bank
+        // account's event and a batch of its first mutations. The loser of the unique index
+        // finds the winner's row on the next attempt, or the next free number.
+        let mut attempt = 1;
+        let id = loop {
+            match self
+                .find_or_create_bank(organisation, bank_account, iban)
+                .await
+            {
+                Err(error)
+                    if attempt < 3
+                        && matches!(
+                            error.sql_err(),
+                            Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                        ) =>
+                {
+                    attempt += 1;
+                }
+                result => break result?,
+            }
+        };
+        self.remember_bank(organisation, bank_account, iban, id);
+        Ok(id)
+    }
+
+    /// Returns the ledger account of a bank account from the database, inserting it when it is
+    /// missing.
+    async fn find_or_create_bank(
+        &self,
+        organisation: Uuid,
+        bank_account: Uuid,
+        iban: &str,
+    ) -> Result<Uuid, DbErr> {
         let transaction = dk_runtime::database::begin_write(&self.db).await?;
         let existing = ledger_account::Entity::find()
             .filter(ledger_account::Column::OrganisationId.eq(organisation))
@@ -309,7 +342,6 @@ impl Charts {
             }
         };
         transaction.commit().await?;
-        self.remember_bank(organisation, bank_account, iban, id);
         Ok(id)
     }
 
